@@ -1,0 +1,302 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/store"
+)
+
+// readSecret reads one line (a password) from stdin, without the newline.
+func readSecret(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errors.New("no password on standard input")
+	}
+	return line, nil
+}
+
+// optBool is a flag that records whether it was set.
+type optBool struct {
+	set bool
+	val bool
+}
+
+func (b *optBool) String() string   { return strconv.FormatBool(b.val) }
+func (b *optBool) IsBoolFlag() bool { return true }
+func (b *optBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	b.set, b.val = true, v
+	return nil
+}
+func (b *optBool) ptr() *bool {
+	if !b.set {
+		return nil
+	}
+	return &b.val
+}
+
+func table(w io.Writer, header string, rows [][]string) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	tw.Flush()
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04:05")
+}
+
+func userCommand() *command {
+	return &command{name: "user", summary: "Manage users.", sub: []*command{
+		{name: "add", summary: "Add a user; the password is read from standard input.", usage: "NAME --password-stdin [--refresh-enabled] [--tenant T]",
+			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
+				pwStdin := fs.Bool("password-stdin", false, "read the password from standard input (required)")
+				refresh := fs.Bool("refresh-enabled", false, "let the user's sign-ons receive refresh tokens")
+				admin := fs.Bool("admin", false, "make the user an administrator")
+				email := fs.String("email", "", "e-mail `address`")
+				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
+				return func(ctx context.Context, env *cliEnv, args []string) error {
+					if len(args) != 1 || !*pwStdin {
+						return errUsage
+					}
+					pw, err := readSecret(env.stdin)
+					if err != nil {
+						return err
+					}
+					a, err := openApp(ctx, env)
+					if err != nil {
+						return err
+					}
+					defer a.Close()
+					u, err := a.Engine.CreateUser(ctx, engine.NewUser{Tenant: *tenant, Name: args[0], Password: pw, RefreshEnabled: *refresh, Admin: *admin, Email: *email})
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(env.stdout, "user %s added (refresh enabled: %t)\n", u.Name, u.RefreshEnabled)
+					return nil
+				}
+			}},
+		{name: "list", summary: "List users.", usage: "[--tenant T] [--json]",
+			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
+				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
+				asJSON := fs.Bool("json", false, "print JSON")
+				return func(ctx context.Context, env *cliEnv, args []string) error {
+					if len(args) != 0 {
+						return errUsage
+					}
+					a, err := openApp(ctx, env)
+					if err != nil {
+						return err
+					}
+					defer a.Close()
+					t, err := a.Engine.Tenant(ctx, *tenant)
+					if err != nil {
+						return err
+					}
+					users, err := a.Store.ListUsers(ctx, t.ID)
+					if err != nil {
+						return err
+					}
+					type row struct {
+						Name             string `json:"name"`
+						Email            string `json:"email,omitempty"`
+						RefreshEnabled   bool   `json:"refresh_enabled"`
+						RefreshRequested bool   `json:"refresh_requested"`
+						Admin            bool   `json:"admin"`
+						Disabled         bool   `json:"disabled"`
+					}
+					var out []row
+					var rows [][]string
+					for _, u := range users {
+						out = append(out, row{u.Name, u.Email, u.RefreshEnabled, !u.RefreshRequestedAt.IsZero(), u.Admin, u.Disabled})
+						rows = append(rows, []string{u.Name, strconv.FormatBool(u.RefreshEnabled), strconv.FormatBool(!u.RefreshRequestedAt.IsZero()), strconv.FormatBool(u.Admin), strconv.FormatBool(u.Disabled)})
+					}
+					if *asJSON {
+						return printJSON(env.stdout, out)
+					}
+					table(env.stdout, "NAME\tREFRESH\tREQUESTED\tADMIN\tDISABLED", rows)
+					return nil
+				}
+			}},
+		{name: "set", summary: "Change a user. Disabling, changing the password or withdrawing refresh ends the user's sessions.", usage: "NAME [--refresh-enabled=true|false] [--disabled=true|false] [--admin=true|false] [--password-stdin]",
+			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
+				var refresh, disabled, admin optBool
+				fs.Var(&refresh, "refresh-enabled", "grant (true) or withdraw (false) refresh tokens")
+				fs.Var(&disabled, "disabled", "disable (true) or enable (false) the account")
+				fs.Var(&admin, "admin", "make (true) or unmake (false) an administrator")
+				pwStdin := fs.Bool("password-stdin", false, "set a new password read from standard input")
+				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
+				return func(ctx context.Context, env *cliEnv, args []string) error {
+					if len(args) != 1 || (!refresh.set && !disabled.set && !admin.set && !*pwStdin) {
+						return errUsage
+					}
+					up := engine.UserUpdate{RefreshEnabled: refresh.ptr(), Disabled: disabled.ptr(), Admin: admin.ptr()}
+					if *pwStdin {
+						pw, err := readSecret(env.stdin)
+						if err != nil {
+							return err
+						}
+						up.Password = &pw
+					}
+					a, err := openApp(ctx, env)
+					if err != nil {
+						return err
+					}
+					defer a.Close()
+					u, err := a.Engine.User(ctx, *tenant, args[0])
+					if err != nil {
+						return err
+					}
+					if u, err = a.Engine.UpdateUser(ctx, u.ID, up); err != nil {
+						return err
+					}
+					fmt.Fprintf(env.stdout, "user %s: refresh enabled %t, disabled %t, admin %t\n", u.Name, u.RefreshEnabled, u.Disabled, u.Admin)
+					return nil
+				}
+			}},
+	}}
+}
+
+func sessionCommand() *command {
+	return &command{name: "session", summary: "List and revoke sessions (refresh-token families).", sub: []*command{
+		{name: "list", summary: "List live sessions.", usage: "[--user NAME] [--all] [--json]",
+			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
+				user := fs.String("user", "", "only this user's sessions")
+				all := fs.Bool("all", false, "include revoked and expired sessions")
+				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
+				asJSON := fs.Bool("json", false, "print JSON")
+				return func(ctx context.Context, env *cliEnv, args []string) error {
+					if len(args) != 0 {
+						return errUsage
+					}
+					a, err := openApp(ctx, env)
+					if err != nil {
+						return err
+					}
+					defer a.Close()
+					t, err := a.Engine.Tenant(ctx, *tenant)
+					if err != nil {
+						return err
+					}
+					f := store.SessionFilter{TenantID: t.ID}
+					if !*all {
+						f.LiveAt = a.Engine.Now()
+					}
+					if *user != "" {
+						u, err := a.Engine.User(ctx, t.Name, *user)
+						if err != nil {
+							return err
+						}
+						f.UserID = u.ID
+					}
+					sessions, err := a.Store.ListSessions(ctx, f)
+					if err != nil {
+						return err
+					}
+					names := map[string]string{}
+					type row struct {
+						ID         string    `json:"id"`
+						User       string    `json:"user"`
+						Service    string    `json:"service"`
+						Policy     string    `json:"policy"`
+						Label      string    `json:"label,omitempty"`
+						Generation int64     `json:"generation"`
+						Created    time.Time `json:"created_at"`
+						LastUsed   time.Time `json:"last_used_at"`
+						IdleExp    time.Time `json:"idle_expires_at"`
+						AbsExp     time.Time `json:"absolute_expires_at"`
+						Revoked    time.Time `json:"revoked_at,omitzero"`
+						Reason     string    `json:"revoke_reason,omitempty"`
+					}
+					var out []row
+					var rows [][]string
+					for _, s := range sessions {
+						if _, ok := names[s.UserID]; !ok {
+							u, err := a.Store.GetUser(ctx, s.UserID)
+							if err != nil {
+								return err
+							}
+							names[s.UserID] = u.Name
+						}
+						out = append(out, row{s.ID, names[s.UserID], s.Service, string(s.Policy), s.Label, s.Generation, s.CreatedAt, s.LastUsedAt, s.IdleExpiresAt, s.AbsoluteExpiresAt, s.RevokedAt, s.RevokeReason})
+						state := "live"
+						if !s.RevokedAt.IsZero() {
+							state = "revoked (" + s.RevokeReason + ")"
+						} else if !s.Live(a.Engine.Now()) {
+							state = "expired"
+						}
+						rows = append(rows, []string{s.ID, names[s.UserID], s.Service, string(s.Policy), ts(s.CreatedAt), ts(s.LastUsedAt), ts(s.AbsoluteExpiresAt), state})
+					}
+					if *asJSON {
+						return printJSON(env.stdout, out)
+					}
+					table(env.stdout, "ID\tUSER\tSERVICE\tPOLICY\tCREATED\tLAST USED\tEXPIRES\tSTATE", rows)
+					return nil
+				}
+			}},
+		{name: "revoke", summary: "Revoke a session by id, or every session of a user.", usage: "ID | --user NAME",
+			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
+				user := fs.String("user", "", "revoke every live session of this user")
+				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
+				return func(ctx context.Context, env *cliEnv, args []string) error {
+					if (len(args) == 1) == (*user != "") || len(args) > 1 {
+						return errUsage
+					}
+					a, err := openApp(ctx, env)
+					if err != nil {
+						return err
+					}
+					defer a.Close()
+					if *user != "" {
+						u, err := a.Engine.User(ctx, *tenant, *user)
+						if err != nil {
+							return err
+						}
+						n, err := a.Engine.RevokeUserSessions(ctx, u.ID, "revoked_by_admin")
+						if err != nil {
+							return err
+						}
+						fmt.Fprintf(env.stdout, "revoked %d session(s) of %s\n", n, u.Name)
+						return nil
+					}
+					if err := a.Engine.RevokeSession(ctx, args[0], "revoked_by_admin"); err != nil {
+						if errors.Is(err, store.ErrNotFound) {
+							return fmt.Errorf("no session %q", args[0])
+						}
+						return err
+					}
+					fmt.Fprintf(env.stdout, "revoked session %s\n", args[0])
+					return nil
+				}
+			}},
+	}}
+}

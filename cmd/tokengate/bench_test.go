@@ -1,0 +1,218 @@
+package main
+
+// These tests run `tokengate bench` in-process against a real gateway
+// (app.Handler on a loopback httptest server over a SQLite data directory)
+// for a short bounded run, and check the counts it reports. Timings are
+// never asserted.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokengate/tokengate/internal/app"
+	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/loadgen"
+)
+
+const benchTestAdminPassword = "bench-test-admin-password"
+
+// benchTestServer serves a fresh data directory on loopback, with a proxy
+// route /upstream/ to a stand-in upstream.
+func benchTestServer(t *testing.T) (dir, url, upstream string) {
+	t.Helper()
+	ctx := context.Background()
+	dir = t.TempDir()
+	up := httptest.NewServer(loadgen.Upstream())
+	t.Cleanup(up.Close)
+	cfg := config.Default()
+	cfg.DataDir = dir
+	cfg.Proxy.Routes = []config.ProxyRoute{{Prefix: "/upstream/", Upstream: up.URL + "/"}}
+	a, err := app.Open(ctx, cfg, nil, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	if _, err := a.Engine.Bootstrap(ctx, benchTestAdminPassword); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(srv.Close)
+	return dir, srv.URL, up.URL
+}
+
+func benchTestRun(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env := &cliEnv{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	code = run(context.Background(), env, append([]string{"bench"}, args...))
+	return out.String(), errb.String(), code
+}
+
+func benchTestSummary(t *testing.T, stdout string) loadgen.Summary {
+	t.Helper()
+	var s loadgen.Summary
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatalf("summary is not JSON: %v\n%s", err, stdout)
+	}
+	return s
+}
+
+func TestBenchScenarios(t *testing.T) {
+	dir, url, upstream := benchTestServer(t)
+	for _, tc := range []struct{ name, scenario, dialect string }{
+		{"refresh oauth2", "refresh", "oauth2"},
+		{"refresh core", "refresh", "core"},
+		{"refresh syncgw", "refresh", "syncgw"},
+		{"introspect", "introspect", ""},
+		{"signon", "signon", ""},
+		{"proxy", "proxy", ""},
+		{"get", "get", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"--data", dir, "--server", url, "--scenario", tc.scenario,
+				"--concurrency", "2", "--duration", "1s", "--json", "--path", "/upstream/x"}
+			if tc.dialect != "" {
+				args = append(args, "--dialect", tc.dialect)
+			}
+			if tc.scenario == "get" {
+				args[3] = upstream // the upstream directly, the baseline of the proxy's
+			}
+			out, errOut, code := benchTestRun(t, "", args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			s := benchTestSummary(t, out)
+			if s.Requests == 0 || s.Errors != 0 {
+				t.Fatalf("requests %d, errors %d (%v)", s.Requests, s.Errors, s.FirstErrors)
+			}
+			if s.ByStatus["200"] != s.Requests {
+				t.Errorf("by status %v, want all %d requests 200", s.ByStatus, s.Requests)
+			}
+			if s.Concurrency != 2 || s.Seconds < 0.9 || s.Seconds > 30 {
+				t.Errorf("concurrency %d over %.1fs, want 2 over about 1s", s.Concurrency, s.Seconds)
+			}
+			if s.LatencyMS["p50"] <= 0 || s.LatencyMS["p50"] > s.LatencyMS["p99.9"] || s.LatencyMS["p99.9"] > s.LatencyMS["max"] {
+				t.Errorf("latency quantiles out of order: %v", s.LatencyMS)
+			}
+			if strings.Contains(errOut, "\r") {
+				t.Errorf("progress line written to a non-terminal: %q", errOut)
+			}
+		})
+	}
+}
+
+func TestBenchTextSummary(t *testing.T) {
+	dir, url, _ := benchTestServer(t)
+	out, errOut, code := benchTestRun(t, "", "--data", dir, "--server", url, "--concurrency", "2", "--duration", "1s")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"scenario     refresh", "requests", "errors       0", "p99.9", "by status    200: "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestBenchWithCredentials uses an existing user and the public client
+// instead of preparing the bench accounts, as against a remote server.
+func TestBenchWithCredentials(t *testing.T) {
+	_, url, _ := benchTestServer(t)
+	out, errOut, code := benchTestRun(t, benchTestAdminPassword+"\n", "--server", url, "--username", "admin", "--password-stdin",
+		"--client-id", "tokengate", "--concurrency", "2", "--duration", "1s", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if s := benchTestSummary(t, out); s.Requests == 0 || s.Errors != 0 {
+		t.Fatalf("requests %d, errors %d (%v)", s.Requests, s.Errors, s.FirstErrors)
+	}
+	// Introspection needs a confidential client.
+	if _, errOut, code := benchTestRun(t, benchTestAdminPassword+"\n", "--server", url, "--username", "admin", "--password-stdin",
+		"--scenario", "introspect", "--duration", "1s"); code == 0 || !strings.Contains(errOut, "confidential") {
+		t.Errorf("introspect with a public client: exit %d, %q", code, errOut)
+	}
+}
+
+func TestBenchRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"remote target", []string{"--server", "http://192.0.2.1:8080"}, "--allow-remote"},
+		{"duration over cap", []string{"--duration", "11m"}, "at most 10m"},
+		{"no concurrency", []string{"--concurrency", "0"}, "--concurrency"},
+		{"not a URL", []string{"--server", "ftp://127.0.0.1"}, "not an http(s) URL"},
+		{"unknown scenario", []string{"--scenario", "nope", "--username", "u", "--password-stdin"}, "unknown scenario"},
+		{"password not on stdin", []string{"--username", "u"}, "--password-stdin"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, errOut, code := benchTestRun(t, "pw\n", tc.args...)
+			if code == 0 || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, stderr %q; want failure mentioning %q", code, errOut, tc.want)
+			}
+		})
+	}
+}
+
+func TestBenchSeedSessions(t *testing.T) {
+	dir, _, _ := benchTestServer(t)
+	out, errOut, code := benchTestRun(t, "", "--data", dir, "--seed-sessions", "1234")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.HasPrefix(out, "seeded 1234 sessions") {
+		t.Errorf("output %q", out)
+	}
+	ctx := context.Background()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	a, err := app.Open(ctx, cfg, nil, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	u, err := a.Engine.User(ctx, benchTenant, benchSeedUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := a.Store.CountLiveSessions(ctx, u.ID, time.Now())
+	if err != nil || n != 1234 {
+		t.Errorf("live seeded sessions %d (err %v), want 1234", n, err)
+	}
+}
+
+// TestBenchConcurrentRuns runs a sign-on flood and a refresh run at the
+// same time, as docs/PERFORMANCE.md does, each with its own bench user.
+func TestBenchConcurrentRuns(t *testing.T) {
+	dir, url, _ := benchTestServer(t)
+	type result struct {
+		out, errOut string
+		code        int
+	}
+	runs := map[string][]string{
+		"signon":  {"--bench-user", "bench-flood", "--scenario", "signon"},
+		"refresh": {"--bench-user", "bench-refresh", "--scenario", "refresh"},
+	}
+	results := make(chan result, len(runs))
+	for _, extra := range runs {
+		go func() {
+			out, errOut, code := benchTestRun(t, "", append([]string{"--data", dir, "--server", url, "--concurrency", "2", "--duration", "1s", "--json"}, extra...)...)
+			results <- result{out, errOut, code}
+		}()
+	}
+	for range runs {
+		r := <-results
+		if r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.errOut)
+		}
+		if s := benchTestSummary(t, r.out); s.Requests == 0 || s.Errors != 0 {
+			t.Errorf("%s: requests %d, errors %d (%v)", s.Scenario, s.Requests, s.Errors, s.FirstErrors)
+		}
+	}
+}

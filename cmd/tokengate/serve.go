@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/tokengate/tokengate/internal/app"
+	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/obs"
+)
+
+// loadConfig builds the configuration: defaults, then the file, then
+// TOKENGATE_* variables, then flags.
+func loadConfig(env *cliEnv, override func(*config.Config)) (config.Config, error) {
+	cfg := config.Default()
+	file := env.global.configFile
+	if file == "" {
+		file = env.getenv("TOKENGATE_CONFIG")
+	}
+	if file != "" {
+		if err := cfg.LoadFile(file); err != nil {
+			return cfg, err
+		}
+	}
+	if err := cfg.LoadEnv(env.getenv); err != nil {
+		return cfg, err
+	}
+	if env.global.dataDir != "" {
+		cfg.DataDir = env.global.dataDir
+	}
+	if override != nil {
+		override(&cfg)
+	}
+	return cfg, cfg.Validate()
+}
+
+// openApp opens the data directory for an admin command, bootstrapping an
+// empty one so commands work before the first `serve`.
+func openApp(ctx context.Context, env *cliEnv) (*app.App, error) {
+	cfg, err := loadConfig(env, nil)
+	if err != nil {
+		return nil, err
+	}
+	log := obs.NewLogger(env.stderr, "warn", cfg.Log.Format)
+	a, err := app.Open(ctx, cfg, log, app.Options{})
+	if err != nil {
+		return nil, err
+	}
+	res, err := a.Engine.Bootstrap(ctx, env.getenv("TOKENGATE_ADMIN_PASSWORD"))
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	if res.AdminPassword != "" {
+		fmt.Fprintf(env.stderr, "Initialised %s; admin password (shown once): %s\n", cfg.DataDir, res.AdminPassword)
+	}
+	return a, nil
+}
+
+func serveCommand() *command {
+	return &command{
+		name:    "serve",
+		summary: "Run the gateway. With no configuration it listens on 127.0.0.1:8080 and keeps its state in ./tokengate-data.",
+		usage:   "[flags]",
+		flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
+			listen := fs.String("listen", "", "`address` to listen on (default 127.0.0.1:8080)")
+			publicURL := fs.String("public-url", "", "public `URL` of the gateway; the issuer of every token (default http:// + listen address)")
+			demoMode := fs.Bool("demo", false, "load the demo world of the Whitespace seed (users sumo and broker, bucket whitespace, /api/ -> demo risks service)")
+			pprofAddr := fs.String("pprof", "", "serve Go profiling endpoints on this loopback `address` (e.g. 127.0.0.1:6060)")
+			return func(ctx context.Context, env *cliEnv, args []string) error {
+				if len(args) > 0 {
+					return errUsage
+				}
+				cfg, err := loadConfig(env, func(c *config.Config) {
+					if *listen != "" {
+						c.Listen = *listen
+					}
+					if *publicURL != "" {
+						c.PublicURL = *publicURL
+					}
+				})
+				if err != nil {
+					return err
+				}
+				if *pprofAddr != "" {
+					stop, err := startPprof(env, *pprofAddr)
+					if err != nil {
+						return err
+					}
+					defer stop()
+				}
+				return serve(ctx, env, cfg, *demoMode)
+			}
+		},
+	}
+}
+
+func serve(ctx context.Context, env *cliEnv, cfg config.Config, demoMode bool) error {
+	log := obs.NewLogger(env.stderr, cfg.Log.Level, cfg.Log.Format)
+	slog.SetDefault(log)
+	tuneRuntime(env.getenv)
+	a, err := app.Open(ctx, cfg, log, app.Options{Registerer: true})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	res, err := a.Engine.Bootstrap(ctx, env.getenv("TOKENGATE_ADMIN_PASSWORD"))
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	var printDemo func()
+	if demoMode {
+		if printDemo, err = loadDemo(ctx, env, a); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	bg, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go a.Engine.Run(bg, cfg.Keys.ReloadInterval.D())
+	printWelcome(env.stdout, cfg, res.AdminPassword, res.CreatedAdmin)
+	if printDemo != nil {
+		printDemo()
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer(), "data", cfg.DataDir)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdown, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func printWelcome(w io.Writer, cfg config.Config, generated string, created bool) {
+	iss := cfg.Issuer()
+	fmt.Fprintf(w, "tokengate listening on http://%s (issuer %s, data %s)\n", cfg.Listen, iss, cfg.DataDir)
+	pw := "$TOKENGATE_ADMIN_PASSWORD"
+	switch {
+	case generated != "":
+		fmt.Fprintf(w, "Created user \"admin\" with password %s (shown once; set TOKENGATE_ADMIN_PASSWORD to choose it).\n", generated)
+		pw = generated
+	case created:
+		fmt.Fprintln(w, "Created user \"admin\" with the password in TOKENGATE_ADMIN_PASSWORD.")
+	default:
+		pw = "YOUR_PASSWORD"
+	}
+	fmt.Fprintf(w, "Get a first token:\n  curl -s %s/oauth2/token -d grant_type=password -d client_id=tokengate -d username=admin -d 'password=%s' | jq\n", iss, pw)
+	fmt.Fprintf(w, "Discovery: %s/.well-known/openid-configuration\n", iss)
+}

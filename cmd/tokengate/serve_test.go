@@ -1,0 +1,452 @@
+package main
+
+// These tests build the real tokengate binary and run it as a process on
+// loopback, with admin commands working on the same data directory while
+// it serves, and a kill -9 followed by a restart.
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	serveAdminPassword = "first-admin-password"
+	serveBobPassword   = "bob-password-1"
+)
+
+// buildTokengate builds the binary into dir.
+func buildTokengate(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "tokengate")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// hermeticEnv is the test process's environment without TOKENGATE_*
+// variables, plus extra.
+func hermeticEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TOKENGATE_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// syncBuffer is a bytes.Buffer safe for a process writing while a test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// gateway is a running `tokengate serve` process.
+type gateway struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	URL    string
+	stdout *syncBuffer
+	stderr *syncBuffer
+	exited chan struct{}
+}
+
+// startGateway runs `tokengate serve` and waits (at most 10 s) until
+// /healthz answers. The process is always killed when the test ends.
+func startGateway(t *testing.T, bin, dataDir, addr, configFile string, env ...string) *gateway {
+	t.Helper()
+	args := []string{"serve", "--data", dataDir, "--listen", addr}
+	if configFile != "" {
+		args = append(args, "--config", configFile)
+	}
+	g := &gateway{t: t, URL: "http://" + addr, stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
+	g.cmd = exec.Command(bin, args...)
+	g.cmd.Env = hermeticEnv(env...)
+	g.cmd.Stdout, g.cmd.Stderr = g.stdout, g.stderr
+	if err := g.cmd.Start(); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	go func() {
+		_ = g.cmd.Wait()
+		close(g.exited)
+	}()
+	t.Cleanup(g.kill)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case <-g.exited:
+			t.Fatalf("tokengate serve exited early:\nstdout:\n%s\nstderr:\n%s", g.stdout, g.stderr)
+		default:
+		}
+		resp, err := http.Get(g.URL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return g
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tokengate serve not healthy after 10 s (last error %v):\nstderr:\n%s", err, g.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// kill sends SIGKILL (kill -9) and waits for the process to be gone.
+func (g *gateway) kill() {
+	select {
+	case <-g.exited:
+		return
+	default:
+	}
+	_ = g.cmd.Process.Signal(syscall.SIGKILL)
+	select {
+	case <-g.exited:
+	case <-time.After(10 * time.Second):
+		g.t.Errorf("tokengate serve (pid %d) did not die after SIGKILL", g.cmd.Process.Pid)
+	}
+}
+
+// cli runs an admin command on dataDir and returns its stdout.
+func cli(t *testing.T, bin, dataDir, stdin string, args ...string) (string, string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, append(args, "--data", dataDir)...)
+	cmd.Env = hermeticEnv("TOKENGATE_ADMIN_PASSWORD=" + serveAdminPassword)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	return out.String(), errOut.String(), err
+}
+
+func mustCLI(t *testing.T, bin, dataDir, stdin string, args ...string) string {
+	t.Helper()
+	out, errOut, err := cli(t, bin, dataDir, stdin, args...)
+	if err != nil {
+		t.Fatalf("tokengate %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out, errOut)
+	}
+	return out
+}
+
+type httpAnswer struct {
+	status int
+	body   map[string]any
+	raw    string
+}
+
+func postForm(t *testing.T, u string, form url.Values, basic ...string) httpAnswer {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if len(basic) == 2 {
+		req.SetBasicAuth(basic[0], basic[1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	a := httpAnswer{status: resp.StatusCode, raw: string(b)}
+	_ = json.Unmarshal(b, &a.body)
+	return a
+}
+
+func (g *gateway) password(user, pw string) httpAnswer {
+	g.t.Helper()
+	return postForm(g.t, g.URL+"/oauth2/token", url.Values{"grant_type": {"password"}, "client_id": {"tokengate"}, "username": {user}, "password": {pw}})
+}
+
+func (g *gateway) refresh(rt string) httpAnswer {
+	g.t.Helper()
+	return postForm(g.t, g.URL+"/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {"tokengate"}, "refresh_token": {rt}})
+}
+
+func (a httpAnswer) str(k string) string {
+	s, _ := a.body[k].(string)
+	return s
+}
+
+func (g *gateway) jwksKids() []string {
+	g.t.Helper()
+	resp, err := http.Get(g.URL + "/.well-known/jwks.json")
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var set struct {
+		Keys []struct {
+			Kid string `json:"kid"`
+		} `json:"keys"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
+		g.t.Fatal(err)
+	}
+	var kids []string
+	for _, k := range set.Keys {
+		kids = append(kids, k.Kid)
+	}
+	slices.Sort(kids)
+	return kids
+}
+
+func jwtPart(t *testing.T, jwt string, i int) map[string]any {
+	t.Helper()
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %.16q", jwt)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestBinary(t *testing.T) {
+	bin := buildTokengate(t)
+	t.Run("help", func(t *testing.T) { testHelp(t, bin) })
+	t.Run("admin commands while serving", func(t *testing.T) { testAdminWhileServing(t, bin) })
+	t.Run("kill -9 and restart", func(t *testing.T) { testKillAndRestart(t, bin) })
+}
+
+var commandLine = regexp.MustCompile(`(?m)^  (\S+)\s`)
+
+// testHelp runs --help on every command, discovering the tree from the
+// groups' own help, so commands added later are covered too.
+func testHelp(t *testing.T, bin string) {
+	var walk func(path []string)
+	seen := 0
+	walk = func(path []string) {
+		args := append(slices.Clone(path), "--help")
+		cmd := exec.Command(bin, args...)
+		cmd.Env = hermeticEnv()
+		cmd.Dir = t.TempDir() // a stray data directory would land here
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		if err := cmd.Run(); err != nil {
+			t.Errorf("tokengate %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errOut.String())
+			return
+		}
+		seen++
+		if !strings.Contains(out.String(), "Usage: tokengate") {
+			t.Errorf("tokengate %s printed no usage on stdout:\n%s", strings.Join(args, " "), out.String())
+		}
+		if !strings.Contains(out.String(), "Commands:") {
+			return
+		}
+		_, cmds, _ := strings.Cut(out.String(), "Commands:")
+		for _, m := range commandLine.FindAllStringSubmatch(cmds, -1) {
+			walk(append(slices.Clone(path), m[1]))
+		}
+	}
+	walk(nil)
+	t.Logf("--help exits 0 with usage on %d commands", seen)
+	// The root, its groups and the commands the issue names at the least.
+	if seen < 20 {
+		t.Errorf("--help ran on only %d commands", seen)
+	}
+}
+
+func testAdminWhileServing(t *testing.T, bin string) {
+	dir := t.TempDir()
+	cfg := filepath.Join(t.TempDir(), "tokengate.yaml")
+	// Reload keys every second, so a rotation by the CLI shows quickly.
+	if err := os.WriteFile(cfg, []byte("keys:\n  reload_interval: 1s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := startGateway(t, bin, dir, freeAddr(t), cfg, "TOKENGATE_ADMIN_PASSWORD="+serveAdminPassword)
+	if out := g.stdout.String(); !strings.Contains(out, "tokengate listening on "+g.URL) || !strings.Contains(out, "curl") {
+		t.Errorf("welcome text lacks the address or a first-token command:\n%s", out)
+	}
+
+	out := mustCLI(t, bin, dir, serveBobPassword+"\n", "user", "add", "bob", "--password-stdin", "--refresh-enabled")
+	if !strings.Contains(out, "bob") {
+		t.Fatalf("user add: %s", out)
+	}
+	if out := mustCLI(t, bin, dir, "", "user", "list"); !strings.Contains(out, "bob") || !strings.Contains(out, "admin") {
+		t.Fatalf("user list lacks bob or admin:\n%s", out)
+	}
+	// The running server sees the user the CLI added.
+	p := g.password("bob", serveBobPassword)
+	if p.status != 200 || p.str("refresh_token") == "" {
+		t.Fatalf("password grant for bob: %d %s", p.status, p.raw)
+	}
+	sid, _ := jwtPart(t, p.str("access_token"), 1)["sid"].(string)
+	if out := mustCLI(t, bin, dir, "", "session", "list", "--user", "bob"); !strings.Contains(out, sid) {
+		t.Fatalf("session list --user bob lacks session %s:\n%s", sid, out)
+	}
+	if out := mustCLI(t, bin, dir, "", "session", "revoke", "--user", "bob"); !strings.Contains(out, "revoked 1 session") {
+		t.Fatalf("session revoke: %s", out)
+	}
+	if r := g.refresh(p.str("refresh_token")); r.status != 400 || r.str("error") != "invalid_grant" {
+		t.Fatalf("refresh after the CLI revoked the session: %d %s", r.status, r.raw)
+	}
+	if out := mustCLI(t, bin, dir, "", "session", "list", "--user", "bob"); strings.Contains(out, sid) {
+		t.Fatalf("revoked session still listed as live:\n%s", out)
+	}
+
+	before := g.jwksKids()
+	oldKid, _ := jwtPart(t, p.str("access_token"), 0)["kid"].(string)
+	out = mustCLI(t, bin, dir, "", "key", "rotate", "--now")
+	m := regexp.MustCompile(`new key (\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("key rotate: %s", out)
+	}
+	newKid := m[1]
+	if out := mustCLI(t, bin, dir, "", "key", "list"); !strings.Contains(out, newKid) || !strings.Contains(out, oldKid) {
+		t.Fatalf("key list lacks %s or %s:\n%s", newKid, oldKid, out)
+	}
+	// The server reloads the ring and publishes the new key; the old one stays.
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.Contains(g.jwksKids(), newKid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("new key %s not in JWKS after 10 s (before: %v)", newKid, before)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if kids := g.jwksKids(); !slices.Contains(kids, oldKid) {
+		t.Fatalf("old key left JWKS at rotation: %v", kids)
+	}
+	p2 := g.password("bob", serveBobPassword)
+	if p2.status != 200 {
+		t.Fatalf("password grant after rotation: %d %s", p2.status, p2.raw)
+	}
+	if k := jwtPart(t, p2.str("access_token"), 0)["kid"]; k != newKid {
+		t.Fatalf("token after rotation carries kid %v, want %s", k, newKid)
+	}
+
+	out = mustCLI(t, bin, dir, "", "client", "add", "svc")
+	m = regexp.MustCompile(`client_secret:\s+(\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("client add printed no secret:\n%s", out)
+	}
+	cc := postForm(t, g.URL+"/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, "svc", m[1])
+	if cc.status != 200 || cc.str("access_token") == "" {
+		t.Fatalf("client_credentials for the CLI-added client: %d %s", cc.status, cc.raw)
+	}
+
+	// Nothing secret reaches the server's logs.
+	logs := g.stderr.String()
+	for name, secret := range map[string]string{"bob's password": serveBobPassword, "admin password": serveAdminPassword,
+		"refresh token": p.str("refresh_token"), "access token": p2.str("access_token"), "client secret": m[1]} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("server log contains the %s", name)
+		}
+	}
+}
+
+func testKillAndRestart(t *testing.T, bin string) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	g := startGateway(t, bin, dir, addr, "", "TOKENGATE_ADMIN_PASSWORD="+serveAdminPassword)
+	mustCLI(t, bin, dir, serveBobPassword+"\n", "user", "add", "bob", "--password-stdin", "--refresh-enabled")
+
+	p0 := g.password("bob", serveBobPassword)
+	if p0.status != 200 {
+		t.Fatalf("password grant: %d %s", p0.status, p0.raw)
+	}
+	p1 := g.refresh(p0.str("refresh_token"))
+	if p1.status != 200 || p1.str("refresh_token") == "" || p1.str("refresh_token") == p0.str("refresh_token") {
+		t.Fatalf("refresh: %d %s", p1.status, p1.raw)
+	}
+	kids := g.jwksKids()
+	firstOut := g.stdout.String()
+	if !strings.Contains(firstOut, `Created user "admin"`) {
+		t.Fatalf("first start did not report creating the admin:\n%s", firstOut)
+	}
+
+	// kill -9 right after the refresh was answered.
+	g.kill()
+
+	// Restart on the same data directory and address (the issuer), with a
+	// different admin password in the environment: it must not replace the
+	// stored one.
+	g2 := startGateway(t, bin, dir, addr, "", "TOKENGATE_ADMIN_PASSWORD=a-different-password")
+	if out := g2.stdout.String(); strings.Contains(out, "Created user") {
+		t.Fatalf("restart created the admin again:\n%s", out)
+	}
+	if got := g2.jwksKids(); !slices.Equal(got, kids) {
+		t.Fatalf("JWKS after restart %v, want %v", got, kids)
+	}
+	if r := g2.password("admin", serveAdminPassword); r.status != 200 {
+		t.Fatalf("admin with the original password after restart: %d %s", r.status, r.raw)
+	}
+	if r := g2.password("admin", "a-different-password"); r.status != 400 || r.str("error") != "invalid_grant" {
+		t.Fatalf("admin password was replaced on restart: %d %s", r.status, r.raw)
+	}
+
+	// The refresh answered before the kill survived: its token is current.
+	p2 := g2.refresh(p1.str("refresh_token"))
+	if p2.status != 200 || p2.str("refresh_token") == "" {
+		t.Fatalf("refresh with the newest token after restart: %d %s", p2.status, p2.raw)
+	}
+	if k := jwtPart(t, p2.str("access_token"), 0)["kid"]; !slices.Contains(kids, fmt.Sprint(k)) {
+		t.Fatalf("token after restart signed by unknown kid %v", k)
+	}
+	// The superseded token is recognised as reuse, not as an unknown token,
+	// and it ends the family.
+	r := g2.refresh(p0.str("refresh_token"))
+	if r.status != 400 || r.str("error") != "invalid_grant" || !strings.Contains(r.str("error_description"), "reused") {
+		t.Fatalf("superseded token after restart: %d %s; want invalid_grant for reuse", r.status, r.raw)
+	}
+	if r := g2.refresh(p2.str("refresh_token")); r.status != 400 || !strings.Contains(r.str("error_description"), "revoked") {
+		t.Fatalf("successor after reuse: %d %s; want revoked", r.status, r.raw)
+	}
+	// bob, added by the CLI, survived too.
+	if out := mustCLI(t, bin, dir, "", "user", "list"); !strings.Contains(out, "bob") {
+		t.Fatalf("bob missing after restart:\n%s", out)
+	}
+}

@@ -1,0 +1,166 @@
+// Package adminapi is tokengate's JSON admin API for organisations and
+// memberships (/admin/api/…, for administrators) and the User Profile's
+// API-token endpoints (/profile/api-tokens, for any signed-on user). Both
+// authenticate with a bearer access token whose session is live.
+package adminapi
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/httpx"
+	"github.com/tokengate/tokengate/internal/store"
+)
+
+// Handler serves the admin and profile APIs.
+type Handler struct {
+	eng *engine.Engine
+	log *slog.Logger
+}
+
+// New returns the handler.
+func New(eng *engine.Engine, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{eng: eng, log: log}
+}
+
+// Register mounts the endpoints on mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /admin/api/organisations", h.admin(h.listOrgs))
+	mux.HandleFunc("POST /admin/api/organisations", h.admin(h.createOrg))
+	mux.HandleFunc("GET /admin/api/organisations/{name}", h.admin(h.getOrg))
+	mux.HandleFunc("DELETE /admin/api/organisations/{name}", h.admin(h.deleteOrg))
+	mux.HandleFunc("GET /admin/api/memberships", h.admin(h.listMemberships))
+	mux.HandleFunc("POST /admin/api/memberships", h.admin(h.addMembership))
+	mux.HandleFunc("GET /admin/api/memberships/{id}", h.admin(h.getMembership))
+	mux.HandleFunc("DELETE /admin/api/memberships/{id}", h.admin(h.removeMembership))
+	mux.HandleFunc("PUT /admin/api/memberships/{id}/channels", h.admin(h.setChannels))
+	mux.HandleFunc("POST /profile/api-tokens", h.user(h.createToken))
+	mux.HandleFunc("GET /profile/api-tokens", h.user(h.listTokens))
+	mux.HandleFunc("DELETE /profile/api-tokens/{id}", h.user(h.revokeToken))
+}
+
+// caller is the authenticated user of a request.
+type caller struct {
+	User   store.User
+	Tenant store.Tenant
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c caller) error
+
+var (
+	errUnauthenticated = errors.New("a valid bearer access token is required")
+	errForbidden       = errors.New("administrator rights are required")
+)
+
+func (h *Handler) authenticate(r *http.Request) (caller, error) {
+	tok, ok := httpx.BearerToken(r)
+	if !ok {
+		return caller{}, errUnauthenticated
+	}
+	c, err := h.eng.VerifyAccess(tok)
+	if err != nil || c.SessionID == "" {
+		return caller{}, errUnauthenticated
+	}
+	s, err := h.eng.SessionLive(r.Context(), c.SessionID)
+	if err != nil {
+		if errors.Is(err, engine.ErrTokenRevoked) || errors.Is(err, engine.ErrTokenExpired) || errors.Is(err, engine.ErrInvalidToken) {
+			return caller{}, errUnauthenticated
+		}
+		return caller{}, err
+	}
+	u, err := h.eng.Store().GetUser(r.Context(), s.UserID)
+	if err != nil {
+		return caller{}, err
+	}
+	if u.Disabled {
+		return caller{}, errUnauthenticated
+	}
+	t, err := h.eng.Store().GetTenant(r.Context(), s.TenantID)
+	if err != nil {
+		return caller{}, err
+	}
+	return caller{User: u, Tenant: t}, nil
+}
+
+func (h *Handler) user(fn handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		httpx.NoStore(w)
+		c, err := h.authenticate(r)
+		if err == nil {
+			err = fn(w, r, c)
+		}
+		if err != nil {
+			h.writeError(w, r, err)
+		}
+	}
+}
+
+func (h *Handler) admin(fn handlerFunc) http.HandlerFunc {
+	return h.user(func(w http.ResponseWriter, r *http.Request, c caller) error {
+		if !c.User.Admin {
+			return errForbidden
+		}
+		return fn(w, r, c)
+	})
+}
+
+// writeError is the one place that maps errors to statuses; the body is
+// {"error": code, "message": client-safe text}.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, code, msg := http.StatusInternalServerError, "server_error", "internal error"
+	switch {
+	case errors.Is(err, errUnauthenticated):
+		status, code, msg = http.StatusUnauthorized, "unauthorized", err.Error()
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)
+	case errors.Is(err, errForbidden):
+		status, code, msg = http.StatusForbidden, "forbidden", err.Error()
+	case errors.Is(err, engine.ErrInvalidRequest), errors.Is(err, errBadBody):
+		status, code, msg = http.StatusBadRequest, "invalid_request", err.Error()
+	case errors.Is(err, engine.ErrRefreshNotEnabled):
+		status, code, msg = http.StatusForbidden, "refresh_not_enabled", err.Error()
+	case errors.Is(err, engine.ErrUnknownOrganisation), errors.Is(err, engine.ErrUnknownMembership),
+		errors.Is(err, engine.ErrUnknownAPIToken), errors.Is(err, store.ErrNotFound):
+		status, code, msg = http.StatusNotFound, "not_found", publicText(err)
+	case errors.Is(err, store.ErrConflict):
+		status, code, msg = http.StatusConflict, "conflict", publicText(err)
+	default:
+		h.log.ErrorContext(r.Context(), "admin api request failed", "err", err)
+	}
+	httpx.WriteJSON(w, status, map[string]string{"error": code, "message": msg})
+}
+
+// publicText drops the store's own prefix ("sqlite: …") from a message.
+func publicText(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, ": sqlite"); i > 0 {
+		return msg[:i]
+	}
+	if strings.HasPrefix(msg, "sqlite") || strings.HasPrefix(msg, "store") {
+		return "not found or conflicting"
+	}
+	return msg
+}
+
+var errBadBody = errors.New("invalid request body")
+
+func decode(r *http.Request, v any) error {
+	if err := httpx.DecodeJSON(r, v, true); err != nil {
+		return errors.Join(errBadBody, err)
+	}
+	return nil
+}
+
+func ts(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}

@@ -1,0 +1,205 @@
+package adminapi
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/httpx"
+	"github.com/tokengate/tokengate/internal/store"
+)
+
+type orgJSON struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	DisplayName string `json:"displayName"`
+}
+
+func orgOut(o store.Organisation) orgJSON {
+	return orgJSON{ID: o.ID, Name: o.Name, DisplayName: o.DisplayName}
+}
+
+func (h *Handler) listOrgs(w http.ResponseWriter, r *http.Request, c caller) error {
+	orgs, err := h.eng.Organisations(r.Context(), c.Tenant.Name)
+	if err != nil {
+		return err
+	}
+	out := make([]orgJSON, 0, len(orgs))
+	for _, o := range orgs {
+		out = append(out, orgOut(o))
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (h *Handler) createOrg(w http.ResponseWriter, r *http.Request, c caller) error {
+	var in struct {
+		Name        string `json:"name"`
+		DisplayName string `json:"displayName"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	o, err := h.eng.CreateOrganisation(r.Context(), c.Tenant.Name, in.Name, in.DisplayName)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusCreated, orgOut(o))
+	return nil
+}
+
+func (h *Handler) getOrg(w http.ResponseWriter, r *http.Request, c caller) error {
+	o, err := h.eng.Organisation(r.Context(), c.Tenant.Name, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, orgOut(o))
+	return nil
+}
+
+func (h *Handler) deleteOrg(w http.ResponseWriter, r *http.Request, c caller) error {
+	if err := h.eng.DeleteOrganisation(r.Context(), c.Tenant.Name, r.PathValue("name")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type membershipJSON struct {
+	ID           string   `json:"id"`
+	User         string   `json:"user"`
+	Organisation string   `json:"organisation"`
+	Channels     []string `json:"channels"`
+	CreatedAt    any      `json:"createdAt"`
+	RemovedAt    any      `json:"removedAt"`
+}
+
+func (h *Handler) membershipOut(r *http.Request, m store.Membership) (membershipJSON, error) {
+	st := h.eng.Store()
+	u, err := st.GetUser(r.Context(), m.UserID)
+	if err != nil {
+		return membershipJSON{}, err
+	}
+	o, err := st.GetOrganisation(r.Context(), m.OrganisationID)
+	if err != nil {
+		return membershipJSON{}, err
+	}
+	ch := m.Channels
+	if ch == nil {
+		ch = []string{}
+	}
+	return membershipJSON{ID: m.ID, User: u.Name, Organisation: o.Name, Channels: ch, CreatedAt: ts(m.CreatedAt), RemovedAt: ts(m.RemovedAt)}, nil
+}
+
+// ownMembership returns a membership of the caller's tenant.
+func (h *Handler) ownMembership(r *http.Request, c caller) (store.Membership, error) {
+	m, err := h.eng.Membership(r.Context(), r.PathValue("id"))
+	if err == nil && m.TenantID != c.Tenant.ID {
+		err = fmt.Errorf("%w %q", engine.ErrUnknownMembership, m.ID)
+	}
+	return m, err
+}
+
+func (h *Handler) listMemberships(w http.ResponseWriter, r *http.Request, c caller) error {
+	f := store.MembershipFilter{TenantID: c.Tenant.ID, IncludeRemoved: r.URL.Query().Get("removed") == "true"}
+	if name := r.URL.Query().Get("user"); name != "" {
+		u, err := h.eng.User(r.Context(), c.Tenant.Name, name)
+		if err != nil {
+			return err
+		}
+		f.UserID = u.ID
+	}
+	if name := r.URL.Query().Get("organisation"); name != "" {
+		o, err := h.eng.Organisation(r.Context(), c.Tenant.Name, name)
+		if err != nil {
+			return err
+		}
+		f.OrganisationID = o.ID
+	}
+	ms, err := h.eng.Store().ListMemberships(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]membershipJSON, 0, len(ms))
+	for _, m := range ms {
+		j, err := h.membershipOut(r, m)
+		if err != nil {
+			return err
+		}
+		out = append(out, j)
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (h *Handler) addMembership(w http.ResponseWriter, r *http.Request, c caller) error {
+	var in struct {
+		User         string   `json:"user"`
+		Organisation string   `json:"organisation"`
+		Channels     []string `json:"channels"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	m, err := h.eng.AddMembership(r.Context(), engine.NewMembership{Tenant: c.Tenant.Name, User: in.User, Organisation: in.Organisation, Channels: in.Channels})
+	if err != nil {
+		return err
+	}
+	j, err := h.membershipOut(r, m)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusCreated, j)
+	return nil
+}
+
+func (h *Handler) getMembership(w http.ResponseWriter, r *http.Request, c caller) error {
+	m, err := h.ownMembership(r, c)
+	if err != nil {
+		return err
+	}
+	j, err := h.membershipOut(r, m)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, j)
+	return nil
+}
+
+func (h *Handler) removeMembership(w http.ResponseWriter, r *http.Request, c caller) error {
+	if _, err := h.ownMembership(r, c); err != nil {
+		return err
+	}
+	m, err := h.eng.RemoveMembership(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	j, err := h.membershipOut(r, m)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, j)
+	return nil
+}
+
+func (h *Handler) setChannels(w http.ResponseWriter, r *http.Request, c caller) error {
+	if _, err := h.ownMembership(r, c); err != nil {
+		return err
+	}
+	var in struct {
+		Channels []string `json:"channels"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	m, err := h.eng.SetChannels(r.Context(), r.PathValue("id"), in.Channels)
+	if err != nil {
+		return err
+	}
+	j, err := h.membershipOut(r, m)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, j)
+	return nil
+}

@@ -1,0 +1,161 @@
+// Package app wires a gateway node together from its configuration: the
+// store, the master key and key ring, the engine, and the HTTP surfaces.
+// Both `tokengate serve` and the admin commands open an App, so the CLI
+// works on the same data directory as a running server.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/dialect/ags"
+	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/store"
+	"github.com/tokengate/tokengate/internal/store/sqlite"
+	"github.com/tokengate/tokengate/internal/token"
+)
+
+// App is an opened gateway node.
+type App struct {
+	Config   config.Config
+	Log      *slog.Logger
+	Store    store.Store
+	Ring     *token.Ring
+	Engine   *engine.Engine
+	Registry *prometheus.Registry
+	Started  time.Time
+}
+
+// Options adjusts Open, mostly for tests.
+type Options struct {
+	Now        func() time.Time
+	MasterKey  string // overrides TOKENGATE_MASTER_KEY
+	Registerer bool   // register metrics (the server does; CLI commands don't need to)
+}
+
+// Open opens the store and key ring and builds the engine. It does not
+// bootstrap: call Engine.Bootstrap when a fresh store should be prepared.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Log: log, Store: st, Registry: prometheus.NewRegistry(), Started: time.Now()}
+	if err := a.build(ctx, opts); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
+	switch cfg.Store.Driver {
+	case "sqlite":
+		path := cfg.Store.DSN
+		if path == "" {
+			path = filepath.Join(cfg.DataDir, "tokengate.db")
+		}
+		st, err := sqlite.Open(ctx, path)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+		}
+		return st, nil
+	default:
+		return nil, fmt.Errorf("store driver %q is not available in this build", cfg.Store.Driver)
+	}
+}
+
+func (a *App) build(ctx context.Context, opts Options) error {
+	cfg := a.Config
+	envKey := opts.MasterKey
+	if envKey == "" {
+		envKey = os.Getenv("TOKENGATE_MASTER_KEY")
+	}
+	master, _, err := token.LoadOrCreateMasterKey(envKey, cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("master key: %w", err)
+	}
+	sealer, err := token.NewSealer(master)
+	if err != nil {
+		return err
+	}
+	policies := make(map[string]engine.Policy, len(cfg.Services))
+	var longest time.Duration
+	for name, s := range cfg.Services {
+		p := engine.Policy{Refresh: store.RefreshPolicy(s.Refresh), AccessTTL: s.AccessTTL.D(), IdleTTL: s.IdleTTL.D(), AbsoluteTTL: s.AbsoluteTTL.D()}
+		if name == "ags" {
+			// AGS clients read their own claim names (typ, tenantId, fixed_exp...).
+			p.Claims = ags.Claims
+		}
+		policies[name] = p
+		longest = max(longest, p.AccessTTL, p.AbsoluteTTL)
+	}
+	ring, err := token.NewRing(a.Store, sealer, token.RingOptions{
+		Alg: cfg.Keys.Algorithm, PublishLead: cfg.Keys.PublishLead.D(), Retention: longest, Now: opts.Now,
+	})
+	if err != nil {
+		return err
+	}
+	if err := ring.Load(ctx); err != nil {
+		return fmt.Errorf("load signing keys: %w", err)
+	}
+	var reg prometheus.Registerer
+	if opts.Registerer {
+		reg = a.Registry
+		a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	eng, err := engine.New(a.Store, ring, engine.Options{
+		Issuer:         cfg.Issuer(),
+		DefaultTenant:  cfg.DefaultTenant,
+		GraceWindow:    cfg.Refresh.GraceWindow.D(),
+		Leeway:         cfg.Refresh.Leeway.D(),
+		Policies:       policies,
+		RefreshKey:     sealer.DeriveKey("tokengate refresh-token id v1"),
+		HashWorkers:    cfg.Password.Workers,
+		HashMemoryKiB:  cfg.Password.MemoryKiB,
+		HashIterations: cfg.Password.Iterations,
+		Now:            opts.Now,
+		Logger:         a.Log,
+		Registerer:     reg,
+	})
+	if err != nil {
+		return err
+	}
+	a.Ring, a.Engine = ring, eng
+	return nil
+}
+
+// Close releases the store.
+func (a *App) Close() error { return a.Store.Close() }
+
+// Ready reports whether the node can serve: the store answers and a key
+// can sign.
+func (a *App) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := a.Store.Ping(ctx); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if len(a.Ring.Algorithms()) == 0 {
+		return errors.New("no signing key")
+	}
+	return nil
+}

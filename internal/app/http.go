@@ -1,0 +1,37 @@
+package app
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tokengate/tokengate/internal/dialect/oauth2"
+	"github.com/tokengate/tokengate/internal/httpx"
+	"github.com/tokengate/tokengate/internal/idp"
+)
+
+// Handler returns the node's HTTP surface: every dialect, health,
+// readiness and metrics, behind the shared middleware.
+func (a *App) Handler() http.Handler {
+	mux := http.NewServeMux()
+	ext := idp.New(a.Config.OIDC, a.Config.DefaultTenant, a.Engine, a.Log, nil)
+	oauth2.New(a.Engine, a.Log, ext.Exchanger()).Register(mux)
+	registerDialects(mux, a, ext)
+	registerWhitespace(mux, a)
+
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := a.Ready(r.Context()); err != nil {
+			a.Log.WarnContext(r.Context(), "not ready", "err", err)
+			httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+	mw := httpx.NewMiddleware(a.Log, a.Registry)
+	mw.Access = a.Config.Log.Access
+	return mw.Wrap(mux)
+}

@@ -1,0 +1,332 @@
+// Package config holds tokengate's typed configuration: defaults, an
+// optional YAML file, TOKENGATE_* environment variables and flags, applied
+// in that order. Validate reports every problem at once.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration of a gateway node.
+type Config struct {
+	Listen    string `yaml:"listen"`
+	PublicURL string `yaml:"public_url"`
+	DataDir   string `yaml:"data_dir"`
+
+	Store Store `yaml:"store"`
+	Log   Log   `yaml:"log"`
+	Keys  Keys  `yaml:"keys"`
+
+	// DefaultTenant is the tenant used when a request names none.
+	DefaultTenant string `yaml:"default_tenant"`
+	// SessionLimit seeds the limit of tenants created by tokengate.
+	SessionLimit SessionLimit `yaml:"session_limit"`
+	// Refresh holds rules shared by every refresh policy.
+	Refresh Refresh `yaml:"refresh"`
+	// Services holds the lifetimes and refresh policy of each sign-on
+	// service, keyed by service name (oauth2, core, ags, syncgw, apitoken).
+	Services map[string]Service `yaml:"services"`
+	Password Password           `yaml:"password"`
+	Core     Core               `yaml:"core"`
+	AGS      AGS                `yaml:"ags"`
+	OIDC     OIDC               `yaml:"oidc"`
+	SyncGW   SyncGW             `yaml:"syncgw"`
+	Proxy    Proxy              `yaml:"proxy"`
+}
+
+// Store selects the storage backend.
+type Store struct {
+	Driver string `yaml:"driver"` // sqlite (default) or postgres
+	DSN    string `yaml:"dsn"`    // sqlite: file path (default DataDir/tokengate.db)
+}
+
+// Log configures structured logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+	// Access selects the per-request access log lines: all (default),
+	// errors (only responses with status 400 and above) or off. Every
+	// line written still carries its correlation id.
+	Access string `yaml:"access"`
+}
+
+// Keys configures the signing key ring.
+type Keys struct {
+	Algorithm string `yaml:"algorithm"` // EdDSA (default), ES256, RS256
+	// PublishLead is how long a rotated key is published before it signs,
+	// so that verifiers caching the JWKS learn it first.
+	PublishLead Duration `yaml:"publish_lead"`
+	// ReloadInterval is how often each node rereads keys from the store.
+	ReloadInterval Duration `yaml:"reload_interval"`
+}
+
+// SessionLimit is the default per-user session limit of new tenants.
+type SessionLimit struct {
+	MaxSessions int    `yaml:"max_sessions"` // 0: no limit
+	Policy      string `yaml:"policy"`       // reject or end_oldest
+}
+
+// Refresh holds refresh rules common to all services.
+type Refresh struct {
+	// GraceWindow is how long the immediately previous rotating refresh
+	// token still yields the same successor (a retry after a lost response).
+	GraceWindow Duration `yaml:"grace_window"`
+	// Leeway tolerates clock skew when checking exp, nbf and iat.
+	Leeway Duration `yaml:"leeway"`
+}
+
+// Service is the token policy of one sign-on service.
+type Service struct {
+	Refresh     string   `yaml:"refresh"` // rotating or stable
+	AccessTTL   Duration `yaml:"access_ttl"`
+	IdleTTL     Duration `yaml:"idle_ttl"`     // sliding refresh lifetime
+	AbsoluteTTL Duration `yaml:"absolute_ttl"` // fixed at sign-on, never extended
+}
+
+// Password configures argon2id hashing of passwords.
+type Password struct {
+	// Workers bounds how many hashes run at once (0: number of CPUs;
+	// default: half the CPUs, at least one), so a
+	// flood of sign-ons cannot starve refreshes of CPU.
+	Workers    int    `yaml:"workers"`
+	MemoryKiB  uint32 `yaml:"memory_kib"`
+	Iterations uint32 `yaml:"iterations"`
+}
+
+// Default returns the configuration tokengate runs with when given none.
+func Default() Config {
+	return Config{
+		Listen:        "127.0.0.1:8080",
+		DataDir:       "./tokengate-data",
+		Store:         Store{Driver: "sqlite"},
+		Log:           Log{Level: "info", Format: "text", Access: "all"},
+		Keys:          Keys{Algorithm: "EdDSA", PublishLead: Duration(time.Minute), ReloadInterval: Duration(10 * time.Second)},
+		DefaultTenant: "default",
+		SessionLimit:  SessionLimit{MaxSessions: 0, Policy: "reject"},
+		Refresh:       Refresh{GraceWindow: Duration(10 * time.Second), Leeway: Duration(30 * time.Second)},
+		Services: map[string]Service{
+			"oauth2":   {Refresh: "rotating", AccessTTL: secs(900), IdleTTL: secs(7 * 86400), AbsoluteTTL: secs(30 * 86400)},
+			"core":     {Refresh: "stable", AccessTTL: secs(600), IdleTTL: secs(86400), AbsoluteTTL: secs(86400)},
+			"ags":      {Refresh: "rotating", AccessTTL: secs(3600), IdleTTL: secs(172800), AbsoluteTTL: secs(2592000)},
+			"syncgw":   {Refresh: "stable", AccessTTL: secs(3600), IdleTTL: secs(30 * 86400), AbsoluteTTL: secs(365 * 86400)},
+			"apitoken": {Refresh: "stable", AccessTTL: secs(3600), IdleTTL: secs(90 * 86400), AbsoluteTTL: secs(365 * 86400)},
+		},
+		// Half the CPUs: measured on 2 cores, a sign-on flood with one
+		// hash per CPU cut refresh throughput by 60% and raised its p99
+		// fourfold; with one per two CPUs refreshes hardly noticed it
+		// (docs/PERFORMANCE.md).
+		Password: Password{Workers: max(1, runtime.NumCPU()/2), MemoryKiB: 19 * 1024, Iterations: 2},
+		Core:     Core{Enabled: true, Version: "16.16.0"},
+		AGS:      AGS{Enabled: true, PasswordDisplayName: "Username and password"},
+		OIDC:     OIDC{Leeway: Duration(time.Minute)},
+		SyncGW:   defaultSyncGW(),
+		Proxy:    defaultProxy(),
+	}
+}
+
+func secs(n int) Duration { return Duration(time.Duration(n) * time.Second) }
+
+// LoadFile merges a YAML file over c. Unknown keys are an error, so a typo
+// is reported rather than silently ignored.
+func (c *Config) LoadFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	services := c.Services
+	c.Services = nil
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config: %s: %w", path, err)
+	}
+	// A file that names one service overrides only what it sets.
+	merged := make(map[string]Service, len(services))
+	for name, s := range services {
+		merged[name] = s
+	}
+	for name, s := range c.Services {
+		merged[name] = mergeService(merged[name], s)
+	}
+	c.Services = merged
+	return nil
+}
+
+func mergeService(base, over Service) Service {
+	if over.Refresh != "" {
+		base.Refresh = over.Refresh
+	}
+	if over.AccessTTL != 0 {
+		base.AccessTTL = over.AccessTTL
+	}
+	if over.IdleTTL != 0 {
+		base.IdleTTL = over.IdleTTL
+	}
+	if over.AbsoluteTTL != 0 {
+		base.AbsoluteTTL = over.AbsoluteTTL
+	}
+	return base
+}
+
+// LoadEnv applies TOKENGATE_* variables from getenv over c.
+func (c *Config) LoadEnv(getenv func(string) string) error {
+	var errs []error
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	dur := func(name string, dst *Duration) {
+		if v := getenv(name); v != "" {
+			if err := dst.parse(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			}
+		}
+	}
+	str("TOKENGATE_LISTEN", &c.Listen)
+	str("TOKENGATE_PUBLIC_URL", &c.PublicURL)
+	str("TOKENGATE_DATA", &c.DataDir)
+	str("TOKENGATE_STORE_DRIVER", &c.Store.Driver)
+	str("TOKENGATE_STORE_DSN", &c.Store.DSN)
+	str("TOKENGATE_LOG_LEVEL", &c.Log.Level)
+	str("TOKENGATE_LOG_FORMAT", &c.Log.Format)
+	str("TOKENGATE_LOG_ACCESS", &c.Log.Access)
+	str("TOKENGATE_KEY_ALGORITHM", &c.Keys.Algorithm)
+	str("TOKENGATE_DEFAULT_TENANT", &c.DefaultTenant)
+	dur("TOKENGATE_GRACE_WINDOW", &c.Refresh.GraceWindow)
+	dur("TOKENGATE_KEY_PUBLISH_LEAD", &c.Keys.PublishLead)
+	return errors.Join(errs...)
+}
+
+// Issuer is the public URL that every token's iss and discovery's issuer
+// carry: PublicURL, or http:// plus the listen address.
+func (c *Config) Issuer() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	return "http://" + c.Listen
+}
+
+// Validate reports every problem of c at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen %q: want host:port", c.Listen)
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("public_url %q: want an absolute http(s) URL", c.PublicURL)
+		}
+	}
+	if c.DataDir == "" {
+		bad("data_dir is empty")
+	}
+	switch c.Store.Driver {
+	case "sqlite":
+	case "postgres":
+		if c.Store.DSN == "" {
+			bad("store.dsn is required for the postgres driver")
+		}
+	default:
+		bad("store.driver %q: want sqlite or postgres", c.Store.Driver)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level %q: want debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format %q: want text or json", c.Log.Format)
+	}
+	switch c.Log.Access {
+	case "", "all", "errors", "off":
+	default:
+		bad("log.access %q: want all, errors or off", c.Log.Access)
+	}
+	switch c.Keys.Algorithm {
+	case "EdDSA", "ES256", "RS256":
+	default:
+		bad("keys.algorithm %q: want EdDSA, ES256 or RS256", c.Keys.Algorithm)
+	}
+	if c.Keys.PublishLead < 0 {
+		bad("keys.publish_lead must not be negative")
+	}
+	if c.Keys.ReloadInterval <= 0 {
+		bad("keys.reload_interval must be positive")
+	}
+	if c.DefaultTenant == "" {
+		bad("default_tenant is empty")
+	}
+	if c.SessionLimit.MaxSessions < 0 {
+		bad("session_limit.max_sessions must not be negative")
+	}
+	if p := c.SessionLimit.Policy; p != "reject" && p != "end_oldest" {
+		bad("session_limit.policy %q: want reject or end_oldest", p)
+	}
+	if c.Refresh.GraceWindow < 0 {
+		bad("refresh.grace_window must not be negative")
+	}
+	for name, s := range c.Services {
+		if s.Refresh != "rotating" && s.Refresh != "stable" {
+			bad("services.%s.refresh %q: want rotating or stable", name, s.Refresh)
+		}
+		if s.AccessTTL <= 0 || s.IdleTTL <= 0 || s.AbsoluteTTL <= 0 {
+			bad("services.%s: access_ttl, idle_ttl and absolute_ttl must be positive", name)
+		}
+		if s.IdleTTL > s.AbsoluteTTL {
+			bad("services.%s: idle_ttl %s exceeds absolute_ttl %s", name, s.IdleTTL, s.AbsoluteTTL)
+		}
+	}
+	if c.Password.MemoryKiB < 8*1024 || c.Password.Iterations < 1 {
+		bad("password: memory_kib must be at least 8192 and iterations at least 1")
+	}
+	if c.Password.Workers < 0 {
+		bad("password.workers must not be negative")
+	}
+	errs = append(errs, c.validateDialects()...)
+	errs = append(errs, c.validateSyncGWProxy()...)
+	return errors.Join(errs...)
+}
+
+// Duration is a time.Duration written in YAML as "15m" or as seconds.
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// UnmarshalYAML accepts a Go duration string or a number of seconds.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	return d.parse(n.Value)
+}
+
+// MarshalYAML writes d as a Go duration string.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+func (d *Duration) parse(s string) error {
+	if v, err := time.ParseDuration(s); err == nil {
+		*d = Duration(v)
+		return nil
+	}
+	var n int64
+	if _, err := fmt.Sscanf(s, "%d", &n); err == nil && fmt.Sprint(n) == s {
+		*d = Duration(time.Duration(n) * time.Second)
+		return nil
+	}
+	return fmt.Errorf("%q is not a duration (e.g. 90s, 15m, 24h, or seconds)", s)
+}

@@ -1,0 +1,78 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// SyncGW configures the Couchbase Sync Gateway-compatible dialect
+// (GET|POST /{bucket}/_oidc_refresh).
+type SyncGW struct {
+	Enabled bool `yaml:"enabled"`
+	// Buckets are the bucket names _oidc_refresh answers for; any other
+	// bucket gets Sync Gateway's 404.
+	Buckets []string `yaml:"buckets"`
+}
+
+// Proxy configures the authenticating reverse proxy ($API).
+type Proxy struct {
+	Routes []ProxyRoute `yaml:"routes"`
+	// RevocationBound is the longest a revoked session, a removed
+	// membership or changed channels may still be honoured by this node's
+	// caches.
+	RevocationBound Duration `yaml:"revocation_bound"`
+	// CacheSize bounds each of the proxy's caches (verified tokens,
+	// memberships per user).
+	CacheSize int `yaml:"cache_size"`
+}
+
+// ProxyRoute maps a path prefix to an upstream.
+type ProxyRoute struct {
+	Prefix   string `yaml:"prefix"`   // e.g. /api/
+	Upstream string `yaml:"upstream"` // e.g. http://127.0.0.1:9000/
+	// Builtins answers {prefix}shared/corporate and {prefix}user/myDetails
+	// in the gateway itself (the Whitespace API's directory endpoints).
+	Builtins bool `yaml:"builtins"`
+}
+
+var (
+	bucketPattern      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.%-]{0,99}$`)
+	routePrefixPattern = regexp.MustCompile(`^/[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*/$`)
+)
+
+func defaultSyncGW() SyncGW { return SyncGW{Enabled: true, Buckets: []string{"whitespace"}} }
+
+func defaultProxy() Proxy { return Proxy{RevocationBound: Duration(2 * time.Second), CacheSize: 10000} }
+
+func (c *Config) validateSyncGWProxy() []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	for _, b := range c.SyncGW.Buckets {
+		if !bucketPattern.MatchString(b) || strings.HasPrefix(b, "_") {
+			bad("syncgw.buckets: %q is not a bucket name", b)
+		}
+	}
+	if c.Proxy.RevocationBound <= 0 || c.Proxy.RevocationBound.D() > time.Minute {
+		bad("proxy.revocation_bound must be positive and at most 1m")
+	}
+	if c.Proxy.CacheSize < 1 {
+		bad("proxy.cache_size must be at least 1")
+	}
+	seen := map[string]bool{}
+	for i, r := range c.Proxy.Routes {
+		if !routePrefixPattern.MatchString(r.Prefix) {
+			bad("proxy.routes[%d].prefix %q: want a path such as /api/ (leading and trailing slash)", i, r.Prefix)
+		}
+		if seen[r.Prefix] {
+			bad("proxy.routes[%d].prefix %q is repeated", i, r.Prefix)
+		}
+		seen[r.Prefix] = true
+		if u, err := url.Parse(r.Upstream); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("proxy.routes[%d].upstream %q: want an absolute http(s) URL", i, r.Upstream)
+		}
+	}
+	return errs
+}

@@ -1,0 +1,83 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"runtime/debug"
+
+	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/httpx"
+)
+
+// Error is Core's error body.
+type Error struct {
+	Code    int      `json:"code"`
+	Message string   `json:"message"`
+	Details []string `json:"details"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+func errBadRequest(detail string) *Error {
+	return &Error{Code: http.StatusBadRequest, Message: "Bad Request", Details: []string{detail}}
+}
+
+func errUnauthorized(detail string) *Error {
+	return &Error{Code: http.StatusUnauthorized, Message: "Unauthorized", Details: []string{detail}}
+}
+
+// toError maps an engine error to Core's status and body. It is the only
+// place where this dialect decides statuses.
+func toError(err error) *Error {
+	var ce *Error
+	if errors.As(err, &ce) {
+		return ce
+	}
+	switch {
+	case errors.Is(err, engine.ErrInvalidRequest):
+		return errBadRequest(err.Error())
+	case errors.Is(err, engine.ErrBusy):
+		return &Error{Code: http.StatusServiceUnavailable, Message: "Service Unavailable", Details: []string{err.Error()}}
+	case errors.Is(err, engine.ErrInvalidCredentials),
+		errors.Is(err, engine.ErrInvalidToken),
+		errors.Is(err, engine.ErrTokenExpired),
+		errors.Is(err, engine.ErrTokenRevoked),
+		errors.Is(err, engine.ErrTokenReused),
+		errors.Is(err, engine.ErrWrongTokenUse),
+		errors.Is(err, engine.ErrPolicyMismatch),
+		errors.Is(err, engine.ErrRefreshNotEnabled),
+		errors.Is(err, engine.ErrUserDisabled),
+		errors.Is(err, engine.ErrTenantDisabled),
+		errors.Is(err, engine.ErrTenantMismatch),
+		errors.Is(err, engine.ErrSessionLimit),
+		errors.Is(err, engine.ErrUnknownTenant):
+		return errUnauthorized(err.Error())
+	}
+	return &Error{Code: http.StatusInternalServerError, Message: "Internal Server Error", Details: []string{"internal error"}}
+}
+
+// writeError writes err in Core's shape; internal errors are logged and
+// never shown.
+func (h *Handler) writeError(ctx context.Context, w http.ResponseWriter, err error) {
+	ce := toError(err)
+	if ce.Code >= 500 {
+		h.log.ErrorContext(ctx, "core request failed", "err", err)
+	}
+	httpx.NoStore(w)
+	if ce.Code == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)
+	}
+	httpx.WriteJSON(w, ce.Code, ce)
+}
+
+func buildSetting(key string) string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == key {
+				return s.Value
+			}
+		}
+	}
+	return ""
+}

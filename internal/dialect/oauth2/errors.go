@@ -1,0 +1,87 @@
+package oauth2
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/httpx"
+)
+
+// Error is an RFC 6749 §5.2 error response.
+type Error struct {
+	Status      int
+	Code        string // error
+	Description string // error_description, safe for clients
+	// basic says the client tried HTTP Basic authentication, so a 401 must
+	// name that scheme in WWW-Authenticate (§5.2).
+	basic bool
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Description }
+
+func errInvalidRequest(desc string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "invalid_request", Description: desc}
+}
+
+// toError maps an engine error to its RFC 6749 error. It is the only place
+// where this dialect decides statuses.
+func toError(err error) *Error {
+	var oe *Error
+	if errors.As(err, &oe) {
+		return oe
+	}
+	bad := func(code string) *Error {
+		return &Error{Status: http.StatusBadRequest, Code: code, Description: err.Error()}
+	}
+	switch {
+	case errors.Is(err, engine.ErrInvalidClient):
+		return &Error{Status: http.StatusUnauthorized, Code: "invalid_client", Description: "client authentication failed"}
+	case errors.Is(err, engine.ErrUnauthorizedClient):
+		return bad("unauthorized_client")
+	case errors.Is(err, engine.ErrInvalidRequest):
+		return bad("invalid_request")
+	case errors.Is(err, engine.ErrInvalidCredentials),
+		errors.Is(err, engine.ErrInvalidToken),
+		errors.Is(err, engine.ErrTokenExpired),
+		errors.Is(err, engine.ErrTokenRevoked),
+		errors.Is(err, engine.ErrTokenReused),
+		errors.Is(err, engine.ErrWrongTokenUse),
+		errors.Is(err, engine.ErrPolicyMismatch),
+		errors.Is(err, engine.ErrRefreshNotEnabled),
+		errors.Is(err, engine.ErrUserDisabled),
+		errors.Is(err, engine.ErrTenantDisabled),
+		errors.Is(err, engine.ErrTenantMismatch),
+		errors.Is(err, engine.ErrSessionLimit):
+		return bad("invalid_grant")
+	case errors.Is(err, engine.ErrUnknownTenant):
+		return bad("invalid_request")
+	case errors.Is(err, engine.ErrBusy):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Description: "server busy, try again"}
+	}
+	return &Error{Status: http.StatusInternalServerError, Code: "server_error", Description: "internal error"}
+}
+
+// writeError writes err in the RFC 6749 §5.2 shape. Internal errors are
+// logged, and the client sees only "internal error".
+func writeError(ctx context.Context, log *slog.Logger, w http.ResponseWriter, err error) {
+	oe := toError(err)
+	if oe.Status >= 500 {
+		log.ErrorContext(ctx, "oauth2 request failed", "err", err)
+	}
+	httpx.NoStore(w)
+	if oe.Status == http.StatusUnauthorized {
+		if oe.basic {
+			w.Header().Set("WWW-Authenticate", `Basic realm="tokengate"`)
+		} else {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)
+		}
+	}
+	body := map[string]string{"error": oe.Code}
+	if oe.Description != "" {
+		body["error_description"] = oe.Description
+	}
+	httpx.WriteJSON(w, oe.Status, body)
+}

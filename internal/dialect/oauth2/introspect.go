@@ -1,0 +1,143 @@
+package oauth2
+
+import (
+	"net/http"
+
+	"github.com/tokengate/tokengate/internal/httpx"
+	"github.com/tokengate/tokengate/internal/token"
+)
+
+// revoke implements RFC 7009: the client authenticates (a public client
+// by its client_id), and the response is 200 whether or not the token was
+// valid (§2.2).
+func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	form, err := parseForm(r)
+	if err != nil {
+		writeError(ctx, h.log, w, err)
+		return
+	}
+	ca, err := readClientAuth(r, form)
+	if err != nil {
+		writeError(ctx, h.log, w, err)
+		return
+	}
+	client, err := h.authenticate(ctx, ca)
+	if err != nil {
+		writeError(ctx, h.log, w, err)
+		return
+	}
+	tok := form.Get("token")
+	if tok == "" {
+		writeError(ctx, h.log, w, errInvalidRequest("token is required"))
+		return
+	}
+	if err := h.eng.RevokeToken(ctx, tok, client.ID); err != nil {
+		writeError(ctx, h.log, w, err)
+		return
+	}
+	httpx.NoStore(w)
+	w.WriteHeader(http.StatusOK)
+}
+
+// introspectResponse is RFC 7662 §2.2.
+type introspectResponse struct {
+	Active    bool           `json:"active"`
+	Scope     string         `json:"scope,omitempty"`
+	ClientID  string         `json:"client_id,omitempty"`
+	Username  string         `json:"username,omitempty"`
+	TokenType string         `json:"token_type,omitempty"`
+	Exp       int64          `json:"exp,omitempty"`
+	Iat       int64          `json:"iat,omitempty"`
+	Nbf       int64          `json:"nbf,omitempty"`
+	Sub       string         `json:"sub,omitempty"`
+	Aud       token.Audience `json:"aud,omitempty"`
+	Iss       string         `json:"iss,omitempty"`
+	Jti       string         `json:"jti,omitempty"`
+	Sid       string         `json:"sid,omitempty"`
+	Tenant    string         `json:"tenant,omitempty"`
+	Usefor    string         `json:"usefor,omitempty"`
+}
+
+// introspect implements RFC 7662. Only a confidential client may ask
+// (§2.1: the endpoint must be protected), and an inactive token answers
+// just {"active":false} (§2.2).
+func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	form, err := parseForm(r)
+	if err != nil {
+		writeError(ctx, h.log, w, err)
+		return
+	}
+	ca, err := readClientAuth(r, form)
+	if err != nil {
+		writeError(ctx, h.log, w, err)
+		return
+	}
+	if ca.secret == "" {
+		writeError(ctx, h.log, w, &Error{Status: http.StatusUnauthorized, Code: "invalid_client",
+			Description: "introspection requires a confidential client", basic: ca.basic})
+		return
+	}
+	if _, err := h.authenticate(ctx, ca); err != nil {
+		writeError(ctx, h.log, w, err)
+		return
+	}
+	tok := form.Get("token")
+	if tok == "" {
+		writeError(ctx, h.log, w, errInvalidRequest("token is required"))
+		return
+	}
+	in, err := h.eng.Introspect(ctx, tok)
+	if err != nil {
+		writeError(ctx, h.log, w, err)
+		return
+	}
+	httpx.NoStore(w)
+	if !in.Active {
+		httpx.WriteJSON(w, http.StatusOK, introspectResponse{})
+		return
+	}
+	c := in.Claims
+	resp := introspectResponse{Active: true, Scope: c.Scope, ClientID: c.ClientID, Username: c.Subject,
+		Exp: c.Expiry, Iat: c.IssuedAt, Nbf: c.NotBefore, Sub: c.Subject, Aud: c.Audience, Iss: c.Issuer,
+		Jti: c.ID, Sid: c.SessionID, Tenant: c.Tenant, Usefor: c.UseFor, TokenType: "Bearer"}
+	if c.UseFor == token.UseRefresh {
+		resp.TokenType = "refresh_token"
+	}
+	httpx.WriteJSON(w, http.StatusOK, resp)
+}
+
+// discovery serves OpenID Connect Discovery 1.0 / RFC 8414 metadata.
+func (h *Handler) discovery(w http.ResponseWriter, r *http.Request) {
+	iss := h.eng.Issuer()
+	algs := h.eng.Ring().Algorithms()
+	grants := []string{GrantPassword, GrantRefreshToken, GrantClientCredentials}
+	if h.exchange != nil {
+		grants = append(grants, GrantTokenExchange)
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{
+		"issuer":                                        iss,
+		"token_endpoint":                                iss + "/oauth2/token",
+		"revocation_endpoint":                           iss + "/oauth2/revoke",
+		"introspection_endpoint":                        iss + "/oauth2/introspect",
+		"jwks_uri":                                      iss + "/.well-known/jwks.json",
+		"grant_types_supported":                         grants,
+		"response_types_supported":                      []string{"none"},
+		"subject_types_supported":                       []string{"public"},
+		"id_token_signing_alg_values_supported":         algs,
+		"token_endpoint_auth_methods_supported":         []string{"client_secret_basic", "client_secret_post", "none"},
+		"revocation_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "none"},
+		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		"claims_supported":                              []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "sid", "exi", "usefor", "tenant", "client_id", "scope"},
+	})
+}
+
+// jwks serves the published public keys. Verifiers may cache them briefly:
+// a rotated key is published well before it signs.
+func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	_, _ = w.Write(h.eng.Ring().JWKS())
+}

@@ -1,0 +1,212 @@
+// Package oauth2 is tokengate's OAuth 2.0 surface: the token endpoint
+// (RFC 6749), revocation (RFC 7009), introspection (RFC 7662), and OIDC
+// discovery with JWKS. It parses requests, calls the engine and writes RFC
+// responses; every rule about tokens and sessions lives in the engine.
+package oauth2
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/httpx"
+	"github.com/tokengate/tokengate/internal/store"
+)
+
+// Grant type identifiers (RFC 6749 §4, RFC 8693).
+const (
+	GrantPassword          = "password"
+	GrantRefreshToken      = "refresh_token"
+	GrantClientCredentials = "client_credentials"
+	GrantTokenExchange     = "urn:ietf:params:oauth:grant-type:token-exchange"
+)
+
+// TokenExchanger signs on with an external token (RFC 8693); provided by
+// the external IdP support when configured.
+type TokenExchanger interface {
+	Exchange(ctx context.Context, client store.Client, form url.Values) (*engine.Grant, error)
+}
+
+// Handler serves the OAuth 2.0 endpoints.
+type Handler struct {
+	eng      *engine.Engine
+	log      *slog.Logger
+	exchange TokenExchanger
+}
+
+// New returns the OAuth 2.0 handler. exchange may be nil.
+func New(eng *engine.Engine, log *slog.Logger, exchange TokenExchanger) *Handler {
+	return &Handler{eng: eng, log: log, exchange: exchange}
+}
+
+// Register mounts the endpoints on mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /oauth2/token", h.token)
+	mux.HandleFunc("POST /oauth2/revoke", h.revoke)
+	mux.HandleFunc("POST /oauth2/introspect", h.introspect)
+	mux.HandleFunc("GET /.well-known/openid-configuration", h.discovery)
+	mux.HandleFunc("GET /.well-known/oauth-authorization-server", h.discovery)
+	mux.HandleFunc("GET /.well-known/jwks.json", h.jwks)
+	for _, p := range []string{"/oauth2/token", "/oauth2/revoke", "/oauth2/introspect"} {
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", http.MethodPost)
+			writeError(r.Context(), h.log, w, &Error{Status: http.StatusMethodNotAllowed, Code: "invalid_request", Description: "use POST"})
+		})
+	}
+}
+
+// parseForm reads an application/x-www-form-urlencoded body (§3.2) and
+// refuses repeated parameters (§3.1).
+func parseForm(r *http.Request) (url.Values, error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, errInvalidRequest("the request body must be application/x-www-form-urlencoded")
+	}
+	r.Body = http.MaxBytesReader(nil, r.Body, httpx.MaxBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		return nil, errInvalidRequest("the request body could not be parsed")
+	}
+	for k, v := range r.PostForm {
+		if len(v) > 1 {
+			return nil, errInvalidRequest("parameter " + k + " is repeated")
+		}
+	}
+	return r.PostForm, nil
+}
+
+// clientAuth extracts client credentials from HTTP Basic (§2.3.1, values
+// form-urlencoded) or the body; using both is an error.
+type clientAuth struct {
+	id, secret string
+	basic      bool
+}
+
+func readClientAuth(r *http.Request, form url.Values) (clientAuth, error) {
+	id, secret, basic := r.BasicAuth()
+	if basic {
+		if form.Get("client_secret") != "" {
+			return clientAuth{}, errInvalidRequest("use one client authentication method, not both")
+		}
+		var err1, err2 error
+		id, err1 = url.QueryUnescape(id)
+		secret, err2 = url.QueryUnescape(secret)
+		if err1 != nil || err2 != nil {
+			return clientAuth{}, &Error{Status: http.StatusUnauthorized, Code: "invalid_client", Description: "malformed Basic credentials", basic: true}
+		}
+		if fid := form.Get("client_id"); fid != "" && fid != id {
+			return clientAuth{}, errInvalidRequest("client_id does not match the authenticated client")
+		}
+		return clientAuth{id: id, secret: secret, basic: true}, nil
+	}
+	return clientAuth{id: form.Get("client_id"), secret: form.Get("client_secret")}, nil
+}
+
+func (h *Handler) authenticate(ctx context.Context, ca clientAuth) (store.Client, error) {
+	if ca.id == "" {
+		return store.Client{}, &Error{Status: http.StatusUnauthorized, Code: "invalid_client", Description: "client_id is required", basic: ca.basic}
+	}
+	c, err := h.eng.AuthenticateClient(ctx, ca.id, ca.secret)
+	if err != nil {
+		if errors.Is(err, engine.ErrInvalidClient) {
+			return c, &Error{Status: http.StatusUnauthorized, Code: "invalid_client", Description: "client authentication failed", basic: ca.basic}
+		}
+		return c, err
+	}
+	return c, nil
+}
+
+func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	g, err := h.grant(r)
+	if err != nil {
+		writeError(ctx, h.log, w, err)
+		return
+	}
+	httpx.NoStore(w)
+	resp := tokenResponse{AccessToken: g.AccessToken, TokenType: "Bearer", ExpiresIn: g.AccessExpiresIn(),
+		RefreshToken: g.RefreshToken, Scope: g.Scope}
+	if g.RefreshToken != "" {
+		resp.RefreshExpiresIn = g.RefreshExpiresIn()
+	}
+	if r.PostForm.Get("grant_type") == GrantTokenExchange {
+		resp.IssuedTokenType = "urn:ietf:params:oauth:token-type:access_token" // RFC 8693 §2.2.1
+	}
+	httpx.WriteJSON(w, http.StatusOK, resp)
+}
+
+type tokenResponse struct {
+	AccessToken      string `json:"access_token"`
+	TokenType        string `json:"token_type"`
+	ExpiresIn        int64  `json:"expires_in"`
+	RefreshToken     string `json:"refresh_token,omitempty"`
+	RefreshExpiresIn int64  `json:"refresh_expires_in,omitempty"`
+	Scope            string `json:"scope,omitempty"`
+	IssuedTokenType  string `json:"issued_token_type,omitempty"`
+}
+
+func (h *Handler) grant(r *http.Request) (*engine.Grant, error) {
+	ctx := r.Context()
+	form, err := parseForm(r)
+	if err != nil {
+		return nil, err
+	}
+	ca, err := readClientAuth(r, form)
+	if err != nil {
+		return nil, err
+	}
+	gt := form.Get("grant_type")
+	if gt == "" {
+		return nil, errInvalidRequest("grant_type is required")
+	}
+	switch gt {
+	case GrantPassword, GrantRefreshToken, GrantClientCredentials:
+	case GrantTokenExchange:
+		if h.exchange == nil {
+			return nil, &Error{Status: http.StatusBadRequest, Code: "unsupported_grant_type", Description: "no external identity provider is configured"}
+		}
+	default:
+		return nil, &Error{Status: http.StatusBadRequest, Code: "unsupported_grant_type", Description: "grant_type " + gt + " is not supported"}
+	}
+	client, err := h.authenticate(ctx, ca)
+	if err != nil {
+		return nil, err
+	}
+	if err := engine.ClientMayUse(client, gt); err != nil {
+		return nil, err
+	}
+	scope := strings.Join(strings.Fields(form.Get("scope")), " ")
+	switch gt {
+	case GrantPassword:
+		user, pass := form.Get("username"), form.Get("password")
+		if user == "" || pass == "" {
+			return nil, errInvalidRequest("username and password are required")
+		}
+		tenant, err := h.tenantOf(ctx, client)
+		if err != nil {
+			return nil, err
+		}
+		return h.eng.SignOnPassword(ctx, engine.SignOnRequest{Tenant: tenant, Service: engine.ServiceOAuth2, ClientID: client.ID,
+			Username: user, Password: pass, Scope: scope})
+	case GrantRefreshToken:
+		rt := form.Get("refresh_token")
+		if rt == "" {
+			return nil, errInvalidRequest("refresh_token is required")
+		}
+		return h.eng.Refresh(ctx, engine.RefreshRequest{Token: rt, ClientID: client.ID})
+	case GrantClientCredentials:
+		return h.eng.ClientCredentials(ctx, client, scope)
+	default: // token exchange
+		return h.exchange.Exchange(ctx, client, form)
+	}
+}
+
+// tenantOf names the tenant a client signs users on to.
+func (h *Handler) tenantOf(ctx context.Context, c store.Client) (string, error) {
+	t, err := h.eng.Store().GetTenant(ctx, c.TenantID)
+	return t.Name, err
+}

@@ -1,0 +1,216 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/tokengate/tokengate/internal/store"
+	"github.com/tokengate/tokengate/internal/token"
+)
+
+// VerifyAccess checks an access token's signature, issuer, audience, time
+// claims and kind. It does not consult the store: callers that must honour
+// revocation also call SessionLive (the proxy caches that answer).
+func (e *Engine) VerifyAccess(tok string) (*token.Claims, error) {
+	c, err := e.parseSeen(tok, token.UseAccess)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(c.Audience, e.opts.Audience) {
+		return nil, ErrInvalidToken
+	}
+	return c, nil
+}
+
+// SessionLive returns the session with that id if it is live now, or
+// ErrTokenRevoked / ErrTokenExpired / ErrInvalidToken.
+func (e *Engine) SessionLive(ctx context.Context, sid string) (store.Session, error) {
+	s, err := e.st.GetSession(ctx, sid)
+	if errors.Is(err, store.ErrNotFound) {
+		return s, ErrInvalidToken
+	} else if err != nil {
+		return s, err
+	}
+	return s, e.checkSession(s, e.now())
+}
+
+// Introspection is the server's view of a token (RFC 7662).
+type Introspection struct {
+	Active  bool
+	Claims  *token.Claims
+	Session store.Session // zero for client-credentials tokens
+}
+
+// Introspect reports whether a token is active: validly signed, unexpired,
+// and, for session tokens, backed by a live session (for refresh tokens:
+// of the current generation, or the previous one within the grace window).
+// An inactive token is not an error (RFC 7662 §2.2).
+func (e *Engine) Introspect(ctx context.Context, tok string) (Introspection, error) {
+	c, err := e.parseSeen(tok, "")
+	if err != nil {
+		return Introspection{}, nil
+	}
+	if c.SessionID == "" {
+		// Client-credentials access token: active while its client is.
+		if c.UseFor != token.UseAccess {
+			return Introspection{}, nil
+		}
+		cl, err := e.st.GetClient(ctx, c.ClientID)
+		if err != nil || cl.Disabled {
+			return Introspection{}, nil
+		}
+		return Introspection{Active: true, Claims: c}, nil
+	}
+	s, err := e.SessionLive(ctx, c.SessionID)
+	if err != nil {
+		if errors.Is(err, ErrTokenRevoked) || errors.Is(err, ErrTokenExpired) || errors.Is(err, ErrInvalidToken) {
+			return Introspection{}, nil
+		}
+		return Introspection{}, err
+	}
+	if c.UseFor == token.UseRefresh && !e.refreshCurrent(c, s) {
+		return Introspection{}, nil
+	}
+	return Introspection{Active: true, Claims: c, Session: s}, nil
+}
+
+func (e *Engine) refreshCurrent(c *token.Claims, s store.Session) bool {
+	if subtle.ConstantTimeCompare([]byte(c.ID), []byte(e.refreshJTI(s.ID, c.Generation))) != 1 {
+		return false
+	}
+	return c.Generation == s.Generation ||
+		(s.Policy == store.PolicyRotating && c.Generation == s.Generation-1 && e.now().Sub(s.RotatedAt) <= e.opts.GraceWindow)
+}
+
+// RevokeToken ends the session behind an access or refresh token (RFC
+// 7009). Access tokens can't be revoked one by one: revoking one ends its
+// session, which stops its siblings at the proxy too. An invalid or
+// unknown token is not an error (RFC 7009 §2.2). When clientID is set, the
+// token must have been issued to that client.
+func (e *Engine) RevokeToken(ctx context.Context, tok, clientID string) error {
+	c, err := e.ring.Verify(tok)
+	if err != nil || c.SessionID == "" {
+		return nil
+	}
+	if c.UseFor == token.UseRefresh && subtle.ConstantTimeCompare([]byte(c.ID), []byte(e.refreshJTI(c.SessionID, c.Generation))) != 1 {
+		return nil
+	}
+	if clientID != "" && c.ClientID != clientID {
+		return fmt.Errorf("%w: the token was issued to another client", ErrUnauthorizedClient)
+	}
+	err = e.RevokeSession(ctx, c.SessionID, "revoked_by_client")
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// RevokeSession revokes one session; revoking a dead session is a no-op.
+func (e *Engine) RevokeSession(ctx context.Context, sid, reason string) error {
+	return e.st.Tx(ctx, func(q store.Queries) error {
+		s, err := q.GetSessionForUpdate(ctx, sid)
+		if err != nil {
+			return err
+		}
+		if !s.RevokedAt.IsZero() {
+			return nil
+		}
+		s.RevokedAt, s.RevokeReason = e.now(), reason
+		if err := q.UpdateSession(ctx, s); err != nil {
+			return err
+		}
+		e.metrics.revoked.WithLabelValues(reason).Inc()
+		return e.audit(ctx, q, store.AuditEvent{Type: "session.revoke", TenantID: s.TenantID, UserID: s.UserID, SessionID: s.ID,
+			ClientID: s.ClientID, Detail: map[string]string{"reason": reason}})
+	})
+}
+
+// RevokeUserSessions revokes every live session of a user.
+func (e *Engine) RevokeUserSessions(ctx context.Context, userID, reason string) (int, error) {
+	var n int
+	err := e.st.Tx(ctx, func(q store.Queries) error {
+		return e.revokeUser(ctx, q, userID, reason, &n)
+	})
+	return n, err
+}
+
+func (e *Engine) revokeUser(ctx context.Context, q store.Queries, userID, reason string, n *int) error {
+	u, err := q.GetUser(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if *n, err = q.RevokeUserSessions(ctx, userID, e.now(), reason); err != nil {
+		return err
+	}
+	e.metrics.revoked.WithLabelValues(reason).Add(float64(*n))
+	return e.audit(ctx, q, store.AuditEvent{Type: "session.revoke_all", TenantID: u.TenantID, UserID: userID,
+		Detail: map[string]string{"reason": reason, "count": fmt.Sprint(*n)}})
+}
+
+// AuthenticateClient checks a client's credentials. A public client (no
+// secret registered) authenticates by its id alone and must present no
+// secret; a confidential client must present its secret.
+func (e *Engine) AuthenticateClient(ctx context.Context, id, secret string) (store.Client, error) {
+	if id == "" {
+		return store.Client{}, ErrInvalidClient
+	}
+	c, err := e.st.GetClient(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return c, ErrInvalidClient
+	} else if err != nil {
+		return c, err
+	}
+	if c.Disabled {
+		return c, ErrInvalidClient
+	}
+	if len(c.SecretHash) == 0 {
+		if secret != "" {
+			return c, ErrInvalidClient
+		}
+		return c, nil
+	}
+	sum := sha256.Sum256([]byte(secret))
+	if subtle.ConstantTimeCompare(sum[:], c.SecretHash) != 1 {
+		return c, ErrInvalidClient
+	}
+	return c, nil
+}
+
+// ClientMayUse reports whether the client may use a grant type.
+func ClientMayUse(c store.Client, grantType string) error {
+	if !slices.Contains(c.GrantTypes, grantType) {
+		return ErrUnauthorizedClient
+	}
+	return nil
+}
+
+// ClientCredentials mints an access token for a confidential client acting
+// on its own behalf (RFC 6749 §4.4). No session and no refresh token.
+func (e *Engine) ClientCredentials(ctx context.Context, c store.Client, scope string) (*Grant, error) {
+	if len(c.SecretHash) == 0 {
+		return nil, ErrUnauthorizedClient
+	}
+	t, err := e.st.GetTenant(ctx, c.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	if t.Disabled {
+		return nil, ErrTenantDisabled
+	}
+	p, err := e.Policy(ServiceOAuth2)
+	if err != nil {
+		return nil, err
+	}
+	now := e.now()
+	s := store.Session{ClientID: c.ID}
+	tok, exp, err := e.mintAccess(now, t, store.User{Name: c.ID}, s, p, scope)
+	if err != nil {
+		return nil, err
+	}
+	e.metrics.signons.WithLabelValues("client_credentials", "ok").Inc()
+	return &Grant{AccessToken: tok, AccessExpiresAt: exp, IssuedAt: now, Tenant: t, Client: c, Policy: p, Scope: scope}, nil
+}

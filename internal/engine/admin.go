@@ -1,0 +1,285 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"time"
+
+	"github.com/tokengate/tokengate/internal/store"
+)
+
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$`)
+
+func checkName(kind, name string) error {
+	if !namePattern.MatchString(name) {
+		return invalidRequest("%s name %q: use 1-128 letters, digits and . _ @ + -, starting with a letter or digit", kind, name)
+	}
+	return nil
+}
+
+// NewTenant describes a tenant to create.
+type NewTenant struct {
+	Name               string
+	DisplayName        string
+	MaxSessions        int
+	SessionLimitPolicy store.LimitPolicy
+}
+
+// CreateTenant creates a tenant.
+func (e *Engine) CreateTenant(ctx context.Context, nt NewTenant) (store.Tenant, error) {
+	if err := checkName("tenant", nt.Name); err != nil {
+		return store.Tenant{}, err
+	}
+	if nt.SessionLimitPolicy == "" {
+		nt.SessionLimitPolicy = store.LimitReject
+	}
+	t := store.Tenant{ID: e.newID(), Name: nt.Name, DisplayName: nt.DisplayName, MaxSessions: nt.MaxSessions,
+		SessionLimitPolicy: nt.SessionLimitPolicy, CreatedAt: e.now()}
+	err := e.st.Tx(ctx, func(q store.Queries) error {
+		if err := q.CreateTenant(ctx, t); err != nil {
+			return err
+		}
+		return e.audit(ctx, q, store.AuditEvent{Type: "tenant.create", TenantID: t.ID, Detail: map[string]string{"name": t.Name}})
+	})
+	return t, err
+}
+
+// SetSessionLimit changes a tenant's per-user session limit.
+func (e *Engine) SetSessionLimit(ctx context.Context, tenant string, max int, policy store.LimitPolicy) (store.Tenant, error) {
+	if max < 0 || (policy != store.LimitReject && policy != store.LimitEndOldest) {
+		return store.Tenant{}, invalidRequest("session limit: max must be >= 0 and policy reject or end_oldest")
+	}
+	t, err := e.Tenant(ctx, tenant)
+	if err != nil {
+		return t, err
+	}
+	t.MaxSessions, t.SessionLimitPolicy = max, policy
+	err = e.st.Tx(ctx, func(q store.Queries) error {
+		if err := q.UpdateTenant(ctx, t); err != nil {
+			return err
+		}
+		return e.audit(ctx, q, store.AuditEvent{Type: "tenant.update", TenantID: t.ID,
+			Detail: map[string]string{"max_sessions": fmt.Sprint(max), "policy": string(policy)}})
+	})
+	return t, err
+}
+
+// NewUser describes a user to create.
+type NewUser struct {
+	Tenant         string // name; "" means the default tenant
+	Name           string
+	Email          string
+	DisplayName    string
+	Password       string // "" for a user who signs on only through an external IdP
+	RefreshEnabled bool
+	Admin          bool
+}
+
+// CreateUser creates a user with an argon2id password hash.
+func (e *Engine) CreateUser(ctx context.Context, nu NewUser) (store.User, error) {
+	if err := checkName("user", nu.Name); err != nil {
+		return store.User{}, err
+	}
+	t, err := e.Tenant(ctx, nu.Tenant)
+	if err != nil {
+		return store.User{}, err
+	}
+	now := e.now()
+	u := store.User{ID: e.newID(), TenantID: t.ID, Name: nu.Name, Email: nu.Email, DisplayName: nu.DisplayName,
+		RefreshEnabled: nu.RefreshEnabled, Admin: nu.Admin, CreatedAt: now, UpdatedAt: now}
+	if nu.Password != "" {
+		if u.PasswordHash, err = e.hash.Hash(ctx, nu.Password); err != nil {
+			return store.User{}, err
+		}
+	}
+	err = e.st.Tx(ctx, func(q store.Queries) error {
+		if err := q.CreateUser(ctx, u); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return fmt.Errorf("user %q already exists in tenant %q: %w", u.Name, t.Name, err)
+			}
+			return err
+		}
+		return e.audit(ctx, q, store.AuditEvent{Type: "user.create", TenantID: t.ID, UserID: u.ID,
+			Detail: map[string]string{"name": u.Name, "refresh_enabled": fmt.Sprint(u.RefreshEnabled)}})
+	})
+	return u, err
+}
+
+// User returns the user of that name in a tenant ("" = default tenant).
+func (e *Engine) User(ctx context.Context, tenant, name string) (store.User, error) {
+	t, err := e.Tenant(ctx, tenant)
+	if err != nil {
+		return store.User{}, err
+	}
+	u, err := e.st.GetUserByName(ctx, t.ID, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return u, fmt.Errorf("no user %q in tenant %q: %w", name, t.Name, err)
+	}
+	return u, err
+}
+
+// UserUpdate changes a user; nil fields stay as they are.
+type UserUpdate struct {
+	RefreshEnabled *bool
+	Disabled       *bool
+	Admin          *bool
+	Password       *string
+	RequestRefresh *bool // the user asks for (true) or withdraws (false) a refresh grant
+	Email          *string
+	DisplayName    *string
+}
+
+// UpdateUser applies an update. Changing the password, disabling the user,
+// or withdrawing refresh ends every session of the user in the same
+// transaction.
+func (e *Engine) UpdateUser(ctx context.Context, userID string, up UserUpdate) (store.User, error) {
+	var hash string
+	if up.Password != nil {
+		if *up.Password == "" {
+			return store.User{}, invalidRequest("password must not be empty")
+		}
+		var err error
+		if hash, err = e.hash.Hash(ctx, *up.Password); err != nil {
+			return store.User{}, err
+		}
+	}
+	var u store.User
+	err := e.st.Tx(ctx, func(q store.Queries) error {
+		var err error
+		if u, err = q.GetUser(ctx, userID); err != nil {
+			return err
+		}
+		var endSessions string
+		changed := map[string]string{}
+		now := e.now()
+		if up.RefreshEnabled != nil && *up.RefreshEnabled != u.RefreshEnabled {
+			u.RefreshEnabled = *up.RefreshEnabled
+			u.RefreshRequestedAt = timeZero
+			changed["refresh_enabled"] = fmt.Sprint(u.RefreshEnabled)
+			if !u.RefreshEnabled {
+				endSessions = "refresh_disabled"
+			}
+		}
+		if up.RequestRefresh != nil {
+			if *up.RequestRefresh && !u.RefreshEnabled {
+				u.RefreshRequestedAt = now
+			} else if !*up.RequestRefresh {
+				u.RefreshRequestedAt = timeZero
+			}
+			changed["refresh_requested"] = fmt.Sprint(*up.RequestRefresh)
+		}
+		if up.Disabled != nil && *up.Disabled != u.Disabled {
+			u.Disabled = *up.Disabled
+			changed["disabled"] = fmt.Sprint(u.Disabled)
+			if u.Disabled {
+				endSessions = "user_disabled"
+			}
+		}
+		if up.Admin != nil {
+			u.Admin = *up.Admin
+			changed["admin"] = fmt.Sprint(u.Admin)
+		}
+		if up.Email != nil {
+			u.Email = *up.Email
+		}
+		if up.DisplayName != nil {
+			u.DisplayName = *up.DisplayName
+		}
+		if up.Password != nil {
+			u.PasswordHash = hash
+			changed["password"] = "changed"
+			endSessions = "password_changed"
+		}
+		u.UpdatedAt = now
+		if err := q.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		if err := e.audit(ctx, q, store.AuditEvent{Type: "user.update", TenantID: u.TenantID, UserID: u.ID, Detail: changed}); err != nil {
+			return err
+		}
+		if endSessions != "" {
+			var n int
+			return e.revokeUser(ctx, q, u.ID, endSessions, &n)
+		}
+		return nil
+	})
+	return u, err
+}
+
+// NewClient describes an OAuth 2.0 client to create.
+type NewClient struct {
+	Tenant     string
+	ID         string // client_id; generated when empty
+	Name       string
+	Public     bool
+	GrantTypes []string
+}
+
+// CreateClient registers a client. For a confidential client it returns
+// the secret, which is shown once and stored only as its SHA-256.
+func (e *Engine) CreateClient(ctx context.Context, nc NewClient) (store.Client, string, error) {
+	t, err := e.Tenant(ctx, nc.Tenant)
+	if err != nil {
+		return store.Client{}, "", err
+	}
+	if nc.ID == "" {
+		nc.ID = e.newID()
+	} else if err := checkName("client", nc.ID); err != nil {
+		return store.Client{}, "", err
+	}
+	if len(nc.GrantTypes) == 0 {
+		if nc.Public {
+			nc.GrantTypes = []string{"password", "refresh_token"}
+		} else {
+			nc.GrantTypes = []string{"client_credentials"}
+		}
+	}
+	c := store.Client{ID: nc.ID, TenantID: t.ID, Name: nc.Name, GrantTypes: nc.GrantTypes, CreatedAt: e.now()}
+	var secret string
+	if !nc.Public {
+		var b [32]byte
+		if _, err := io.ReadFull(e.rand, b[:]); err != nil {
+			return store.Client{}, "", err
+		}
+		secret = base64.RawURLEncoding.EncodeToString(b[:])
+		sum := sha256.Sum256([]byte(secret))
+		c.SecretHash = sum[:]
+	}
+	err = e.st.Tx(ctx, func(q store.Queries) error {
+		if err := q.CreateClient(ctx, c); err != nil {
+			return err
+		}
+		return e.audit(ctx, q, store.AuditEvent{Type: "client.create", TenantID: t.ID, ClientID: c.ID,
+			Detail: map[string]string{"public": fmt.Sprint(nc.Public)}})
+	})
+	return c, secret, err
+}
+
+// CreateAPIToken starts a stable session for a refresh-enabled user and
+// returns its refresh token: the "API refresh token" a user copies from the
+// profile page (or an administrator creates with the CLI). The token is
+// shown once; the server keeps no copy.
+func (e *Engine) CreateAPIToken(ctx context.Context, userID, label string) (*Grant, error) {
+	if label == "" {
+		label = "API token"
+	}
+	u, err := e.st.GetUser(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if !u.RefreshEnabled {
+		return nil, ErrRefreshNotEnabled
+	}
+	t, err := e.st.GetTenant(ctx, u.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	return e.StartSession(ctx, t, u, SignOnRequest{Service: ServiceAPIToken, ClientID: DefaultClientID, Label: label})
+}
+
+var timeZero time.Time

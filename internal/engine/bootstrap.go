@@ -1,0 +1,77 @@
+package engine
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"io"
+
+	"github.com/tokengate/tokengate/internal/store"
+)
+
+// DefaultClientID is the public client that exists in every tenant's
+// first start, so password and refresh grants work without registration.
+const DefaultClientID = "tokengate"
+
+// BootstrapResult says what Bootstrap created.
+type BootstrapResult struct {
+	CreatedTenant bool
+	CreatedKey    bool
+	CreatedAdmin  bool
+	// AdminPassword is the generated admin password, set only when the
+	// admin was created without a password given; show it once.
+	AdminPassword string
+}
+
+// Bootstrap prepares an empty store: the default tenant, a signing key,
+// the public client and an admin user (password adminPassword, or a
+// generated one). It is idempotent: on a store that has them it does
+// nothing but load the key ring.
+func (e *Engine) Bootstrap(ctx context.Context, adminPassword string) (BootstrapResult, error) {
+	var r BootstrapResult
+	t, err := e.Tenant(ctx, "")
+	if errors.Is(err, ErrUnknownTenant) {
+		if t, err = e.CreateTenant(ctx, NewTenant{Name: e.opts.DefaultTenant, DisplayName: "Default tenant"}); err != nil && !errors.Is(err, store.ErrConflict) {
+			return r, err
+		}
+		r.CreatedTenant = err == nil
+		if t, err = e.Tenant(ctx, ""); err != nil {
+			return r, err
+		}
+	} else if err != nil {
+		return r, err
+	}
+	if r.CreatedKey, err = e.ring.EnsureKey(ctx); err != nil {
+		return r, err
+	}
+	if _, err := e.st.GetClient(ctx, DefaultClientID); errors.Is(err, store.ErrNotFound) {
+		_, _, err = e.CreateClient(ctx, NewClient{Tenant: t.Name, ID: DefaultClientID, Name: "tokengate public client", Public: true})
+		if err != nil && !errors.Is(err, store.ErrConflict) {
+			return r, err
+		}
+	} else if err != nil {
+		return r, err
+	}
+	if _, err := e.st.GetUserByName(ctx, t.ID, "admin"); errors.Is(err, store.ErrNotFound) {
+		pw := adminPassword
+		if pw == "" {
+			var b [18]byte
+			if _, err := io.ReadFull(e.rand, b[:]); err != nil {
+				return r, err
+			}
+			pw = base64.RawURLEncoding.EncodeToString(b[:])
+			r.AdminPassword = pw
+		}
+		_, err = e.CreateUser(ctx, NewUser{Tenant: t.Name, Name: "admin", Password: pw, Admin: true, RefreshEnabled: true, DisplayName: "Administrator"})
+		if err != nil && !errors.Is(err, store.ErrConflict) {
+			return r, err
+		}
+		r.CreatedAdmin = err == nil
+		if !r.CreatedAdmin {
+			r.AdminPassword = ""
+		}
+	} else if err != nil {
+		return r, err
+	}
+	return r, nil
+}

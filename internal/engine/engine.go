@@ -1,0 +1,241 @@
+// Package engine owns tokengate's rules: sign-on, sessions, refresh
+// rotation and reuse detection, lifetimes, session limits, revocation and
+// audit. It speaks no HTTP; every dialect calls it and maps its sentinel
+// errors to its own wire shape.
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tokengate/tokengate/internal/store"
+	"github.com/tokengate/tokengate/internal/token"
+)
+
+// Policy is the token policy of one sign-on service: its refresh
+// behaviour, its lifetimes, and the extra claims its dialect expects.
+type Policy struct {
+	Name        string
+	Refresh     store.RefreshPolicy // rotating or stable
+	AccessTTL   time.Duration
+	IdleTTL     time.Duration // sliding refresh lifetime
+	AbsoluteTTL time.Duration // fixed at sign-on
+	// Claims, when set, adds claims to every token minted for a session of
+	// this service (a dialect's own claim names, such as AGS's typ).
+	Claims ClaimsFunc
+}
+
+// ClaimsFunc returns extra claims for a token. It must be deterministic in
+// its inputs: a refresh token re-sent within the grace window is minted
+// again and must come out the same.
+type ClaimsFunc func(in ClaimsInput) map[string]any
+
+// ClaimsInput is what a ClaimsFunc may base its claims on.
+type ClaimsInput struct {
+	Use     string // token.UseAccess or token.UseRefresh
+	Tenant  store.Tenant
+	User    store.User
+	Session store.Session
+	Policy  Policy
+}
+
+// Options configures an Engine.
+type Options struct {
+	Issuer        string
+	Audience      string // aud of access tokens; default "tokengate"
+	DefaultTenant string // default "default"
+	// GraceWindow is how long the immediately previous rotating refresh
+	// token still yields the same successor.
+	GraceWindow time.Duration
+	// Leeway tolerates clock skew on exp/nbf/iat.
+	Leeway time.Duration
+	// Policies by service name. A service "x:y" without a policy of its
+	// own uses the policy of "x".
+	Policies map[string]Policy
+	// RefreshKey authenticates refresh-token ids (HMAC-SHA256); derive it
+	// from the master key so every node shares it.
+	RefreshKey []byte
+
+	HashWorkers    int    // 0: number of CPUs
+	HashMemoryKiB  uint32 // default 19456
+	HashIterations uint32 // default 2
+
+	Now        func() time.Time
+	Rand       io.Reader
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// Engine is the token engine. It is safe for concurrent use.
+type Engine struct {
+	st       store.Store
+	ring     *token.Ring
+	opts     Options
+	policies map[string]Policy
+	hash     *hasher
+	now      func() time.Time
+	rand     io.Reader
+	log      *slog.Logger
+	metrics  *metrics
+	verified *verifiedCache // access tokens verified before (verifycache.go)
+}
+
+// New returns an Engine over st and ring.
+func New(st store.Store, ring *token.Ring, opts Options) (*Engine, error) {
+	if opts.Issuer == "" {
+		return nil, errors.New("engine: issuer is required")
+	}
+	if len(opts.RefreshKey) < 32 {
+		return nil, errors.New("engine: refresh key must be at least 32 bytes")
+	}
+	if opts.Audience == "" {
+		opts.Audience = "tokengate"
+	}
+	if opts.DefaultTenant == "" {
+		opts.DefaultTenant = "default"
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Reader
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.HashWorkers <= 0 {
+		opts.HashWorkers = runtime.NumCPU()
+	}
+	if opts.HashMemoryKiB == 0 {
+		opts.HashMemoryKiB = 19 * 1024
+	}
+	if opts.HashIterations == 0 {
+		opts.HashIterations = 2
+	}
+	policies := make(map[string]Policy, len(opts.Policies))
+	for name, p := range opts.Policies {
+		p.Name = name
+		if p.Refresh != store.PolicyRotating && p.Refresh != store.PolicyStable {
+			return nil, fmt.Errorf("engine: service %q: refresh policy %q", name, p.Refresh)
+		}
+		if p.AccessTTL <= 0 || p.IdleTTL <= 0 || p.AbsoluteTTL <= 0 {
+			return nil, fmt.Errorf("engine: service %q: lifetimes must be positive", name)
+		}
+		policies[name] = p
+	}
+	for _, required := range []string{ServiceOAuth2, ServiceAPIToken} {
+		if _, ok := policies[required]; !ok {
+			return nil, fmt.Errorf("engine: no policy for service %q", required)
+		}
+	}
+	h, err := newHasher(opts.HashWorkers, opts.HashMemoryKiB, opts.HashIterations, opts.Rand)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{
+		st: st, ring: ring, opts: opts, policies: policies, hash: h,
+		now: opts.Now, rand: opts.Rand, log: opts.Logger,
+		metrics: newMetrics(opts.Registerer), verified: newVerifiedCache(),
+	}, nil
+}
+
+// Service names the engine itself relies on.
+const (
+	ServiceOAuth2   = "oauth2"
+	ServiceAPIToken = "apitoken"
+)
+
+// Policy returns the policy of a service, falling back from "x:y" to "x".
+func (e *Engine) Policy(service string) (Policy, error) {
+	if p, ok := e.policies[service]; ok {
+		return p, nil
+	}
+	if base, _, ok := strings.Cut(service, ":"); ok {
+		if p, ok := e.policies[base]; ok {
+			p.Name = service
+			return p, nil
+		}
+	}
+	return Policy{}, fmt.Errorf("engine: unknown sign-on service %q", service)
+}
+
+// Issuer returns the issuer every token carries.
+func (e *Engine) Issuer() string { return e.opts.Issuer }
+
+// Audience returns the audience of access tokens.
+func (e *Engine) Audience() string { return e.opts.Audience }
+
+// Now returns the engine's clock reading.
+func (e *Engine) Now() time.Time { return e.now() }
+
+// Store returns the engine's store, for read-only listings by admin
+// surfaces; writes go through engine methods.
+func (e *Engine) Store() store.Store { return e.st }
+
+// Ring returns the signing key ring.
+func (e *Engine) Ring() *token.Ring { return e.ring }
+
+// Run does the engine's background work until ctx ends: it reloads the key
+// ring (so keys rotated on another node or by the CLI take effect), prunes
+// expired keys and purges dead sessions in bounded batches.
+func (e *Engine) Run(ctx context.Context, reload time.Duration) {
+	if reload <= 0 {
+		reload = 10 * time.Second
+	}
+	keys := time.NewTicker(reload)
+	defer keys.Stop()
+	purge := time.NewTicker(time.Minute)
+	defer purge.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-keys.C:
+			if err := e.ring.Load(ctx); err != nil && ctx.Err() == nil {
+				e.log.ErrorContext(ctx, "reload signing keys", "err", err)
+			}
+			if _, err := e.ring.Prune(ctx); err != nil && ctx.Err() == nil {
+				e.log.ErrorContext(ctx, "prune signing keys", "err", err)
+			}
+		case <-purge.C:
+			if _, err := e.PurgeSessions(ctx, 1000, 100); err != nil && ctx.Err() == nil {
+				e.log.ErrorContext(ctx, "purge sessions", "err", err)
+			}
+		}
+	}
+}
+
+// PurgeRetention is how long dead sessions are kept (for listings and
+// audit context) before the background purge deletes them.
+const PurgeRetention = 24 * time.Hour
+
+// PurgeSessions deletes sessions dead for longer than PurgeRetention, at
+// most batch rows per statement and at most maxBatches statements, so a
+// large backlog never holds the write lock for long.
+func (e *Engine) PurgeSessions(ctx context.Context, batch, maxBatches int) (int, error) {
+	before := e.now().Add(-PurgeRetention)
+	total := 0
+	for range maxBatches {
+		n, err := e.st.PurgeSessions(ctx, before, batch)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if n < batch {
+			break
+		}
+	}
+	if total > 0 {
+		e.log.InfoContext(ctx, "purged dead sessions", "count", total)
+	}
+	return total, nil
+}

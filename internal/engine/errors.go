@@ -1,0 +1,55 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors of the engine. Every dialect maps them to its own status
+// and body in one writer function; their text is safe to show a client.
+var (
+	// ErrInvalidCredentials: unknown user or wrong password.
+	ErrInvalidCredentials = errors.New("invalid username or password")
+	// ErrInvalidToken: a token that is malformed, badly signed, of the wrong
+	// kind, or unknown to the server.
+	ErrInvalidToken = errors.New("invalid token")
+	// ErrTokenExpired: the token, or the session behind it, has expired.
+	ErrTokenExpired = errors.New("token expired")
+	// ErrTokenRevoked: the session behind the token was revoked.
+	ErrTokenRevoked = errors.New("token revoked")
+	// ErrTokenReused: a superseded rotating refresh token was presented; the
+	// whole session has been revoked.
+	ErrTokenReused = errors.New("refresh token reused; the session has been revoked")
+	// ErrWrongTokenUse: a refresh token presented as an access token or the
+	// reverse.
+	ErrWrongTokenUse = errors.New("token is not of the expected kind")
+	// ErrPolicyMismatch: a refresh token presented to a surface that does
+	// not serve its session (a rotating token on a stable-only endpoint).
+	ErrPolicyMismatch = errors.New("refresh token does not belong to this endpoint")
+	// ErrRefreshNotEnabled: the user may not hold refresh tokens.
+	ErrRefreshNotEnabled = errors.New("refresh is not enabled for this login")
+	// ErrUserDisabled: the account is disabled.
+	ErrUserDisabled = errors.New("account disabled")
+	// ErrTenantDisabled: the tenant is disabled.
+	ErrTenantDisabled = errors.New("tenant disabled")
+	// ErrUnknownTenant: no tenant of that name.
+	ErrUnknownTenant = errors.New("unknown tenant")
+	// ErrTenantMismatch: the token belongs to another tenant than the request names.
+	ErrTenantMismatch = errors.New("token belongs to another tenant")
+	// ErrSessionLimit: the user holds the maximum number of live sessions
+	// and the tenant's policy rejects new ones.
+	ErrSessionLimit = errors.New("session limit reached")
+	// ErrInvalidClient: client authentication failed (RFC 6749 §5.2).
+	ErrInvalidClient = errors.New("client authentication failed")
+	// ErrUnauthorizedClient: the client may not use this grant.
+	ErrUnauthorizedClient = errors.New("client is not authorized for this grant type")
+	// ErrInvalidRequest: a request the engine cannot act on (missing field).
+	ErrInvalidRequest = errors.New("invalid request")
+	// ErrBusy: the sign-on worker pool is saturated and the caller gave up.
+	ErrBusy = errors.New("server busy, try again")
+)
+
+// invalidRequest returns ErrInvalidRequest with a client-safe reason.
+func invalidRequest(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidRequest, fmt.Sprintf(format, args...))
+}

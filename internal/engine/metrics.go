@@ -1,0 +1,61 @@
+package engine
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	signons   *prometheus.CounterVec
+	refreshes *prometheus.CounterVec
+	reuse     prometheus.Counter
+	revoked   *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		signons: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tokengate_signons_total", Help: "Sign-ons by service and result.",
+		}, []string{"service", "result"}),
+		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tokengate_refreshes_total", Help: "Refreshes by service and result.",
+		}, []string{"service", "result"}),
+		reuse: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tokengate_refresh_reuse_total", Help: "Superseded refresh tokens presented (each revoked its session).",
+		}),
+		revoked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tokengate_sessions_revoked_total", Help: "Sessions revoked, by reason.",
+		}, []string{"reason"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.signons, m.refreshes, m.reuse, m.revoked)
+	}
+	return m
+}
+
+// result names an outcome for a metric label from an error.
+func result(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	for _, c := range []struct {
+		err   error
+		label string
+	}{
+		{ErrInvalidCredentials, "invalid_credentials"},
+		{ErrTokenExpired, "expired"},
+		{ErrTokenRevoked, "revoked"},
+		{ErrTokenReused, "reused"},
+		{ErrInvalidToken, "invalid_token"},
+		{ErrSessionLimit, "session_limit"},
+		{ErrUserDisabled, "disabled"},
+		{ErrRefreshNotEnabled, "refresh_not_enabled"},
+		{ErrPolicyMismatch, "policy_mismatch"},
+	} {
+		if errors.Is(err, c.err) {
+			return c.label
+		}
+	}
+	return "error"
+}

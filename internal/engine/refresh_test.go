@@ -1,0 +1,312 @@
+package engine_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/store"
+	"github.com/tokengate/tokengate/internal/token"
+)
+
+func TestRotationIssuesNewTokenAndAdvancesGeneration(t *testing.T) {
+	e := newEnv(t)
+	e.user("alice", true)
+	g := e.signOn("alice", "oauth2")
+	if g.RefreshToken == "" || g.Session.Policy != store.PolicyRotating {
+		t.Fatalf("sign-on: refresh token %t, policy %q; want a rotating refresh token", g.RefreshToken != "", g.Session.Policy)
+	}
+	seen := map[string]bool{g.RefreshToken: true}
+	rt := g.RefreshToken
+	for gen := int64(1); gen <= 5; gen++ {
+		e.clock.Advance(time.Minute)
+		n := e.mustRefresh(rt)
+		if n.RefreshToken == "" || seen[n.RefreshToken] {
+			t.Fatalf("refresh %d: got no new refresh token", gen)
+		}
+		seen[n.RefreshToken] = true
+		if c := e.claims(n.RefreshToken); c.Generation != gen || c.UseFor != token.UseRefresh || c.SessionID != g.Session.ID {
+			t.Fatalf("refresh %d: claims gen %d use %q sid %q", gen, c.Generation, c.UseFor, c.SessionID)
+		}
+		if s := e.session(g.Session.ID); s.Generation != gen {
+			t.Fatalf("stored generation %d, want %d", s.Generation, gen)
+		}
+		if c := e.claims(n.AccessToken); c.UseFor != token.UseAccess || c.SessionID != g.Session.ID {
+			t.Fatalf("access token claims: use %q sid %q", c.UseFor, c.SessionID)
+		}
+		rt = n.RefreshToken
+	}
+}
+
+func TestReuseRevokesFamily(t *testing.T) {
+	e := newEnv(t)
+	e.user("alice", true)
+	g := e.signOn("alice", "oauth2")
+	e.clock.Advance(time.Minute)
+	g1 := e.mustRefresh(g.RefreshToken)
+	e.clock.Advance(time.Minute)
+	g2 := e.mustRefresh(g1.RefreshToken)
+
+	// g.RefreshToken is two generations old: reuse, even inside the grace window
+	// of the last rotation.
+	_, err := e.refresh(g.RefreshToken)
+	wantErr(t, err, engine.ErrTokenReused)
+	s := e.session(g.Session.ID)
+	if s.RevokedAt.IsZero() || s.RevokeReason != "reuse" {
+		t.Fatalf("session after reuse: revoked %v reason %q", s.RevokedAt, s.RevokeReason)
+	}
+	_, err = e.refresh(g2.RefreshToken)
+	wantErr(t, err, engine.ErrTokenRevoked)
+	if _, err := e.eng.SessionLive(e.ctx, g.Session.ID); err == nil {
+		t.Fatal("session still live after reuse")
+	}
+	ev, err := e.st.ListAudit(e.ctx, store.AuditFilter{SessionID: g.Session.ID, Type: "refresh.reuse"})
+	if err != nil || len(ev) != 1 {
+		t.Fatalf("audit refresh.reuse: %d events, err %v", len(ev), err)
+	}
+}
+
+func TestReuseOfPreviousTokenAfterGraceWindow(t *testing.T) {
+	e := newEnv(t)
+	e.user("alice", true)
+	g := e.signOn("alice", "oauth2")
+	g1 := e.mustRefresh(g.RefreshToken)
+	e.clock.Advance(grace + time.Second)
+	_, err := e.refresh(g.RefreshToken)
+	wantErr(t, err, engine.ErrTokenReused)
+	_, err = e.refresh(g1.RefreshToken)
+	wantErr(t, err, engine.ErrTokenRevoked)
+}
+
+func TestGraceWindowReturnsSameSuccessor(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		after time.Duration
+	}{
+		{"immediately", 0},
+		{"half way", grace / 2},
+		{"at the edge", grace},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.user("alice", true)
+			g := e.signOn("alice", "oauth2")
+			e.clock.Advance(time.Minute)
+			g1 := e.mustRefresh(g.RefreshToken)
+			e.clock.Advance(tc.after)
+			again := e.mustRefresh(g.RefreshToken)
+			if again.RefreshToken != g1.RefreshToken {
+				t.Fatal("retry inside the grace window returned a different refresh token (EdDSA must give the same bytes)")
+			}
+			if again.AccessToken == "" {
+				t.Fatal("retry returned no access token")
+			}
+			if s := e.session(g.Session.ID); s.Generation != 1 || !s.RevokedAt.IsZero() {
+				t.Fatalf("after retry: generation %d revoked %v; want 1, live", s.Generation, s.RevokedAt)
+			}
+			// The successor still rotates normally.
+			g2 := e.mustRefresh(g1.RefreshToken)
+			if g2.RefreshToken == g1.RefreshToken {
+				t.Fatal("successor did not rotate")
+			}
+		})
+	}
+}
+
+func TestIdleExpiry(t *testing.T) {
+	e := newEnv(t)
+	e.user("alice", true)
+	g := e.signOn("alice", "oauth2")
+	e.clock.Advance(idleTTL - time.Second)
+	g1 := e.mustRefresh(g.RefreshToken)
+	e.clock.Advance(idleTTL)
+	_, err := e.refresh(g1.RefreshToken)
+	wantErr(t, err, engine.ErrTokenExpired)
+	if _, err := e.eng.SessionLive(e.ctx, g.Session.ID); err == nil {
+		t.Fatal("session live after idle expiry")
+	}
+}
+
+func TestAbsoluteExpiryIsNeverExtended(t *testing.T) {
+	e := newEnv(t)
+	e.user("alice", true)
+	start := e.clock.Now()
+	g := e.signOn("alice", "oauth2")
+	abs := start.Add(absoluteTTL)
+	if got := g.Session.AbsoluteExpiresAt; !got.Equal(abs) {
+		t.Fatalf("absolute expiry %v, want %v", got, abs)
+	}
+	rt := g.RefreshToken
+	step := idleTTL - 10*time.Minute
+	for e.clock.Now().Add(step).Before(abs) {
+		e.clock.Advance(step)
+		n := e.mustRefresh(rt)
+		c := e.claims(n.RefreshToken)
+		if c.Expiry > abs.Unix() {
+			t.Fatalf("refresh token exp %v after absolute expiry %v", time.Unix(c.Expiry, 0).UTC(), abs)
+		}
+		if ac := e.claims(n.AccessToken); ac.Expiry > abs.Unix() {
+			t.Fatalf("access token exp %v after absolute expiry %v", time.Unix(ac.Expiry, 0).UTC(), abs)
+		}
+		if left := abs.Sub(e.clock.Now()); n.RefreshExpiresIn() > int64(left/time.Second) {
+			t.Fatalf("RefreshExpiresIn %d s exceeds the %s left to absolute expiry", n.RefreshExpiresIn(), left)
+		}
+		if n.AbsoluteExpiresIn() != int64(abs.Sub(e.clock.Now())/time.Second) {
+			t.Fatalf("AbsoluteExpiresIn %d, want %d", n.AbsoluteExpiresIn(), int64(abs.Sub(e.clock.Now())/time.Second))
+		}
+		if s := e.session(g.Session.ID); !s.AbsoluteExpiresAt.Equal(abs) || s.IdleExpiresAt.After(abs) {
+			t.Fatalf("stored absolute %v idle %v; absolute must stay %v", s.AbsoluteExpiresAt, s.IdleExpiresAt, abs)
+		}
+		rt = n.RefreshToken
+	}
+	// Still inside the idle window of the last refresh, but at the absolute end.
+	e.clock.Advance(abs.Sub(e.clock.Now()))
+	_, err := e.refresh(rt)
+	wantErr(t, err, engine.ErrTokenExpired)
+}
+
+func TestStablePolicy(t *testing.T) {
+	e := newEnv(t)
+	e.user("carol", true)
+	g := e.signOn("carol", "core")
+	if g.Session.Policy != store.PolicyStable || g.RefreshToken == "" {
+		t.Fatalf("policy %q, refresh token %t", g.Session.Policy, g.RefreshToken != "")
+	}
+	rt := g.RefreshToken
+	// Refreshing just before each idle expiry keeps the same token alive past
+	// several idle lifetimes.
+	for i := range 4 {
+		e.clock.Advance(stableIdle - time.Minute)
+		n := e.mustRefresh(rt)
+		if n.RefreshToken != "" {
+			t.Fatalf("refresh %d returned a new refresh token under the stable policy", i)
+		}
+		if n.AccessToken == "" {
+			t.Fatalf("refresh %d returned no access token", i)
+		}
+		s := e.session(g.Session.ID)
+		if want := e.clock.Now().Add(stableIdle); !s.IdleExpiresAt.Equal(want) || s.Generation != 0 {
+			t.Fatalf("refresh %d: idle expiry %v (want %v), generation %d", i, s.IdleExpiresAt, want, s.Generation)
+		}
+	}
+	e.clock.Advance(stableIdle)
+	_, err := e.refresh(rt)
+	wantErr(t, err, engine.ErrTokenExpired)
+}
+
+func TestWrongTokenUse(t *testing.T) {
+	e := newEnv(t)
+	e.user("alice", true)
+	g := e.signOn("alice", "oauth2")
+	_, err := e.refresh(g.AccessToken)
+	wantErr(t, err, engine.ErrWrongTokenUse)
+	_, err = e.eng.VerifyAccess(g.RefreshToken)
+	wantErr(t, err, engine.ErrWrongTokenUse)
+	if _, err := e.eng.VerifyAccess(g.AccessToken); err != nil {
+		t.Fatalf("VerifyAccess: %v", err)
+	}
+	_, err = e.refresh("not.a.token")
+	wantErr(t, err, engine.ErrInvalidToken)
+	_, err = e.refresh("")
+	wantErr(t, err, engine.ErrInvalidRequest)
+}
+
+func TestRefreshRequestMustMatchSession(t *testing.T) {
+	e := newEnv(t)
+	e.user("alice", true)
+	rot := e.signOn("alice", "oauth2")
+	stable := e.signOn("alice", "core")
+	ags := e.signOn("alice", "ags:password")
+	if ags.Session.Service != "ags:password" {
+		t.Fatalf("service %q, want ags:password", ags.Session.Service)
+	}
+	for _, tc := range []struct {
+		name string
+		req  engine.RefreshRequest
+		want error
+	}{
+		{"other service", engine.RefreshRequest{Token: rot.RefreshToken, Service: "core"}, engine.ErrPolicyMismatch},
+		{"rotating on stable-only surface", engine.RefreshRequest{Token: rot.RefreshToken, Policy: store.PolicyStable}, engine.ErrPolicyMismatch},
+		{"stable on rotating-only surface", engine.RefreshRequest{Token: stable.RefreshToken, Policy: store.PolicyRotating}, engine.ErrPolicyMismatch},
+		{"base service does not match prefix", engine.RefreshRequest{Token: ags.RefreshToken, Service: "ag"}, engine.ErrPolicyMismatch},
+		{"other client", engine.RefreshRequest{Token: rot.RefreshToken, ClientID: "someone-else"}, engine.ErrInvalidToken},
+		{"other tenant", engine.RefreshRequest{Token: stable.RefreshToken, Tenant: "elsewhere"}, engine.ErrTenantMismatch},
+		{"base service matches", engine.RefreshRequest{Token: ags.RefreshToken, Service: "ags"}, nil},
+		{"same service and policy", engine.RefreshRequest{Token: stable.RefreshToken, Service: "core", Policy: store.PolicyStable, Tenant: "default"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.eng.Refresh(e.ctx, tc.req)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("refresh: %v", err)
+				}
+				return
+			}
+			wantErr(t, err, tc.want)
+		})
+	}
+	// A refused surface does not consume or revoke the token.
+	if _, err := e.refresh(rot.RefreshToken); err != nil {
+		t.Fatalf("rotating token after mismatches: %v", err)
+	}
+}
+
+func TestForgedGenerationIsInvalid(t *testing.T) {
+	e := newEnv(t)
+	e.user("alice", true)
+	g := e.signOn("alice", "oauth2")
+	// A correctly signed refresh token whose jti is not the HMAC of its
+	// (sid, gen) is not accepted: signatures alone are never trusted.
+	c := e.claims(g.RefreshToken)
+	c.Generation = 7
+	forged, err := e.ring.Sign(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.refresh(forged)
+	wantErr(t, err, engine.ErrInvalidToken)
+	if s := e.session(g.Session.ID); !s.RevokedAt.IsZero() || s.Generation != 0 {
+		t.Fatalf("forged token changed the session: %+v", s)
+	}
+}
+
+// TestRefreshKeepsScope: a refresh without a scope keeps the scope granted
+// at sign-on (RFC 6749 §6), through rotations and the grace window.
+func TestRefreshKeepsScope(t *testing.T) {
+	e := newEnv(t)
+	e.user("alice", true)
+	g, err := e.eng.SignOnPassword(e.ctx, engine.SignOnRequest{Service: "oauth2", ClientID: engine.DefaultClientID, Username: "alice", Password: password, Scope: "read write"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g1 := e.mustRefresh(g.RefreshToken)
+	retry := e.mustRefresh(g.RefreshToken)
+	g2 := e.mustRefresh(g1.RefreshToken)
+	for name, n := range map[string]*engine.Grant{"first": g1, "grace retry": retry, "second": g2} {
+		if n.Scope != "read write" || e.claims(n.AccessToken).Scope != "read write" {
+			t.Fatalf("%s refresh: grant scope %q, access token scope %q; want %q", name, n.Scope, e.claims(n.AccessToken).Scope, "read write")
+		}
+	}
+	if retry.RefreshToken != g1.RefreshToken {
+		t.Fatal("grace retry returned another successor")
+	}
+}
+
+// TestGraceWindowSameSuccessorClaimsES256: ECDSA signatures are randomised,
+// so the retried successor differs in bytes, but it is the same token: the
+// same claims, and either copy rotates the family exactly once.
+func TestGraceWindowSameSuccessorClaimsES256(t *testing.T) {
+	e := newEnvAlg(t, token.AlgES256)
+	e.user("alice", true)
+	g := e.signOn("alice", "oauth2")
+	g1 := e.mustRefresh(g.RefreshToken)
+	again := e.mustRefresh(g.RefreshToken)
+	a, b := e.claims(g1.RefreshToken), e.claims(again.RefreshToken)
+	if a.ID != b.ID || a.Generation != b.Generation || a.Expiry != b.Expiry || a.IssuedAt != b.IssuedAt || a.SessionID != b.SessionID {
+		t.Fatalf("retried successor differs: %+v vs %+v", a, b)
+	}
+	e.mustRefresh(again.RefreshToken)
+	if s := e.session(g.Session.ID); s.Generation != 2 {
+		t.Fatalf("generation %d, want 2", s.Generation)
+	}
+}

@@ -1,0 +1,169 @@
+package engine
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/tokengate/tokengate/internal/store"
+	"github.com/tokengate/tokengate/internal/token"
+)
+
+// Grant is the result of a sign-on or a refresh.
+type Grant struct {
+	AccessToken     string
+	AccessExpiresAt time.Time
+	// RefreshToken is empty when none is issued: the user is not
+	// refresh-enabled, or a stable session was refreshed (its client keeps
+	// the token it has).
+	RefreshToken string
+	// IssuedAt is the engine's clock when the grant was made; the
+	// ExpiresIn methods count from it.
+	IssuedAt time.Time
+	Session  store.Session // zero for client credentials
+	User     store.User    // zero for client credentials
+	Tenant   store.Tenant
+	Client   store.Client // set for client credentials
+	Policy   Policy
+	Scope    string
+}
+
+// AccessExpiresIn is the access token's remaining lifetime in seconds.
+func (g *Grant) AccessExpiresIn() int64 { return secondsUntil(g.IssuedAt, g.AccessExpiresAt) }
+
+// RefreshExpiresIn is the sliding (idle) lifetime left to the session.
+func (g *Grant) RefreshExpiresIn() int64 {
+	return secondsUntil(g.IssuedAt, minTime(g.Session.IdleExpiresAt, g.Session.AbsoluteExpiresAt))
+}
+
+// AbsoluteExpiresIn is the fixed lifetime left to the session.
+func (g *Grant) AbsoluteExpiresIn() int64 {
+	return secondsUntil(g.IssuedAt, g.Session.AbsoluteExpiresAt)
+}
+
+func secondsUntil(from, to time.Time) int64 {
+	if to.IsZero() || !to.After(from) {
+		return 0
+	}
+	return int64(to.Sub(from) / time.Second)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// newID returns a random URL-safe identifier of 128 bits.
+func (e *Engine) newID() string {
+	var b [16]byte
+	if _, err := io.ReadFull(e.rand, b[:]); err != nil {
+		panic("engine: random source failed: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// refreshJTI is the id of the refresh token of a session's generation: an
+// HMAC under the refresh key. Nothing of the token is stored; the server
+// recomputes the id, so a token is accepted only for the (session,
+// generation) it was minted for, and the successor minted again within the
+// grace window is the same token.
+func (e *Engine) refreshJTI(sid string, gen int64) string {
+	m := hmac.New(sha256.New, e.opts.RefreshKey)
+	m.Write([]byte(sid))
+	var g [8]byte
+	binary.BigEndian.PutUint64(g[:], uint64(gen))
+	m.Write(g[:])
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (e *Engine) extraClaims(use string, t store.Tenant, u store.User, s store.Session, p Policy) map[string]any {
+	if p.Claims == nil {
+		return nil
+	}
+	return p.Claims(ClaimsInput{Use: use, Tenant: t, User: u, Session: s, Policy: p})
+}
+
+// mintAccess signs an access token for a session. It never outlives the
+// session's absolute expiry.
+func (e *Engine) mintAccess(now time.Time, t store.Tenant, u store.User, s store.Session, p Policy, scope string) (string, time.Time, error) {
+	exp := now.Add(p.AccessTTL)
+	if !s.AbsoluteExpiresAt.IsZero() && s.AbsoluteExpiresAt.Before(exp) {
+		exp = s.AbsoluteExpiresAt
+	}
+	c := &token.Claims{
+		Issuer:    e.opts.Issuer,
+		Subject:   u.Name,
+		Audience:  token.Audience{e.opts.Audience},
+		Expiry:    exp.Unix(),
+		NotBefore: now.Unix(),
+		IssuedAt:  now.Unix(),
+		ID:        e.newID(),
+		Exi:       exp.Unix() - now.Unix(),
+		UseFor:    token.UseAccess,
+		SessionID: s.ID,
+		Tenant:    t.Name,
+		ClientID:  s.ClientID,
+		Scope:     scope,
+		Extra:     e.extraClaims(token.UseAccess, t, u, s, p),
+	}
+	tok, err := e.ring.Sign(c)
+	return tok, exp, err
+}
+
+// mintRefresh signs the refresh token of the session's current generation.
+// Its claims depend only on the stored session, so minting it again gives
+// the same token (byte for byte with EdDSA, claim for claim otherwise).
+func (e *Engine) mintRefresh(t store.Tenant, u store.User, s store.Session, p Policy, scope string) (string, error) {
+	iat := s.RotatedAt
+	exp := minTime(s.IdleExpiresAt, s.AbsoluteExpiresAt)
+	if s.Policy == store.PolicyStable {
+		// The client keeps a stable token until the session ends; its exp
+		// is the absolute one, and idle expiry is enforced server-side.
+		exp = s.AbsoluteExpiresAt
+	}
+	c := &token.Claims{
+		Issuer:     e.opts.Issuer,
+		Subject:    u.Name,
+		Audience:   token.Audience{e.opts.Audience},
+		Expiry:     exp.Unix(),
+		IssuedAt:   iat.Unix(),
+		ID:         e.refreshJTI(s.ID, s.Generation),
+		Exi:        exp.Unix() - iat.Unix(),
+		UseFor:     token.UseRefresh,
+		SessionID:  s.ID,
+		Generation: s.Generation,
+		Tenant:     t.Name,
+		ClientID:   s.ClientID,
+		Scope:      scope, // a refresh keeps the scope granted at sign-on (RFC 6749 §6)
+		Extra:      e.extraClaims(token.UseRefresh, t, u, s, p),
+	}
+	return e.ring.Sign(c)
+}
+
+// parse verifies a token's signature and its time, issuer and kind.
+func (e *Engine) parse(tok, use string) (*token.Claims, error) {
+	c, err := e.ring.Verify(tok)
+	if err != nil {
+		return nil, wrapToken(err)
+	}
+	if err := c.Validate(e.now(), e.opts.Issuer, "", "", e.opts.Leeway); err != nil {
+		return nil, wrapToken(err)
+	}
+	if use != "" && c.UseFor != use {
+		return nil, ErrWrongTokenUse
+	}
+	return c, nil
+}
+
+func wrapToken(err error) error {
+	if errors.Is(err, token.ErrExpired) {
+		return ErrTokenExpired
+	}
+	return ErrInvalidToken
+}

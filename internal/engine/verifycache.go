@@ -1,0 +1,106 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"sync"
+	"time"
+
+	"github.com/tokengate/tokengate/internal/token"
+)
+
+// verifiedMaxAge bounds how long a verified access token is remembered,
+// whatever its exp: a signing key deleted from the ring (an emergency
+// removal; ordinary pruning only drops keys whose tokens have all
+// expired) stops being honoured through the cache within this time, the
+// same bound within which other nodes reload their rings by default.
+const verifiedMaxAge = 10 * time.Second
+
+// verifiedCacheSize bounds the number of remembered tokens.
+const verifiedCacheSize = 10000
+
+// verifiedCache remembers access tokens whose signature and claims were
+// verified, keyed by the SHA-256 of the whole token, so that a token
+// presented again (a resource server introspecting the same bearer token
+// on every call) is not verified again. Only the signature check is
+// skipped: time claims are checked again at each use, and every caller
+// still checks the session's state in the store. Refresh tokens are never
+// cached. When full, expired entries go first, then arbitrary ones (Go's
+// map order), so the cache can't be grown by presenting many tokens.
+type verifiedCache struct {
+	mu sync.Mutex
+	m  map[[sha256.Size]byte]verifiedEntry
+}
+
+type verifiedEntry struct {
+	c     *token.Claims
+	until time.Time
+}
+
+func newVerifiedCache() *verifiedCache {
+	return &verifiedCache{m: make(map[[sha256.Size]byte]verifiedEntry)}
+}
+
+func (vc *verifiedCache) get(key [sha256.Size]byte, now time.Time) (*token.Claims, bool) {
+	vc.mu.Lock()
+	e, ok := vc.m[key]
+	if ok && !now.Before(e.until) {
+		delete(vc.m, key)
+		ok = false
+	}
+	vc.mu.Unlock()
+	return e.c, ok
+}
+
+func (vc *verifiedCache) put(key [sha256.Size]byte, c *token.Claims, now time.Time) {
+	until := now.Add(verifiedMaxAge)
+	if exp := time.Unix(c.Expiry, 0); exp.Before(until) {
+		until = exp
+	}
+	if !now.Before(until) {
+		return
+	}
+	vc.mu.Lock()
+	defer vc.mu.Unlock()
+	if len(vc.m) >= verifiedCacheSize {
+		for k, e := range vc.m {
+			if !now.Before(e.until) {
+				delete(vc.m, k)
+			}
+		}
+		for k := range vc.m {
+			if len(vc.m) < verifiedCacheSize {
+				break
+			}
+			delete(vc.m, k)
+		}
+	}
+	vc.m[key] = verifiedEntry{c: c, until: until}
+}
+
+// parseSeen is parse for tokens that may be presented many times: an
+// access token whose exact bytes were verified within verifiedMaxAge is
+// taken from the cache, its time claims checked again. use is as for
+// parse ("" accepts both kinds; refresh tokens are always verified).
+func (e *Engine) parseSeen(tok, use string) (*token.Claims, error) {
+	if use == token.UseRefresh || e.verified == nil {
+		return e.parse(tok, use)
+	}
+	key := sha256.Sum256([]byte(tok))
+	now := e.now()
+	if c, ok := e.verified.get(key, now); ok {
+		if err := c.Validate(now, e.opts.Issuer, "", "", e.opts.Leeway); err != nil {
+			return nil, wrapToken(err)
+		}
+		cp := *c // callers get their own copy of the claims
+		return &cp, nil
+	}
+	c, err := e.parse(tok, use)
+	if err != nil {
+		return nil, err
+	}
+	if c.UseFor == token.UseAccess {
+		cp := *c
+		e.verified.put(key, &cp, now)
+	}
+	return c, nil
+}

@@ -1,0 +1,82 @@
+package idp_test
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/dialect/dialecttest"
+	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/idp"
+)
+
+const grantTE = "urn:ietf:params:oauth:grant-type:token-exchange"
+
+func formHeader() map[string]string {
+	return map[string]string{"Content-Type": "application/x-www-form-urlencoded",
+		"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("cli:"))}
+}
+
+func TestTokenExchange(t *testing.T) {
+	s := dialecttest.New(t, nil)
+	if _, _, err := s.App.Engine.CreateClient(context.Background(), engine.NewClient{ID: "cli", Public: true,
+		GrantTypes: []string{grantTE, "refresh_token"}}); err != nil {
+		t.Fatal(err)
+	}
+	exchange := func(tok, typ string) dialecttest.Response {
+		f := url.Values{"grant_type": {grantTE}, "subject_token": {tok}, "subject_token_type": {typ}}
+		return s.Do(t, "POST", "/oauth2/token", formHeader(), f.Encode())
+	}
+	r := exchange(s.ExternalToken(t, "auth0|alice", nil), idp.TokenTypeJWT)
+	if r.Status != http.StatusOK {
+		t.Fatalf("exchange: %d %s", r.Status, r.Body)
+	}
+	m := r.JSON(t)
+	if m["issued_token_type"] != idp.TokenTypeAccessToken || m["token_type"] != "Bearer" || m["refresh_token"] == nil {
+		t.Fatalf("exchange body %s", r.Body)
+	}
+	if c := dialecttest.Claims(t, m["access_token"].(string)); c["sub"] != "alice" || c["client_id"] != "cli" {
+		t.Fatalf("claims %v", c)
+	}
+	f := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {m["refresh_token"].(string)}}
+	if r := s.Do(t, "POST", "/oauth2/token", formHeader(), f.Encode()); r.Status != http.StatusOK || r.JSON(t)["refresh_token"] == m["refresh_token"] {
+		t.Fatalf("refresh of an exchanged session: %d %s", r.Status, r.Body)
+	}
+	if r := exchange(s.ExternalToken(t, "auth0|alice", nil), idp.TokenTypeIDToken); r.Status != http.StatusOK {
+		t.Fatalf("id_token type: %d %s", r.Status, r.Body)
+	}
+
+	for name, tc := range map[string]struct{ tok, typ string }{
+		"wrong token type": {s.ExternalToken(t, "auth0|alice", nil), "urn:ietf:params:oauth:token-type:saml2"},
+		"missing token":    {"", idp.TokenTypeJWT},
+		"not allowed":      {s.ExternalToken(t, "auth0|mallory", nil), idp.TokenTypeJWT},
+		"expired":          {s.ExternalToken(t, "auth0|alice", map[string]any{"exp": s.Clock.Now().Unix() - 3600}), idp.TokenTypeJWT},
+		"wrong audience":   {s.ExternalToken(t, "auth0|alice", map[string]any{"aud": "x"}), idp.TokenTypeJWT},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := exchange(tc.tok, tc.typ)
+			if r.Status != http.StatusBadRequest || r.JSON(t)["error"] != "invalid_request" {
+				t.Fatalf("%d %s", r.Status, r.Body)
+			}
+		})
+	}
+}
+
+func TestTokenExchangeWithoutIssuers(t *testing.T) {
+	s := dialecttest.New(t, func(c *config.Config) { c.OIDC.Issuers = nil })
+	if _, _, err := s.App.Engine.CreateClient(context.Background(), engine.NewClient{ID: "cli", Public: true, GrantTypes: []string{grantTE}}); err != nil {
+		t.Fatal(err)
+	}
+	f := url.Values{"grant_type": {grantTE}, "subject_token": {"x"}, "subject_token_type": {idp.TokenTypeJWT}}
+	r := s.Do(t, "POST", "/oauth2/token", formHeader(), f.Encode())
+	if r.Status != http.StatusBadRequest || r.JSON(t)["error"] != "unsupported_grant_type" {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	// Core's about lists no Auth0 tenant then.
+	if auths := s.Do(t, "GET", "/api", nil, "").JSON(t)["auths"].([]any); len(auths) != 1 {
+		t.Fatalf("auths %v", auths)
+	}
+}

@@ -1,0 +1,329 @@
+// Package proxy is tokengate's authenticating reverse proxy ($API): for
+// each configured route it verifies the bearer access token, checks that
+// its session is still live, resolves the membership the request acts
+// through (the Whitespace API's "UserID: MU…" header for users in several
+// organisations), and forwards to the upstream with identity headers.
+//
+// The upstream trusts only these headers, which the proxy always sets from
+// the resolved identity after deleting whatever the client sent under the
+// same names:
+//
+//	X-Tokengate-User          user name (the token's sub)
+//	X-Tokengate-User-Id       user id
+//	X-Tokengate-Tenant        tenant name
+//	X-Tokengate-Session       session id
+//	X-Tokengate-Membership    MU id of the selected membership ("" if none)
+//	X-Tokengate-Organisation  organisation name of that membership
+//	X-Tokengate-Channels      comma-separated channels that membership grants
+//
+// Every client header starting with X-Tokengate- is deleted, as are
+// Authorization (the upstream never sees a token it could replay), Cookie
+// (the gateway's own cookies stay with the gateway) and UserID (replaced by
+// X-Tokengate-Membership).
+//
+// Revocation bound: a verified token's session liveness and each user's
+// memberships are cached for at most the configured bound (default 2s) and
+// never beyond the token's exp, so a revoked session, a removed membership
+// or changed channels take effect at this node within the bound. A token
+// seen before skips signature verification: the cache is keyed by the
+// SHA-256 of the whole token, so only the very bytes already verified hit.
+package proxy
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/httpx"
+)
+
+// Identity headers set for the upstream.
+const (
+	HeaderUser         = "X-Tokengate-User"
+	HeaderUserID       = "X-Tokengate-User-Id"
+	HeaderTenant       = "X-Tokengate-Tenant"
+	HeaderSession      = "X-Tokengate-Session"
+	HeaderMembership   = "X-Tokengate-Membership"
+	HeaderOrganisation = "X-Tokengate-Organisation"
+	HeaderChannels     = "X-Tokengate-Channels"
+	headerPrefix       = "X-Tokengate-"
+	// SelectHeader is the Whitespace API's membership selector.
+	SelectHeader = "UserID"
+)
+
+// Options configures a Proxy.
+type Options struct {
+	Routes []config.ProxyRoute
+	// Bound is the revocation bound (default 2s).
+	Bound time.Duration
+	// CacheSize bounds each cache (default 10000 entries).
+	CacheSize int
+	// Now is the clock (default: the engine's).
+	Now       func() time.Time
+	Log       *slog.Logger
+	Transport http.RoundTripper
+	// Handoff, when set, may return another surface's handler for a path
+	// under a route's prefix that belongs to that surface (Sync Gateway's
+	// /{bucket}/_oidc_refresh, which overlaps a prefix such as /api/).
+	Handoff func(path string) http.Handler
+}
+
+// Proxy is the authenticating reverse proxy. It is safe for concurrent use.
+type Proxy struct {
+	eng     *engine.Engine
+	opts    Options
+	now     func() time.Time
+	log     *slog.Logger
+	tokens  *cache[tokenEntry]
+	members *cache[[]engine.MemberOf]
+	routes  []*route
+
+	verified, hits, liveChecks atomic.Int64
+}
+
+// Stats counts, since start, the signature verifications done, the
+// requests answered from the token cache without one, and the session
+// liveness checks that reached the store.
+type Stats struct{ Verified, CacheHits, LivenessChecks int64 }
+
+// Stats returns the proxy's counters.
+func (p *Proxy) Stats() Stats {
+	return Stats{Verified: p.verified.Load(), CacheHits: p.hits.Load(), LivenessChecks: p.liveChecks.Load()}
+}
+
+type route struct {
+	cfg config.ProxyRoute
+	rp  *httputil.ReverseProxy
+}
+
+// tokenEntry is what the proxy remembers of a verified access token.
+type tokenEntry struct {
+	id  Identity
+	exp time.Time
+	// liveUntil is when session liveness must be checked again; err, when
+	// set, is the cached refusal (a dead session stays dead).
+	liveUntil time.Time
+	err       error
+}
+
+// Identity is the caller as the proxy resolved it.
+type Identity struct {
+	User      string
+	UserID    string
+	Tenant    string
+	TenantID  string
+	SessionID string
+	Member    engine.MemberOf // zero when the user holds no membership
+}
+
+type ctxKey struct{}
+
+// New returns a proxy over eng for the configured routes.
+func New(eng *engine.Engine, opts Options) (*Proxy, error) {
+	if opts.Bound <= 0 {
+		opts.Bound = 2 * time.Second
+	}
+	if opts.Transport == nil {
+		opts.Transport = defaultTransport()
+	}
+	if opts.CacheSize <= 0 {
+		opts.CacheSize = 10000
+	}
+	if opts.Now == nil {
+		opts.Now = eng.Now
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	p := &Proxy{eng: eng, opts: opts, now: opts.Now, log: opts.Log,
+		tokens: newCache[tokenEntry](opts.CacheSize), members: newCache[[]engine.MemberOf](opts.CacheSize)}
+	for _, rc := range opts.Routes {
+		target, err := url.Parse(rc.Upstream)
+		if err != nil {
+			return nil, fmt.Errorf("proxy route %s: %w", rc.Prefix, err)
+		}
+		rt := &route{cfg: rc}
+		rt.rp = &httputil.ReverseProxy{
+			Rewrite:   p.rewrite(rc.Prefix, target),
+			Transport: opts.Transport,
+			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+				p.log.WarnContext(r.Context(), "proxy upstream failed", "prefix", rc.Prefix, "err", err)
+				w.Header().Set("Cache-Control", "no-store")
+				httpx.WriteJSON(w, http.StatusBadGateway, wsauth{Reason: reasonUpstream, Error: true})
+			},
+		}
+		p.routes = append(p.routes, rt)
+	}
+	return p, nil
+}
+
+// Register mounts every route's prefix on mux.
+func (p *Proxy) Register(mux *http.ServeMux) {
+	for _, rt := range p.routes {
+		mux.Handle(rt.cfg.Prefix, p.handler(rt))
+	}
+}
+
+func (p *Proxy) handler(rt *route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.opts.Handoff != nil {
+			if h := p.opts.Handoff(r.URL.Path); h != nil {
+				h.ServeHTTP(w, r)
+				return
+			}
+		}
+		rest := strings.TrimPrefix(r.URL.Path, rt.cfg.Prefix)
+		builtin := rt.cfg.Builtins && (rest == "shared/corporate" || rest == "user/myDetails")
+		id, err := p.Authenticate(r.Context(), r, !(builtin && rest == "shared/corporate"))
+		if err != nil {
+			writeError(w, r, p.log, err)
+			return
+		}
+		if builtin {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				w.Header().Set("Allow", "GET, HEAD")
+				writeError(w, r, p.log, errMethod)
+				return
+			}
+			switch rest {
+			case "shared/corporate":
+				p.corporate(w, r, id)
+			default:
+				p.myDetails(w, r, id)
+			}
+			return
+		}
+		rt.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, id)))
+	})
+}
+
+// rewrite builds the outbound request: the path below the prefix joined to
+// the upstream, client identity headers deleted and the resolved ones set.
+func (p *Proxy) rewrite(prefix string, target *url.URL) func(*httputil.ProxyRequest) {
+	return func(pr *httputil.ProxyRequest) {
+		id, _ := pr.In.Context().Value(ctxKey{}).(Identity)
+		pr.Out.URL.Path = "/" + strings.TrimPrefix(pr.In.URL.Path, prefix)
+		pr.Out.URL.RawPath = ""
+		if raw := pr.In.URL.RawPath; raw != "" {
+			pr.Out.URL.RawPath = "/" + strings.TrimPrefix(raw, prefix)
+		}
+		pr.SetURL(target)
+		pr.SetXForwarded()
+		StripIdentity(pr.Out.Header)
+		h := pr.Out.Header
+		h.Set(HeaderUser, id.User)
+		h.Set(HeaderUserID, id.UserID)
+		h.Set(HeaderTenant, id.Tenant)
+		h.Set(HeaderSession, id.SessionID)
+		h.Set(HeaderMembership, id.Member.Membership.ID)
+		h.Set(HeaderOrganisation, id.Member.Organisation.Name)
+		h.Set(HeaderChannels, strings.Join(id.Member.Membership.Channels, ","))
+	}
+}
+
+// StripIdentity deletes every header a client could use to pose as
+// someone: X-Tokengate-*, Authorization, Cookie and UserID.
+func StripIdentity(h http.Header) {
+	for k := range h {
+		if strings.HasPrefix(http.CanonicalHeaderKey(k), headerPrefix) {
+			delete(h, k)
+		}
+	}
+	h.Del("Authorization")
+	h.Del("Cookie")
+	h.Del(SelectHeader)
+}
+
+// Authenticate resolves the caller of r: bearer token, live session and,
+// when selectMember is set, the membership named by the UserID header.
+func (p *Proxy) Authenticate(ctx context.Context, r *http.Request, selectMember bool) (Identity, error) {
+	tok, ok := httpx.BearerToken(r)
+	if !ok {
+		return Identity{}, errNoToken
+	}
+	id, err := p.session(ctx, tok)
+	if err != nil || !selectMember {
+		return id, err
+	}
+	ms, err := p.memberships(ctx, id.UserID)
+	if err != nil {
+		return id, err
+	}
+	id.Member, err = engine.SelectMembership(ms, r.Header.Get(SelectHeader))
+	return id, err
+}
+
+// session verifies a token, from the cache when its bytes were verified
+// before, and checks its session's liveness at most once per bound.
+func (p *Proxy) session(ctx context.Context, tok string) (Identity, error) {
+	sum := sha256.Sum256([]byte(tok))
+	key := string(sum[:])
+	now := p.now()
+	e, hit := p.tokens.get(key, now)
+	if hit {
+		p.hits.Add(1)
+	} else {
+		p.verified.Add(1)
+		c, err := p.eng.VerifyAccess(tok)
+		if err != nil {
+			return Identity{}, err
+		}
+		if c.SessionID == "" {
+			return Identity{}, errNoSession
+		}
+		e = tokenEntry{exp: time.Unix(c.Expiry, 0), id: Identity{User: c.Subject, Tenant: c.Tenant, SessionID: c.SessionID}}
+	}
+	if e.err != nil {
+		return Identity{}, e.err
+	}
+	if !now.Before(e.liveUntil) {
+		p.liveChecks.Add(1)
+		s, err := p.eng.SessionLive(ctx, e.id.SessionID)
+		switch {
+		case err == nil:
+			e.id.UserID, e.id.TenantID = s.UserID, s.TenantID
+		case errors.Is(err, engine.ErrTokenRevoked), errors.Is(err, engine.ErrTokenExpired), errors.Is(err, engine.ErrInvalidToken):
+			e.err = err
+		default:
+			return Identity{}, err
+		}
+		e.liveUntil = now.Add(p.opts.Bound)
+		if e.liveUntil.After(e.exp) {
+			e.liveUntil = e.exp
+		}
+		p.tokens.put(key, e, e.exp, now)
+		if e.err != nil {
+			return Identity{}, e.err
+		}
+	}
+	return e.id, nil
+}
+
+// memberships returns a user's active memberships, cached for the bound.
+func (p *Proxy) memberships(ctx context.Context, userID string) ([]engine.MemberOf, error) {
+	now := p.now()
+	if ms, ok := p.members.get(userID, now); ok {
+		return ms, nil
+	}
+	ms, err := p.eng.ActiveMemberships(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	p.members.put(userID, ms, now.Add(p.opts.Bound), now)
+	return ms, nil
+}
+
+// Directory is what shared/corporate needs beyond the engine's data.
+func (p *Proxy) directory(ctx context.Context, id Identity, search string) ([]engine.DirectoryEntry, error) {
+	return p.eng.Directory(ctx, id.TenantID, search)
+}

@@ -1,0 +1,307 @@
+// Package store holds tokengate's domain records, the Store contract every
+// backend implements, and the sentinel errors backends return.
+//
+// Backends live in their own packages (sqlite, postgres) and prove their
+// conformance by running the shared suite in package storetest. Records are
+// plain values: a backend never interprets them beyond what its queries need,
+// and all rules (expiry, rotation, limits) belong to the engine.
+//
+// Times are stored with at least millisecond precision and returned in UTC.
+// A zero time.Time means "not set" and is stored as NULL.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Backends wrap them with %w; callers match with errors.Is.
+var (
+	// ErrNotFound is returned when the requested record does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict is returned when a create or update would violate a
+	// uniqueness constraint (a duplicate name or id).
+	ErrConflict = errors.New("store: conflict")
+)
+
+// LimitPolicy says what happens when a user already holds the tenant's
+// maximum number of live sessions and signs on again.
+type LimitPolicy string
+
+const (
+	// LimitReject refuses the new sign-on.
+	LimitReject LimitPolicy = "reject"
+	// LimitEndOldest revokes the user's oldest live session(s) to make room.
+	LimitEndOldest LimitPolicy = "end_oldest"
+)
+
+// RefreshPolicy is the refresh-token behaviour of a session.
+type RefreshPolicy string
+
+const (
+	// PolicyNone marks a session that holds no refresh token (its user is not
+	// refresh-enabled); it lives as long as its access token.
+	PolicyNone RefreshPolicy = "none"
+	// PolicyRotating replaces the refresh token at every refresh; presenting
+	// a superseded token is reuse and revokes the family.
+	PolicyRotating RefreshPolicy = "rotating"
+	// PolicyStable keeps the same refresh token valid until it expires or is
+	// revoked.
+	PolicyStable RefreshPolicy = "stable"
+)
+
+// Tenant is the top of the model: users, clients, organisations and
+// sessions all belong to exactly one tenant.
+type Tenant struct {
+	ID          string
+	Name        string // unique slug used on the wire (nv-tenant-id, --tenant)
+	DisplayName string
+	// MaxSessions is the maximum number of live sessions per user; 0 means
+	// no limit.
+	MaxSessions        int
+	SessionLimitPolicy LimitPolicy
+	Disabled           bool
+	CreatedAt          time.Time
+}
+
+// User is an account that signs on. A user may hold several memberships.
+type User struct {
+	ID          string
+	TenantID    string
+	Name        string // unique within the tenant
+	Email       string
+	DisplayName string
+	// PasswordHash is a PHC-formatted argon2id hash; empty for users who
+	// sign on only through an external identity provider.
+	PasswordHash string
+	// RefreshEnabled lets sign-ons of this user receive refresh tokens.
+	RefreshEnabled bool
+	// RefreshRequestedAt is when the user asked for refresh to be enabled
+	// (zero when there is no pending request).
+	RefreshRequestedAt time.Time
+	Admin              bool
+	Disabled           bool
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+// Client is an OAuth 2.0 client. A client without a SecretHash is public.
+type Client struct {
+	ID       string // the client_id, unique across tenants
+	TenantID string
+	Name     string
+	// SecretHash is the SHA-256 of the client secret (secrets are
+	// high-entropy and machine-generated, so a fast hash suffices); nil for
+	// public clients.
+	SecretHash []byte
+	// GrantTypes lists the grant types the client may use.
+	GrantTypes []string
+	Disabled   bool
+	CreatedAt  time.Time
+}
+
+// Session is one refresh-token family, created at sign-on.
+type Session struct {
+	ID       string
+	TenantID string
+	UserID   string
+	ClientID string
+	// Service names the sign-on service that created the session (for
+	// example "oauth2", "core", "ags:password" or "apitoken").
+	Service string
+	Policy  RefreshPolicy
+	// Generation counts refreshes under the rotating policy; the refresh
+	// token of generation N is superseded once Generation is N+1.
+	Generation int64
+	// RotatedAt is when Generation last advanced; the grace window for the
+	// immediately previous token is measured from it.
+	RotatedAt time.Time
+	DeviceID  string
+	// Label names API refresh tokens created from the profile page or CLI.
+	Label             string
+	CreatedAt         time.Time
+	LastUsedAt        time.Time
+	IdleExpiresAt     time.Time // sliding, renewed at each refresh
+	AbsoluteExpiresAt time.Time // fixed at sign-on, never extended
+	RevokedAt         time.Time // zero while not revoked
+	RevokeReason      string
+}
+
+// Live reports whether the session is neither revoked nor expired at now.
+func (s *Session) Live(now time.Time) bool {
+	return s.RevokedAt.IsZero() && now.Before(s.IdleExpiresAt) && now.Before(s.AbsoluteExpiresAt)
+}
+
+// SigningKey is one asymmetric key of the key ring.
+type SigningKey struct {
+	ID  string // the JWS kid
+	Alg string // EdDSA, ES256 or RS256
+	// Public is the PKIX DER encoding of the public key.
+	Public []byte
+	// PrivateSealed is the PKCS#8 private key sealed with the master key.
+	PrivateSealed []byte
+	CreatedAt     time.Time
+	// ActiveFrom is when the key starts signing; it is published in JWKS
+	// from CreatedAt on.
+	ActiveFrom time.Time
+	// RetiredAt is when a newer key took over signing (zero while current).
+	RetiredAt time.Time
+	// ExpiresAt is when the last token this key signed expires; the public
+	// key leaves the JWKS after it. Zero while the key may still sign.
+	ExpiresAt time.Time
+}
+
+// Organisation belongs to a tenant and groups memberships.
+type Organisation struct {
+	ID          string
+	TenantID    string
+	Name        string // unique slug within the tenant, e.g. "gailbkr"
+	DisplayName string
+	CreatedAt   time.Time
+}
+
+// Membership joins a user to an organisation. Its ID has the form
+// "MU" + UUID, is persistent and is never reused, even after removal.
+type Membership struct {
+	ID             string
+	TenantID       string
+	OrganisationID string
+	UserID         string
+	Channels       []string
+	CreatedAt      time.Time
+	RemovedAt      time.Time // zero while active
+}
+
+// ExternalIdentity links a subject of an external OIDC issuer to a local user.
+type ExternalIdentity struct {
+	TenantID  string
+	Issuer    string
+	Subject   string
+	UserID    string
+	CreatedAt time.Time
+}
+
+// AuditEvent records a security-relevant action. Detail never carries
+// secrets.
+type AuditEvent struct {
+	ID            int64 // assigned by the store
+	Time          time.Time
+	Type          string // e.g. "signon", "signon.failed", "refresh.reuse", "session.revoke"
+	TenantID      string
+	UserID        string
+	SessionID     string
+	ClientID      string
+	CorrelationID string
+	RemoteAddr    string
+	Detail        map[string]string
+}
+
+// SessionFilter selects sessions. Empty fields do not filter.
+type SessionFilter struct {
+	TenantID string
+	UserID   string
+	// LiveAt, when set, keeps only sessions live at that time.
+	LiveAt time.Time
+	// Labelled keeps only sessions with a non-empty Label (API tokens).
+	Labelled bool
+	Limit    int // 0 means no limit
+}
+
+// MembershipFilter selects memberships. Empty fields do not filter.
+type MembershipFilter struct {
+	TenantID       string
+	UserID         string
+	OrganisationID string
+	IncludeRemoved bool
+}
+
+// AuditFilter selects audit events, newest first.
+type AuditFilter struct {
+	TenantID      string
+	UserID        string
+	SessionID     string
+	Type          string
+	CorrelationID string
+	Limit         int // 0 means no limit
+}
+
+// Queries is every read and write a backend offers. Store runs them
+// directly; Tx runs them inside one transaction.
+type Queries interface {
+	CreateTenant(ctx context.Context, t Tenant) error
+	GetTenant(ctx context.Context, id string) (Tenant, error)
+	GetTenantByName(ctx context.Context, name string) (Tenant, error)
+	ListTenants(ctx context.Context) ([]Tenant, error)
+	UpdateTenant(ctx context.Context, t Tenant) error
+
+	CreateUser(ctx context.Context, u User) error
+	GetUser(ctx context.Context, id string) (User, error)
+	GetUserByName(ctx context.Context, tenantID, name string) (User, error)
+	// ListUsers lists a tenant's users by name; tenantID "" lists all.
+	ListUsers(ctx context.Context, tenantID string) ([]User, error)
+	UpdateUser(ctx context.Context, u User) error
+	// LockUser serialises transactions that act on one user (sign-on under
+	// a session limit). Outside a transaction it only checks existence.
+	LockUser(ctx context.Context, id string) error
+
+	CreateClient(ctx context.Context, c Client) error
+	GetClient(ctx context.Context, id string) (Client, error)
+	ListClients(ctx context.Context, tenantID string) ([]Client, error)
+	UpdateClient(ctx context.Context, c Client) error
+	DeleteClient(ctx context.Context, id string) error
+
+	CreateSession(ctx context.Context, s Session) error
+	GetSession(ctx context.Context, id string) (Session, error)
+	// GetSessionForUpdate reads a session and, inside a transaction, locks
+	// it until commit so that concurrent refreshes of one family serialise.
+	GetSessionForUpdate(ctx context.Context, id string) (Session, error)
+	UpdateSession(ctx context.Context, s Session) error
+	// ListSessions lists sessions oldest first.
+	ListSessions(ctx context.Context, f SessionFilter) ([]Session, error)
+	CountLiveSessions(ctx context.Context, userID string, now time.Time) (int, error)
+	// RevokeUserSessions revokes every live session of a user and returns
+	// how many it revoked.
+	RevokeUserSessions(ctx context.Context, userID string, at time.Time, reason string) (int, error)
+	// PurgeSessions deletes at most limit sessions that expired or were
+	// revoked before the given time, and returns how many it deleted.
+	PurgeSessions(ctx context.Context, before time.Time, limit int) (int, error)
+
+	CreateKey(ctx context.Context, k SigningKey) error
+	// ListKeys lists keys oldest first.
+	ListKeys(ctx context.Context) ([]SigningKey, error)
+	UpdateKey(ctx context.Context, k SigningKey) error
+	DeleteKey(ctx context.Context, id string) error
+
+	CreateOrganisation(ctx context.Context, o Organisation) error
+	GetOrganisation(ctx context.Context, id string) (Organisation, error)
+	GetOrganisationByName(ctx context.Context, tenantID, name string) (Organisation, error)
+	ListOrganisations(ctx context.Context, tenantID string) ([]Organisation, error)
+	DeleteOrganisation(ctx context.Context, id string) error
+
+	CreateMembership(ctx context.Context, m Membership) error
+	GetMembership(ctx context.Context, id string) (Membership, error)
+	ListMemberships(ctx context.Context, f MembershipFilter) ([]Membership, error)
+	UpdateMembership(ctx context.Context, m Membership) error
+
+	CreateExternalIdentity(ctx context.Context, x ExternalIdentity) error
+	GetExternalIdentity(ctx context.Context, tenantID, issuer, subject string) (ExternalIdentity, error)
+
+	AppendAudit(ctx context.Context, e AuditEvent) error
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+
+	// GetMeta and SetMeta keep small named values (schema facts, install
+	// state). GetMeta returns ErrNotFound for an unknown name.
+	GetMeta(ctx context.Context, name string) (string, error)
+	SetMeta(ctx context.Context, name, value string) error
+}
+
+// Store is a backend. Tx runs fn in one transaction: it commits when fn
+// returns nil and rolls back otherwise, so a refresh or a sign-on is written
+// whole or not at all.
+type Store interface {
+	Queries
+	Tx(ctx context.Context, fn func(q Queries) error) error
+	Ping(ctx context.Context) error
+	Close() error
+}

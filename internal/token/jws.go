@@ -1,0 +1,97 @@
+package token
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// Sign encodes c as a compact JWS (RFC 7515 section 7.1) with the header
+// parameters kid, alg and typ "JWT", signed by the key that is current at
+// the ring's clock. It returns an error wrapping ErrNoSigningKey when no key
+// may sign.
+func (r *Ring) Sign(c *Claims) (string, error) {
+	if c == nil {
+		return "", errors.New("token: sign: nil claims")
+	}
+	k := r.state.Load().current(r.opts.Now())
+	if k == nil {
+		return "", ErrNoSigningKey
+	}
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return "", fmt.Errorf("token: encode claims: %w", err)
+	}
+	obj, err := k.signer.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("token: sign with key %s: %w", k.rec.ID, err)
+	}
+	s, err := obj.CompactSerialize()
+	if err != nil {
+		return "", fmt.Errorf("token: serialize: %w", err)
+	}
+	return s, nil
+}
+
+// Verify checks the signature of a compact JWS and returns its claims. It
+// does not check time claims, issuer or audience: call Claims.Validate.
+//
+// The algorithm is pinned (RFC 8725 section 3.1): only the algorithms of the
+// ring's keys parse, the kid header is required and must name a key of the
+// ring, and that key's algorithm must equal the header's alg. Errors wrap
+// ErrMalformed, ErrUnknownKey or ErrSignature.
+func (r *Ring) Verify(token string) (*Claims, error) {
+	st := r.state.Load()
+	if len(st.allowed) == 0 {
+		return nil, fmt.Errorf("%w: the ring has no keys", ErrUnknownKey)
+	}
+	// Only compact serialization is accepted: a JSON-serialized JWS may
+	// carry unprotected headers.
+	if strings.Count(token, ".") != 2 {
+		return nil, fmt.Errorf("%w: not a compact JWS", ErrMalformed)
+	}
+	obj, err := jose.ParseSignedCompact(token, st.allowed)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if len(obj.Signatures) != 1 {
+		return nil, fmt.Errorf("%w: want exactly one signature", ErrMalformed)
+	}
+	h := obj.Signatures[0].Protected
+	if h.KeyID == "" {
+		return nil, fmt.Errorf("%w: missing kid", ErrMalformed)
+	}
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != "" && !strings.EqualFold(typ, "JWT") &&
+		!strings.EqualFold(typ, "application/jwt") {
+		return nil, fmt.Errorf("%w: typ is not JWT", ErrMalformed)
+	}
+	k := st.byID[h.KeyID]
+	if k == nil {
+		return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, clip(h.KeyID))
+	}
+	if string(k.alg) != h.Algorithm {
+		return nil, fmt.Errorf("%w: kid %q is not a %s key", ErrUnknownKey, clip(h.KeyID), h.Algorithm)
+	}
+	payload, err := obj.Verify(k.public)
+	if err != nil {
+		return nil, ErrSignature
+	}
+	c := new(Claims)
+	if err := json.Unmarshal(payload, c); err != nil {
+		return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
+	}
+	return c, nil
+}
+
+// clip shortens an untrusted header value before it goes into an error
+// message, which may be logged.
+func clip(s string) string {
+	const max = 40
+	if len(s) > max {
+		return s[:max] + "..."
+	}
+	return s
+}
