@@ -231,6 +231,10 @@ func benchEnsureTenant(ctx context.Context, a *app.App) (store.Tenant, error) {
 	tenant, err := a.Engine.Tenant(ctx, benchTenant)
 	if errors.Is(err, engine.ErrUnknownTenant) {
 		tenant, err = a.Engine.CreateTenant(ctx, engine.NewTenant{Name: benchTenant, DisplayName: "tokengate bench"})
+		if errors.Is(err, store.ErrConflict) {
+			// Another bench run created it between our read and write.
+			tenant, err = a.Engine.Tenant(ctx, benchTenant)
+		}
 	}
 	if err != nil {
 		return tenant, fmt.Errorf("prepare bench tenant: %w", err)
