@@ -92,7 +92,7 @@ func (e *Engine) refreshCurrent(c *token.Claims, s store.Session) bool {
 // unknown token is not an error (RFC 7009 §2.2). When clientID is set, the
 // token must have been issued to that client.
 func (e *Engine) RevokeToken(ctx context.Context, tok, clientID string) error {
-	c, err := e.ring.Verify(tok)
+	c, err := e.verify(tok)
 	if err != nil || c.SessionID == "" {
 		return nil
 	}

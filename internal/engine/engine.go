@@ -79,6 +79,7 @@ type Options struct {
 type Engine struct {
 	st       store.Store
 	ring     *token.Ring
+	mac      *token.MAC // signs refresh tokens, which only the engine reads back
 	opts     Options
 	policies map[string]Policy
 	hash     *hasher
@@ -141,8 +142,12 @@ func New(st store.Store, ring *token.Ring, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	mac, err := token.NewMAC(subKey(opts.RefreshKey, "refresh-token signature v1"))
+	if err != nil {
+		return nil, err
+	}
 	return &Engine{
-		st: st, ring: ring, opts: opts, policies: policies, hash: h,
+		st: st, ring: ring, mac: mac, opts: opts, policies: policies, hash: h,
 		now: opts.Now, rand: opts.Rand, log: opts.Logger,
 		metrics: newMetrics(opts.Registerer), verified: newVerifiedCache(),
 	}, nil

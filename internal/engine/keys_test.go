@@ -2,10 +2,12 @@ package engine_test
 
 import (
 	"encoding/json"
+	"errors"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/token"
 )
 
@@ -36,8 +38,11 @@ func TestKeyRotationWithTokensInFlight(t *testing.T) {
 			e.user("alice", true)
 			g := e.signOn("alice", "oauth2")
 			oldKid := kid(t, g.AccessToken)
-			if kid(t, g.RefreshToken) != oldKid {
-				t.Fatal("access and refresh tokens signed by different keys")
+			// Refresh tokens are signed with the engine's own HS256 key,
+			// which is never published and does not rotate with the ring.
+			refreshKid := kid(t, g.RefreshToken)
+			if refreshKid == oldKid || slices.Contains(jwksKids(t, e.ring), refreshKid) {
+				t.Fatalf("refresh token kid %s: want the unpublished refresh key", refreshKid)
 			}
 
 			k, err := e.ring.Rotate(e.ctx, -1)
@@ -65,8 +70,11 @@ func TestKeyRotationWithTokensInFlight(t *testing.T) {
 			if got := kid(t, n.AccessToken); got != k.ID {
 				t.Fatalf("token minted after the lead carries kid %s, want %s", got, k.ID)
 			}
-			if got := kid(t, n.RefreshToken); got != k.ID {
-				t.Fatalf("refresh token minted after the lead carries kid %s, want %s", got, k.ID)
+			if got := kid(t, n.RefreshToken); got != refreshKid {
+				t.Fatalf("refresh token minted after the lead carries kid %s, want %s", got, refreshKid)
+			}
+			if _, err := e.eng.VerifyAccess(n.RefreshToken); !errors.Is(err, engine.ErrWrongTokenUse) {
+				t.Fatalf("refresh token as access token: %v, want ErrWrongTokenUse", err)
 			}
 			if _, err := e.eng.VerifyAccess(n.AccessToken); err != nil {
 				t.Fatalf("new access token: %v", err)

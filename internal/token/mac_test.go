@@ -1,0 +1,120 @@
+package token
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+func testMAC(t testing.TB, fill byte) *MAC {
+	t.Helper()
+	m, err := NewMAC(bytes.Repeat([]byte{fill}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestMACRoundTrip(t *testing.T) {
+	m := testMAC(t, 1)
+	c := &Claims{Issuer: "https://gw", Subject: "sumo", Expiry: 2000000000, UseFor: UseRefresh, SessionID: "s1", Generation: 3,
+		Extra: map[string]any{"typ": "RefreshAuthN"}}
+	tok, err := m.Sign(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := m.Sign(c)
+	if again != tok {
+		t.Error("signing the same claims twice gave different tokens")
+	}
+	if !m.IsMAC(tok) {
+		t.Error("IsMAC = false for the MAC's own token")
+	}
+	got, err := m.Verify(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Subject != "sumo" || got.Generation != 3 || got.SessionID != "s1" || got.Extra["typ"] != "RefreshAuthN" {
+		t.Errorf("claims %+v", got)
+	}
+
+	// A standard JOSE library verifies it with the same key: it is an
+	// ordinary HS256 JWS.
+	obj, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.HS256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obj.Signatures[0].Header.KeyID != m.KeyID() {
+		t.Errorf("kid %q, want %q", obj.Signatures[0].Header.KeyID, m.KeyID())
+	}
+	if _, err := obj.Verify(bytes.Repeat([]byte{1}, 32)); err != nil {
+		t.Errorf("go-jose verification: %v", err)
+	}
+}
+
+func TestMACRejects(t *testing.T) {
+	m := testMAC(t, 1)
+	tok, err := m.Sign(&Claims{Subject: "sumo", UseFor: UseRefresh})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(tok, ".")
+	enc := base64.RawURLEncoding
+	flipped := []byte(tok)
+	flipped[len(flipped)-3] ^= 'A' ^ 'B'
+	otherPayload := parts[0] + "." + enc.EncodeToString([]byte(`{"sub":"admin","usefor":"refresh"}`)) + "." + parts[2]
+	noneHeader := enc.EncodeToString([]byte(`{"alg":"none","kid":"`+m.KeyID()+`","typ":"JWT"}`)) + "." + parts[1] + "."
+	otherKey, _ := testMAC(t, 2).Sign(&Claims{Subject: "sumo", UseFor: UseRefresh})
+
+	tests := []struct {
+		name string
+		tok  string
+		want error
+	}{
+		{"empty", "", ErrMalformed},
+		{"two parts", parts[0] + "." + parts[1], ErrMalformed},
+		{"four parts", tok + ".x", ErrMalformed},
+		{"bad signature", string(flipped), ErrSignature},
+		{"payload swapped", otherPayload, ErrSignature},
+		{"signature stripped", parts[0] + "." + parts[1] + ".", ErrMalformed},
+		{"alg none", noneHeader, ErrUnknownKey},
+		{"another key", otherKey, ErrUnknownKey},
+		{"signature not base64url", parts[0] + "." + parts[1] + ".!!!!", ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := m.Verify(tt.tok); !errors.Is(err, tt.want) {
+				t.Errorf("Verify = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	if _, err := NewMAC(make([]byte, 16)); err == nil {
+		t.Error("NewMAC accepted a 16-byte key")
+	}
+}
+
+func BenchmarkMACSign(b *testing.B) {
+	m := testMAC(b, 1)
+	c := &Claims{Issuer: "http://127.0.0.1:8080", Subject: "bench", Expiry: 2000000000, UseFor: UseRefresh, SessionID: "01JSESSIONID0000000000000", Generation: 7}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Sign(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMACVerify(b *testing.B) {
+	m := testMAC(b, 1)
+	tok, _ := m.Sign(&Claims{Issuer: "http://127.0.0.1:8080", Subject: "bench", Expiry: 2000000000, UseFor: UseRefresh, SessionID: "01JSESSIONID0000000000000", Generation: 7})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Verify(tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
