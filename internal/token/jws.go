@@ -1,6 +1,7 @@
 package token
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +25,15 @@ func (r *Ring) Sign(c *Claims) (string, error) {
 	payload, err := json.Marshal(c)
 	if err != nil {
 		return "", fmt.Errorf("token: encode claims: %w", err)
+	}
+	if k.ed != nil {
+		buf := make([]byte, 0, len(k.header)+2+b64url.EncodedLen(len(payload))+b64url.EncodedLen(ed25519.SignatureSize))
+		buf = append(buf, k.header...)
+		buf = append(buf, '.')
+		buf = b64url.AppendEncode(buf, payload)
+		sig := ed25519.Sign(k.ed, buf)
+		buf = append(buf, '.')
+		return string(b64url.AppendEncode(buf, sig)), nil
 	}
 	obj, err := k.signer.Sign(payload)
 	if err != nil {
