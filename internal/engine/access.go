@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/tokengate/tokengate/internal/store"
 	"github.com/tokengate/tokengate/internal/token"
@@ -158,26 +159,37 @@ func (e *Engine) AuthenticateClient(ctx context.Context, id, secret string) (sto
 	if id == "" {
 		return store.Client{}, ErrInvalidClient
 	}
+	// A client accepted on a cached record is at most clientCacheMaxAge
+	// old; a refusal is always decided on the stored record.
+	now := time.Now()
+	if c, ok := e.clients.get(id, now); ok && clientAccepts(c, secret) {
+		return c, nil
+	}
 	c, err := e.st.GetClient(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
+		e.clients.forget(id)
 		return c, ErrInvalidClient
 	} else if err != nil {
 		return c, err
 	}
-	if c.Disabled {
-		return c, ErrInvalidClient
-	}
-	if len(c.SecretHash) == 0 {
-		if secret != "" {
-			return c, ErrInvalidClient
-		}
-		return c, nil
-	}
-	sum := sha256.Sum256([]byte(secret))
-	if subtle.ConstantTimeCompare(sum[:], c.SecretHash) != 1 {
+	e.clients.put(c, now)
+	if !clientAccepts(c, secret) {
 		return c, ErrInvalidClient
 	}
 	return c, nil
+}
+
+// clientAccepts reports whether a client record authenticates with secret:
+// a public client with none, a confidential one with its own.
+func clientAccepts(c store.Client, secret string) bool {
+	if c.Disabled {
+		return false
+	}
+	if len(c.SecretHash) == 0 {
+		return secret == ""
+	}
+	sum := sha256.Sum256([]byte(secret))
+	return subtle.ConstantTimeCompare(sum[:], c.SecretHash) == 1
 }
 
 // ClientMayUse reports whether the client may use a grant type.

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"crypto/sha256"
 	"errors"
 	"testing"
 	"time"
@@ -114,5 +115,40 @@ func TestRevokeToken(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestClientSecretChangeTakesEffectAtOnce: AuthenticateClient remembers
+// client records briefly, but a secret that does not match the remembered
+// record is checked against the store again, so a secret set by another
+// process (tokengate client ... on the same data directory) works at once.
+func TestClientSecretChangeTakesEffectAtOnce(t *testing.T) {
+	e := newEnv(t)
+	c, secret, err := e.eng.CreateClient(e.ctx, engine.NewClient{ID: "svc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.eng.AuthenticateClient(e.ctx, "svc", secret); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte("a new secret"))
+	c.SecretHash = sum[:]
+	if err := e.st.UpdateClient(e.ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.eng.AuthenticateClient(e.ctx, "svc", "a new secret"); err != nil {
+		t.Fatalf("new secret: %v", err)
+	}
+	c.Disabled = true
+	if err := e.st.UpdateClient(e.ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.eng.AuthenticateClient(e.ctx, "svc", "wrong"); !errors.Is(err, engine.ErrInvalidClient) {
+		t.Fatalf("wrong secret: %v", err)
+	}
+	// The refusal re-read the record: the disabled client is refused now,
+	// not only after the cache's bound.
+	if _, err := e.eng.AuthenticateClient(e.ctx, "svc", "a new secret"); !errors.Is(err, engine.ErrInvalidClient) {
+		t.Fatalf("disabled client after a re-read: %v", err)
 	}
 }

@@ -88,6 +88,7 @@ type Engine struct {
 	log      *slog.Logger
 	metrics  *metrics
 	verified *verifiedCache // access tokens verified before (verifycache.go)
+	clients  *clientCache   // client records for AuthenticateClient (clientcache.go)
 }
 
 // New returns an Engine over st and ring.
@@ -149,7 +150,7 @@ func New(st store.Store, ring *token.Ring, opts Options) (*Engine, error) {
 	return &Engine{
 		st: st, ring: ring, mac: mac, opts: opts, policies: policies, hash: h,
 		now: opts.Now, rand: opts.Rand, log: opts.Logger,
-		metrics: newMetrics(opts.Registerer), verified: newVerifiedCache(),
+		metrics: newMetrics(opts.Registerer), verified: newVerifiedCache(), clients: newClientCache(),
 	}, nil
 }
 

@@ -3,9 +3,11 @@ package engine
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/store"
 	"github.com/tokengate/tokengate/internal/token"
 )
 
@@ -43,5 +45,29 @@ func TestVerifiedCacheBoundedAndExpiring(t *testing.T) {
 	vc.put(key(-3), &token.Claims{Expiry: now.Unix()}, now)
 	if _, ok := vc.get(key(-3), now); ok {
 		t.Error("an expired token was cached")
+	}
+}
+
+func TestClientCacheExpiresAndIsBounded(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	cc := newClientCache()
+	cc.put(store.Client{ID: "svc"}, now)
+	if _, ok := cc.get("svc", now.Add(clientCacheMaxAge-time.Millisecond)); !ok {
+		t.Error("entry gone before its bound")
+	}
+	if _, ok := cc.get("svc", now.Add(clientCacheMaxAge)); ok {
+		t.Error("entry served at its bound")
+	}
+	if _, ok := cc.get("svc", now.Add(-time.Second)); ok {
+		t.Error("entry served when the clock went back")
+	}
+	for i := range clientCacheSize + 100 {
+		cc.put(store.Client{ID: fmt.Sprint("c", i)}, now)
+	}
+	if n := len(cc.m); n > clientCacheSize {
+		t.Fatalf("cache holds %d clients, bound %d", n, clientCacheSize)
+	}
+	if _, ok := cc.get(fmt.Sprint("c", clientCacheSize+99), now); !ok {
+		t.Error("the newest entry was evicted")
 	}
 }
