@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"sync"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
@@ -38,11 +39,12 @@ type Store struct {
 	queries
 	w, r   *sql.DB
 	wc, rc *stmtCache
-	// txGate admits one transaction at a time, first come first served.
-	// database/sql hands a released connection to a random waiter, which
-	// under load stretches the latency tail of writes severalfold; blocked
-	// channel senders are woken in FIFO order.
-	txGate chan struct{}
+	// txGate is held by the goroutine running queued transactions
+	// (group commit, see Tx); txQueue, guarded by txMu, holds the Tx
+	// calls waiting for it, in arrival order.
+	txGate  chan struct{}
+	txMu    sync.Mutex
+	txQueue []*txReq
 }
 
 // Open opens (creating if needed) the database file at path and migrates its
@@ -108,39 +110,163 @@ func dsn(path string, params url.Values) string {
 	return "file:" + u.EscapedPath() + "?" + params.Encode()
 }
 
-// Tx runs fn in one IMMEDIATE transaction on the write connection. fn must
-// use only q: calling the Store's own write methods from fn would wait for
-// the connection fn's transaction holds.
+// Tx runs fn in an IMMEDIATE transaction on the write connection, with
+// the guarantees of a transaction of its own: fn sees the effects of every
+// transaction that committed before it, its writes become visible
+// together, and if fn returns an error (or panics) none of its writes
+// remain. fn must use only q: calling the Store's own write methods from fn
+// would wait for the connection fn's transaction holds.
 //
 // Because the transaction holds SQLite's database-wide write lock from its
 // first statement, GetSessionForUpdate and LockUser need no row locks: no
 // other transaction can write anything until this one ends.
-func (s *Store) Tx(ctx context.Context, fn func(q store.Queries) error) (err error) {
-	select {
-	case s.txGate <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("sqlite: begin: %w", ctx.Err())
-	}
-	defer func() { <-s.txGate }()
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", mapErr(err))
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			_ = tx.Rollback()
-			panic(p)
+//
+// Group commit: SQLite has one writer, so concurrent Tx calls queue. The
+// first caller to get the write connection runs every queued fn (up to
+// maxBatch) in one SQLite transaction, each inside a SAVEPOINT that is
+// rolled back alone if that fn fails, and commits once. The BEGIN and
+// COMMIT (with its WAL append) are about half of a short transaction's
+// cost, so under load this shares them among the batch. A failing COMMIT
+// fails every fn of the batch; none of them returns before the commit.
+func (s *Store) Tx(ctx context.Context, fn func(q store.Queries) error) error {
+	req := &txReq{ctx: ctx, fn: fn, done: make(chan txResult, 1)}
+	s.txMu.Lock()
+	s.txQueue = append(s.txQueue, req)
+	s.txMu.Unlock()
+	for {
+		select {
+		case r := <-req.done:
+			return r.finish()
+		case s.txGate <- struct{}{}:
+			s.runQueued()
+			<-s.txGate
 		}
-	}()
+	}
+}
+
+// maxBatch bounds the transactions committed together.
+const maxBatch = 64
+
+// txReq is one queued Tx call.
+type txReq struct {
+	ctx  context.Context
+	fn   func(q store.Queries) error
+	done chan txResult
+}
+
+// txResult is the outcome of one fn: its error, or the value it panicked
+// with, to be re-raised in the caller's goroutine.
+type txResult struct {
+	err      error
+	panicked bool
+	panicVal any
+}
+
+func (r txResult) finish() error {
+	if r.panicked {
+		panic(r.panicVal)
+	}
+	return r.err
+}
+
+// runQueued runs the queued transactions; the caller holds txGate.
+func (s *Store) runQueued() {
+	s.txMu.Lock()
+	n := min(len(s.txQueue), maxBatch)
+	batch := make([]*txReq, n)
+	copy(batch, s.txQueue)
+	rest := copy(s.txQueue, s.txQueue[n:])
+	clear(s.txQueue[rest:])
+	s.txQueue = s.txQueue[:rest]
+	s.txMu.Unlock()
+	if n == 0 {
+		return
+	}
+	results := make([]txResult, n)
+	ok := s.runBatch(batch, results)
+	for i, r := range batch {
+		if ok[i] {
+			results[i].err = nil
+		}
+		r.done <- results[i]
+	}
+}
+
+// runBatch runs batch in one transaction and fills results; ok[i] reports
+// that batch[i] committed.
+func (s *Store) runBatch(batch []*txReq, results []txResult) (ok []bool) {
+	ok = make([]bool, len(batch))
+	fail := func(err error) []bool {
+		for i := range results {
+			if !results[i].panicked && results[i].err == nil {
+				results[i].err = err
+			}
+		}
+		return make([]bool, len(batch))
+	}
+	// The transaction outlives any one caller's context: a caller that
+	// gives up must not roll back the others' work.
+	tx, err := s.w.BeginTx(context.WithoutCancel(batch[0].ctx), nil)
+	if err != nil {
+		return fail(fmt.Errorf("sqlite: begin: %w", mapErr(err)))
+	}
 	tr := txRunner{tx: tx, c: s.wc}
-	if err := fn(&queries{r: tr, w: tr}); err != nil {
+	q := &queries{r: tr, w: tr}
+	single := len(batch) == 1
+	committed := 0
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			results[i].err = fmt.Errorf("sqlite: begin: %w", err)
+			continue
+		}
+		if !single {
+			if _, err := tx.ExecContext(r.ctx, "SAVEPOINT tx"); err != nil {
+				_ = tx.Rollback()
+				return fail(fmt.Errorf("sqlite: savepoint: %w", mapErr(err)))
+			}
+		}
+		results[i] = runOne(r, q)
+		if results[i].err != nil || results[i].panicked {
+			if single {
+				_ = tx.Rollback()
+				return ok
+			}
+			// Undo this fn alone; ROLLBACK TO keeps the savepoint open.
+			if _, err := tx.ExecContext(context.WithoutCancel(r.ctx), "ROLLBACK TO tx"); err != nil {
+				_ = tx.Rollback()
+				return fail(fmt.Errorf("sqlite: rollback to savepoint: %w", mapErr(err)))
+			}
+		} else {
+			committed++
+		}
+		if !single {
+			if _, err := tx.ExecContext(context.WithoutCancel(r.ctx), "RELEASE tx"); err != nil {
+				_ = tx.Rollback()
+				return fail(fmt.Errorf("sqlite: release savepoint: %w", mapErr(err)))
+			}
+		}
+	}
+	if committed == 0 {
 		_ = tx.Rollback()
-		return err
+		return ok
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", mapErr(err))
+		return fail(fmt.Errorf("sqlite: commit: %w", mapErr(err)))
 	}
-	return nil
+	for i := range results {
+		ok[i] = !results[i].panicked && results[i].err == nil
+	}
+	return ok
+}
+
+// runOne calls one fn, turning a panic into a result.
+func runOne(r *txReq, q *queries) (res txResult) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = txResult{panicked: true, panicVal: p}
+		}
+	}()
+	return txResult{err: r.fn(q)}
 }
 
 // Ping checks that both the write connection and the read pool answer.

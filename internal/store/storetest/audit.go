@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -211,4 +212,83 @@ func testTxConcurrentRefresh(t *testing.T, s store.Store) {
 	if got.Generation != n {
 		t.Fatalf("Generation = %d after %d refreshes: lost updates", got.Generation, n)
 	}
+}
+
+// testTxIndependentFailures runs many transactions at once, some of which
+// fail after writing and some of which panic: a failure undoes its own
+// writes only, a panic reaches its own caller only, and every transaction
+// that returned nil is there in full.
+func testTxIndependentFailures(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const n = 60
+	errOdd := errors.New("odd transactions fail")
+	var wg sync.WaitGroup
+	results := make([]error, n)
+	panics := make([]any, n)
+	for i := range n {
+		wg.Go(func() {
+			defer func() { panics[i] = recover() }()
+			results[i] = s.Tx(ctx, func(q store.Queries) error {
+				id := fmt.Sprintf("tenant-%02d", i)
+				if err := q.CreateTenant(ctx, store.Tenant{ID: id, Name: id}); err != nil {
+					return err
+				}
+				if err := q.SetMeta(ctx, id, "written"); err != nil {
+					return err
+				}
+				switch {
+				case i%10 == 9:
+					panic("transaction " + id + " panics")
+				case i%2 == 1:
+					return errOdd
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		id := fmt.Sprintf("tenant-%02d", i)
+		_, terr := s.GetTenant(ctx, id)
+		_, merr := s.GetMeta(ctx, id)
+		switch {
+		case i%10 == 9:
+			if panics[i] != "transaction "+id+" panics" {
+				t.Errorf("%s: recovered %v, want its own panic", id, panics[i])
+			}
+			wantErr(t, terr, store.ErrNotFound, id+" (panicked) tenant rolled back")
+			wantErr(t, merr, store.ErrNotFound, id+" (panicked) meta rolled back")
+		case i%2 == 1:
+			wantErr(t, results[i], errOdd, id+" returns its own error")
+			wantErr(t, terr, store.ErrNotFound, id+" (failed) tenant rolled back")
+			wantErr(t, merr, store.ErrNotFound, id+" (failed) meta rolled back")
+		default:
+			if panics[i] != nil {
+				t.Errorf("%s: panicked with %v", id, panics[i])
+			}
+			ok(t, results[i], id+" commits")
+			ok(t, terr, id+" tenant committed")
+			ok(t, merr, id+" meta committed")
+		}
+	}
+	// A constraint failure inside one transaction leaves the others alone.
+	var wg2 sync.WaitGroup
+	dup := make([]error, 8)
+	for i := range dup {
+		wg2.Go(func() {
+			dup[i] = s.Tx(ctx, func(q store.Queries) error {
+				return q.CreateTenant(ctx, store.Tenant{ID: fmt.Sprintf("dup-%d", i), Name: "same-name"})
+			})
+		})
+	}
+	wg2.Wait()
+	won := 0
+	for _, err := range dup {
+		if err == nil {
+			won++
+		} else {
+			wantErr(t, err, store.ErrConflict, "duplicate tenant name")
+		}
+	}
+	equal(t, won, 1, "transactions creating the same tenant name that commit")
 }
