@@ -39,6 +39,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -154,8 +155,9 @@ func New(eng *engine.Engine, opts Options) (*Proxy, error) {
 		}
 		rt := &route{cfg: rc}
 		rt.rp = &httputil.ReverseProxy{
-			Rewrite:   p.rewrite(rc.Prefix, target),
-			Transport: opts.Transport,
+			Rewrite:    p.rewrite(rc.Prefix, target),
+			Transport:  opts.Transport,
+			BufferPool: copyBuffers,
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 				p.log.WarnContext(r.Context(), "proxy upstream failed", "prefix", rc.Prefix, "err", err)
 				w.Header().Set("Cache-Control", "no-store")
@@ -166,6 +168,21 @@ func New(eng *engine.Engine, opts Options) (*Proxy, error) {
 	}
 	return p, nil
 }
+
+// copyBuffers lends the 32 KiB buffers ReverseProxy copies response bodies
+// through; without a pool it allocates one per proxied request.
+var copyBuffers httputil.BufferPool = &bufferPool{}
+
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32*1024)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
 // Register mounts every route's prefix on mux.
 func (p *Proxy) Register(mux *http.ServeMux) {
