@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/tokengate/tokengate/internal/app"
@@ -105,7 +106,11 @@ func serveCommand() *command {
 func serve(ctx context.Context, env *cliEnv, cfg config.Config, demoMode bool) error {
 	log := obs.NewLogger(env.stderr, cfg.Log.Level, cfg.Log.Format)
 	slog.SetDefault(log)
-	tuneRuntime(env.getenv)
+	workers := cfg.Password.Workers
+	if workers == 0 {
+		workers = runtime.NumCPU()
+	}
+	tuneRuntime(env.getenv, workers)
 	a, err := app.Open(ctx, cfg, log, app.Options{Registerer: true})
 	if err != nil {
 		return err

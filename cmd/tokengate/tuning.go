@@ -1,6 +1,9 @@
 package main
 
-import "runtime/debug"
+import (
+	"runtime"
+	"runtime/debug"
+)
 
 // serveGCPercent is the garbage collector's target when GOGC is not set.
 // A gateway's live heap is small (sessions live in the store), so the
@@ -17,8 +20,16 @@ const serveGCPercent = 400
 const serveMemoryLimit = 96 << 20
 
 // tuneRuntime applies serve's runtime defaults, leaving any choice the
-// operator made through GOGC or GOMEMLIMIT alone.
-func tuneRuntime(getenv func(string) string) {
+// operator made through GOGC, GOMEMLIMIT or GOMAXPROCS alone.
+//
+// Password hashes run on threads of low OS priority (internal/engine), but
+// each still holds one of the Go scheduler's Ps while it computes. So that
+// hashing never takes a P from refreshes and proxied calls, serve adds one
+// P per hash worker: when the CPU is contended the OS runs the hashes last.
+func tuneRuntime(getenv func(string) string, hashWorkers int) {
+	if getenv("GOMAXPROCS") == "" && hashWorkers > 0 {
+		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + hashWorkers)
+	}
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(serveGCPercent)
 	}

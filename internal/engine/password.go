@@ -35,8 +35,12 @@ func newHasher(workers int, memoryKiB, iterations uint32, rand io.Reader) (*hash
 	return h, nil
 }
 
+// derive computes an argon2id key at low thread priority (lowPriority):
+// sign-ons are deliberately slow and must yield the CPU to refreshes.
 func (h *hasher) derive(password, salt []byte, memoryKiB, iterations uint32) []byte {
-	return argon2.IDKey(password, salt, iterations, memoryKiB, 1, 32)
+	var key []byte
+	lowPriority(func() { key = argon2.IDKey(password, salt, iterations, memoryKiB, 1, 32) })
+	return key
 }
 
 func (h *hasher) encode(salt, key []byte) string {
