@@ -159,6 +159,13 @@ func (c *Config) LoadFile(path string) error {
 	for name, s := range c.Services {
 		merged[name] = mergeService(merged[name], s)
 	}
+	// A per-tenant variant ("ags@acme") takes what it does not set from
+	// its service as configured.
+	for name, s := range c.Services {
+		if base, _, ok := strings.Cut(name, "@"); ok {
+			merged[name] = mergeService(merged[base], s)
+		}
+	}
 	c.Services = merged
 	return nil
 }
@@ -289,6 +296,19 @@ func (c *Config) Validate() error {
 		}
 		if s.IdleTTL > s.AbsoluteTTL {
 			bad("services.%s: idle_ttl %s exceeds absolute_ttl %s", name, s.IdleTTL, s.AbsoluteTTL)
+		}
+		if base, tenant, ok := strings.Cut(name, "@"); ok {
+			b, known := c.Services[base]
+			switch {
+			case tenant == "" || base == "":
+				bad("services.%s: a per-tenant variant is named SERVICE@TENANT", name)
+			case !known:
+				bad("services.%s: no service %q to vary", name, base)
+			case b.Refresh != s.Refresh:
+				// Clients of a dialect rely on its refresh policy (Core
+				// and Sync Gateway clients keep their refresh token).
+				bad("services.%s: a per-tenant variant sets lifetimes only; its refresh policy is %s's (%s)", name, base, b.Refresh)
+			}
 		}
 	}
 	if c.Password.MemoryKiB < 8*1024 || c.Password.Iterations < 1 {

@@ -213,7 +213,7 @@ func (e *Engine) ClientCredentials(ctx context.Context, c store.Client, scope st
 	if t.Disabled {
 		return nil, ErrTenantDisabled
 	}
-	p, err := e.Policy(ServiceOAuth2)
+	p, err := e.PolicyFor(ServiceOAuth2, t.Name)
 	if err != nil {
 		return nil, err
 	}

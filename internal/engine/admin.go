@@ -177,7 +177,7 @@ func (e *Engine) UpdateUser(ctx context.Context, userID string, up UserUpdate) (
 			u.Disabled = *up.Disabled
 			changed["disabled"] = fmt.Sprint(u.Disabled)
 			if u.Disabled {
-				endSessions = "user_disabled"
+				endSessions = revokedUserDisabled
 			}
 		}
 		if up.Admin != nil {
@@ -210,6 +210,10 @@ func (e *Engine) UpdateUser(ctx context.Context, userID string, up UserUpdate) (
 	})
 	return u, err
 }
+
+// revokedUserDisabled is the revoke reason of the sessions of a user who
+// was disabled.
+const revokedUserDisabled = "user_disabled"
 
 // NewClient describes an OAuth 2.0 client to create.
 type NewClient struct {

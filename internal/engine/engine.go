@@ -160,6 +160,25 @@ const (
 	ServiceAPIToken = "apitoken"
 )
 
+// PolicyFor returns the policy of a service for one tenant: a policy named
+// "SERVICE@TENANT" (per-tenant lifetimes, e.g. "ags@acme") wins over the
+// service's own, and "x:y" falls back to "x" in both. The policy's Name is
+// service either way: sessions record the service, not the tenant's
+// variant, so a change of the tenant's lifetimes applies to them at their
+// next refresh.
+func (e *Engine) PolicyFor(service, tenant string) (Policy, error) {
+	if tenant != "" {
+		base, _, _ := strings.Cut(service, ":")
+		for _, name := range []string{service, base} {
+			if p, ok := e.policies[name+"@"+tenant]; ok {
+				p.Name = service
+				return p, nil
+			}
+		}
+	}
+	return e.Policy(service)
+}
+
 // Policy returns the policy of a service, falling back from "x:y" to "x".
 func (e *Engine) Policy(service string) (Policy, error) {
 	if p, ok := e.policies[service]; ok {

@@ -69,6 +69,12 @@ func (e *Engine) refresh(ctx context.Context, req RefreshRequest) (*Grant, strin
 			return err
 		}
 		if err := e.checkSession(s, now); err != nil {
+			if errors.Is(err, ErrTokenRevoked) && s.RevokeReason == revokedUserDisabled {
+				// Say why, while it is still true (AGS answers 403).
+				if u, uerr := q.GetUser(ctx, s.UserID); uerr == nil && u.Disabled {
+					return ErrUserDisabled
+				}
+			}
 			return err
 		}
 		if err := req.matches(s); err != nil {
@@ -92,7 +98,7 @@ func (e *Engine) refresh(ctx context.Context, req RefreshRequest) (*Grant, strin
 		if req.Tenant != "" && req.Tenant != t.Name {
 			return ErrTenantMismatch
 		}
-		if p, err = e.Policy(s.Service); err != nil {
+		if p, err = e.PolicyFor(s.Service, t.Name); err != nil {
 			return err
 		}
 		switch s.Policy {

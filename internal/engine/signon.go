@@ -84,7 +84,7 @@ func (e *Engine) StartSession(ctx context.Context, t store.Tenant, u store.User,
 	if u.TenantID != t.ID {
 		return nil, ErrTenantMismatch
 	}
-	p, err := e.Policy(req.Service)
+	p, err := e.PolicyFor(req.Service, t.Name)
 	if err != nil {
 		return nil, invalidRequest("%v", err)
 	}

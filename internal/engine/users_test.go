@@ -44,10 +44,13 @@ func TestUserChangesEndSessions(t *testing.T) {
 		reason string
 		// signOn is the error of a sign-on after the update (with the old password).
 		signOn error
+		// refresh is the error of a refresh of a session the update ended.
+		refresh error
 	}{
-		{"withdraw refresh", engine.UserUpdate{RefreshEnabled: &no}, "refresh_disabled", nil},
-		{"disable", engine.UserUpdate{Disabled: &yes}, "user_disabled", engine.ErrUserDisabled},
-		{"password change", engine.UserUpdate{Password: &newPW}, "password_changed", engine.ErrInvalidCredentials},
+		{"withdraw refresh", engine.UserUpdate{RefreshEnabled: &no}, "refresh_disabled", nil, engine.ErrTokenRevoked},
+		// A disabled user's refresh says why, while the user is disabled.
+		{"disable", engine.UserUpdate{Disabled: &yes}, "user_disabled", engine.ErrUserDisabled, engine.ErrUserDisabled},
+		{"password change", engine.UserUpdate{Password: &newPW}, "password_changed", engine.ErrInvalidCredentials, engine.ErrTokenRevoked},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -65,7 +68,7 @@ func TestUserChangesEndSessions(t *testing.T) {
 			}
 			for _, g := range []*engine.Grant{g1, g2} {
 				_, err := e.refresh(g.RefreshToken)
-				wantErr(t, err, engine.ErrTokenRevoked)
+				wantErr(t, err, tc.refresh)
 				if s := e.session(g.Session.ID); s.RevokeReason != tc.reason {
 					t.Fatalf("revoke reason %q, want %q", s.RevokeReason, tc.reason)
 				}
@@ -134,4 +137,24 @@ func TestAPITokenIsStable(t *testing.T) {
 			t.Fatal("stable refresh returned a new token")
 		}
 	}
+}
+
+// TestReenabledUserKeepsEndedSessions: enabling a disabled user again does
+// not bring back the sessions that disabling ended; their refresh tokens
+// are then simply revoked.
+func TestReenabledUserKeepsEndedSessions(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("erin", true)
+	g := e.signOn("erin", "oauth2")
+	yes, no := true, false
+	if _, err := e.eng.UpdateUser(e.ctx, u.ID, engine.UserUpdate{Disabled: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.refresh(g.RefreshToken)
+	wantErr(t, err, engine.ErrUserDisabled)
+	if _, err := e.eng.UpdateUser(e.ctx, u.ID, engine.UserUpdate{Disabled: &no}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.refresh(g.RefreshToken)
+	wantErr(t, err, engine.ErrTokenRevoked)
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/dialect/dialecttest"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/store"
@@ -280,7 +281,7 @@ func TestAGSErrors(t *testing.T) {
 		{"refresh with an access token", "/ags/refresh", pwd("Authorization", at), "", 401},
 		{"refresh reused token", "/ags/refresh", pwd("Authorization", reused), "", 401},
 		{"refresh tenant mismatch", "/ags/refresh", pwd("Authorization", rt, "nv-tenant-id", "acme"), "", 403},
-		{"refresh after the account was disabled (sessions revoked)", "/ags/refresh", pwd("Authorization", dora["refresh_token"].(string)), "", 401},
+		{"refresh after the account was disabled", "/ags/refresh", pwd("Authorization", dora["refresh_token"].(string)), "", 403},
 		{"refresh a Core token", "/ags/refresh", pwd("Authorization", core["refresh_token"].(string)), "", 403},
 		{"signOff without Authorization", "/ags/signOff", nil, "", 400},
 		{"signOff garbage token", "/ags/signOff", hdr("Authorization", "Bearer garbage"), "", 401},
@@ -348,5 +349,49 @@ func TestCorrelationHeaderCase(t *testing.T) {
 	r := s.Do(t, "GET", "/servicediscovery", hdr("x-correlation-id", "evil\"id"), "")
 	if got := r.Header.Get("X-Correlation-Id"); got == "" || strings.Contains(got, "evil") {
 		t.Fatalf("unsafe correlation id echoed as %q", got)
+	}
+}
+
+// TestAGSPerTenantLifetimes: a tenant's own lifetimes (services."ags@acme")
+// apply to its sign-ons and refreshes; other tenants keep the defaults.
+func TestAGSPerTenantLifetimes(t *testing.T) {
+	s := dialecttest.New(t, func(c *config.Config) {
+		base := c.Services["ags"]
+		base.AccessTTL, base.IdleTTL, base.AbsoluteTTL = config.Duration(600*time.Second), config.Duration(3600*time.Second), config.Duration(86400*time.Second)
+		c.Services["ags@acme"] = base
+	})
+	if _, err := s.App.Engine.CreateTenant(context.Background(), engine.NewTenant{Name: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	s.User(t, "acme", "alice", pw, true)
+	s.User(t, "", "bob", pw, true)
+
+	check := func(what string, m map[string]any, access, idle, fixed float64) {
+		t.Helper()
+		if m["expires_in"] != access || m["refresh_expires_in"] != idle || m["fixed_refresh_expires_in"] != fixed {
+			t.Errorf("%s: expires_in %v, refresh_expires_in %v, fixed_refresh_expires_in %v; want %v, %v, %v",
+				what, m["expires_in"], m["refresh_expires_in"], m["fixed_refresh_expires_in"], access, idle, fixed)
+		}
+	}
+	acme := signOn(t, s, "acme", "alice")
+	check("acme sign-on", acme, 600, 3600, 86400)
+	if c := dialecttest.Claims(t, acme["access_token"].(string)); c["exp"].(float64)-c["iat"].(float64) != 600 {
+		t.Errorf("acme access token lives %v s, want 600", c["exp"].(float64)-c["iat"].(float64))
+	}
+	check("default tenant sign-on", signOn(t, s, "default", "bob"), 3600, 172800, 2592000)
+
+	s.Clock.Advance(30 * time.Minute)
+	r := s.Do(t, "POST", "/ags/refresh", hdr("x-auth-service-id", "password", "nv-tenant-id", "acme", "Authorization", acme["refresh_token"].(string)), params("username", "alice"))
+	if r.Status != http.StatusOK {
+		t.Fatalf("acme refresh: %d %s", r.Status, r.Body)
+	}
+	check("acme refresh", r.JSON(t), 600, 3600, 86400-1800)
+
+	// The acme idle lifetime (1 h) ends the session; the default's (48 h)
+	// would not have.
+	s.Clock.Advance(61 * time.Minute)
+	r = s.Do(t, "POST", "/ags/refresh", hdr("x-auth-service-id", "password", "nv-tenant-id", "acme", "Authorization", r.JSON(t)["refresh_token"].(string)), params("username", "alice"))
+	if r.Status != http.StatusUnauthorized {
+		t.Fatalf("refresh after acme's idle lifetime: %d %s", r.Status, r.Body)
 	}
 }

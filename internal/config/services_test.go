@@ -1,0 +1,57 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPerTenantServiceLifetimes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokengate.yaml")
+	yaml := `services:
+  ags: {idle_ttl: 7200}
+  ags@acme: {access_ttl: 900}
+`
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := Default()
+	if err := c.LoadFile(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	got := c.Services["ags@acme"]
+	// access from the variant, idle from the file's ags, absolute and
+	// refresh from the defaults.
+	if got.AccessTTL.D() != 900*time.Second || got.IdleTTL.D() != 7200*time.Second ||
+		got.AbsoluteTTL.D() != 2592000*time.Second || got.Refresh != "rotating" {
+		t.Fatalf("ags@acme = %+v", got)
+	}
+	if c.Services["ags"].AccessTTL.D() != time.Hour {
+		t.Fatalf("the variant changed ags itself: %+v", c.Services["ags"])
+	}
+
+	bad := []struct {
+		name string
+		svc  Service
+		want string
+	}{
+		{"@acme", Service{Refresh: "rotating", AccessTTL: secs(1), IdleTTL: secs(1), AbsoluteTTL: secs(1)}, "SERVICE@TENANT"},
+		{"ags@", Service{Refresh: "rotating", AccessTTL: secs(1), IdleTTL: secs(1), AbsoluteTTL: secs(1)}, "SERVICE@TENANT"},
+		{"nosuch@acme", Service{Refresh: "rotating", AccessTTL: secs(1), IdleTTL: secs(1), AbsoluteTTL: secs(1)}, "no service"},
+		{"core@acme", Service{Refresh: "rotating", AccessTTL: secs(1), IdleTTL: secs(1), AbsoluteTTL: secs(1)}, "lifetimes only"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			c.Services[tc.name] = tc.svc
+			if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Validate = %v, want an error about %q", err, tc.want)
+			}
+		})
+	}
+}
