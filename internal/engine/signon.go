@@ -109,6 +109,22 @@ func (e *Engine) StartSession(ctx context.Context, t store.Tenant, u store.User,
 		if err := q.LockUser(ctx, u.ID); err != nil {
 			return err
 		}
+		// u was read before the (slow) authentication: an administrator
+		// may have disabled the user or changed the password since, ending
+		// their sessions. Check again under the lock, so that no session
+		// starts after that.
+		cur, err := q.GetUser(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case cur.Disabled:
+			return ErrUserDisabled
+		case req.Password != "" && cur.PasswordHash != u.PasswordHash:
+			return ErrInvalidCredentials
+		case s.Policy != store.PolicyNone && !cur.RefreshEnabled:
+			return ErrRefreshNotEnabled
+		}
 		if err := e.enforceLimit(ctx, q, t, u); err != nil {
 			return err
 		}

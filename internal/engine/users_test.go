@@ -158,3 +158,38 @@ func TestReenabledUserKeepsEndedSessions(t *testing.T) {
 	_, err = e.refresh(g.RefreshToken)
 	wantErr(t, err, engine.ErrTokenRevoked)
 }
+
+// TestSignOnRacingAnAdminChange: a sign-on authenticates on the user as it
+// read it, then starts the session. If an administrator disabled the user,
+// changed the password or withdrew refresh in between (ending the user's
+// sessions), no session may start after that.
+func TestSignOnRacingAnAdminChange(t *testing.T) {
+	yes, no := true, false
+	newPW := "changed meanwhile"
+	for _, tc := range []struct {
+		name   string
+		update engine.UserUpdate
+		want   error
+	}{
+		{"disabled", engine.UserUpdate{Disabled: &yes}, engine.ErrUserDisabled},
+		{"password changed", engine.UserUpdate{Password: &newPW}, engine.ErrInvalidCredentials},
+		{"refresh withdrawn", engine.UserUpdate{RefreshEnabled: &no}, engine.ErrRefreshNotEnabled},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			stale := e.user("erin", true) // read before the change, as signOnPassword does
+			if _, err := e.eng.UpdateUser(e.ctx, stale.ID, tc.update); err != nil {
+				t.Fatal(err)
+			}
+			tn, err := e.eng.Tenant(e.ctx, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = e.eng.StartSession(e.ctx, tn, stale, engine.SignOnRequest{Service: "oauth2", ClientID: engine.DefaultClientID, Username: "erin", Password: password})
+			wantErr(t, err, tc.want)
+			if n := e.liveSessions(stale.ID); n != 0 {
+				t.Fatalf("%d live sessions after a sign-on that raced the change", n)
+			}
+		})
+	}
+}
