@@ -395,3 +395,19 @@ func TestAGSPerTenantLifetimes(t *testing.T) {
 		t.Fatalf("refresh after acme's idle lifetime: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestAGSSignOnWithCurlDefaultContentType: `curl -d '{...}'` sends
+// application/x-www-form-urlencoded; a JSON object body is read as JSON,
+// while a real form body is refused in the AGS shape.
+func TestAGSSignOnWithCurlDefaultContentType(t *testing.T) {
+	s := dialecttest.New(t, nil)
+	s.User(t, "", "alice", pw, true)
+	h := hdr("x-auth-service-id", "password", "Content-Type", "application/x-www-form-urlencoded")
+	if r := s.Do(t, "POST", "/ags/signOn", h, params("username", "alice", "password", pw)); r.Status != http.StatusOK {
+		t.Fatalf("JSON body with curl's default type: %d %s", r.Status, r.Body)
+	}
+	r := s.Do(t, "POST", "/ags/signOn", h, "username=alice&password="+pw)
+	if r.Status != http.StatusBadRequest || r.JSON(t)["status"] != 400.0 {
+		t.Fatalf("form body: %d %s", r.Status, r.Body)
+	}
+}

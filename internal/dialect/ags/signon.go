@@ -30,7 +30,7 @@ func readParams(r *http.Request, spec []paramSpec) (map[string]string, error) {
 	}
 	out := map[string]string{}
 	if len(bytes.TrimSpace(raw)) > 0 {
-		if !httpx.IsJSON(r) {
+		if !httpx.JSONBody(r, raw) {
 			return nil, errBadRequest("the request body must be JSON")
 		}
 		var body paramsBody

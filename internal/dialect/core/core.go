@@ -97,7 +97,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		}
 	} else {
 		var body loginRequest
-		if !httpx.IsJSON(r) {
+		if !httpx.JSONBody(r, raw) {
 			err = errBadRequest("the request body must be JSON")
 		} else if derr := decode(raw, &body); derr != nil {
 			err = errBadRequest(derr.Error())

@@ -200,6 +200,8 @@ func TestCoreErrors(t *testing.T) {
 		{"trailing data", "POST", "/api/login", nil, `{"username":"a","password":"b"} {}`, 400},
 		{"missing password", "POST", "/api/login", nil, `{"username":"alice"}`, 400},
 		{"not JSON", "POST", "/api/login", map[string]string{"Content-Type": "text/plain"}, `username=alice`, 400},
+		{"a form", "POST", "/api/login", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, `username=alice&password=` + pw, 400},
+		{"JSON as multipart", "POST", "/api/login", map[string]string{"Content-Type": "multipart/form-data; boundary=x"}, `{"username":"alice","password":"` + pw + `"}`, 400},
 		{"no body and no token", "POST", "/api/login", nil, "", 400},
 		{"wrong password", "POST", "/api/login", nil, `{"username":"alice","password":"nope"}`, 401},
 		{"unknown user", "POST", "/api/login", nil, `{"username":"zed","password":"nope"}`, 401},
@@ -228,6 +230,16 @@ func TestCoreErrors(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("curl -d without a Content-Type", func(t *testing.T) {
+		// curl -d sends application/x-www-form-urlencoded; a JSON object
+		// body is still read as JSON.
+		r := s.Do(t, "POST", "/api/login", map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+			`{"username":"alice","password":"`+pw+`"}`)
+		if r.Status != http.StatusOK || r.JSON(t)["refresh_token"] == "" {
+			t.Fatalf("login: %d %s", r.Status, r.Body)
+		}
+	})
 
 	t.Run("no refresh token without refresh enabled", func(t *testing.T) {
 		if rt := login("nora")["refresh_token"]; rt != "" {
