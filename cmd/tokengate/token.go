@@ -330,6 +330,8 @@ func (f *clientFlags) explain(err error) error {
 		return errors.New("sign-in refused: wrong username or password")
 	case errors.Is(err, client.ErrRefreshNotEnabled):
 		return errors.New("refresh is not enabled for this login: ask an administrator to enable it (tokengate user set NAME --refresh-enabled=true), or request it on your User Profile page")
+	case errors.Is(err, client.ErrUserIDRequired) && f.userID != "":
+		return fmt.Errorf("UserID %q is not one of this user's memberships: pass one of the MU ids `tokengate api GET /api/shared/corporate` lists for you", f.userID)
 	case errors.Is(err, client.ErrUserIDRequired):
 		return errors.New("this user belongs to several organisations: pass --userid MU… (the MU ids are listed by `tokengate api GET /api/shared/corporate`)")
 	case errors.Is(err, client.ErrReauthenticate):
