@@ -39,9 +39,11 @@ func registerWhitespace(mux *http.ServeMux, a *App) {
 		sg.Register(mux)
 	}
 	// The root sees only what no other pattern matched: an unknown bucket's
-	// _oidc_refresh gets Sync Gateway's own 404, anything else a JSON 404.
+	// _oidc_refresh gets Sync Gateway's own 404 and a known one's other
+	// methods its 405 (the mux would answer this pattern rather than 405),
+	// anything else a JSON 404.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if sg != nil && syncgw.IsRefreshPath(r.URL.Path) && (r.Method == http.MethodGet || r.Method == http.MethodPost) {
+		if sg != nil && syncgw.IsRefreshPath(r.URL.Path) {
 			sg.ServeHTTP(w, r)
 			return
 		}

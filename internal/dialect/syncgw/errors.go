@@ -20,6 +20,8 @@ func (e *Error) Error() string { return e.Code + ": " + e.Reason }
 
 var errNotFound = &Error{Status: http.StatusNotFound, Code: "not_found", Reason: "no such database"}
 
+var errMethod = &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Reason: "_oidc_refresh takes GET or POST"}
+
 func errBadRequest(reason string) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: "Bad Request", Reason: reason}
 }

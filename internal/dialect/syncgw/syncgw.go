@@ -86,6 +86,12 @@ func (h *Handler) refresh(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.log, errNotFound)
 		return
 	}
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		// HEAD too: a refresh whose answer nobody reads is not wanted.
+		w.Header().Set("Allow", "GET, POST")
+		writeError(w, r, h.log, errMethod)
+		return
+	}
 	tok, err := refreshToken(r)
 	if err != nil {
 		writeError(w, r, h.log, err)

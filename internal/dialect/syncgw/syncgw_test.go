@@ -489,3 +489,37 @@ func TestSyncGWRefreshNotEnabled(t *testing.T) {
 		t.Fatalf("a user without refresh got a Core refresh token")
 	}
 }
+
+// TestSyncGWOtherMethods: _oidc_refresh of a configured bucket takes GET
+// and POST; any other method, HEAD included (a refresh whose answer
+// nobody reads), gets 405 with Allow, in Sync Gateway's shape, and refreshes
+// nothing.
+func TestSyncGWOtherMethods(t *testing.T) {
+	s := dialecttest.New(t, nil)
+	s.User(t, "", "alice", pw, true)
+	rt, sid := apiToken(t, s, "", "alice")
+	before, err := s.App.Store.GetSession(context.Background(), sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Clock.Advance(time.Minute)
+	path := "/" + bucket + "/_oidc_refresh?" + url.Values{"refresh_token": {rt}}.Encode()
+	for _, m := range []string{"PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"} {
+		t.Run(m, func(t *testing.T) {
+			r := s.Do(t, m, path, nil, "")
+			if r.Status != http.StatusMethodNotAllowed || r.Header.Get("Allow") != "GET, POST" {
+				t.Fatalf("%s: %d, Allow %q: %s", m, r.Status, r.Header.Get("Allow"), r.Body)
+			}
+			if m != "HEAD" {
+				wantError(t, r, http.StatusMethodNotAllowed, "method_not_allowed", "_oidc_refresh takes GET or POST")
+			}
+		})
+	}
+	after, err := s.App.Store.GetSession(context.Background(), sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !after.LastUsedAt.Equal(before.LastUsedAt) {
+		t.Errorf("a refused method refreshed the session (last used %v -> %v)", before.LastUsedAt, after.LastUsedAt)
+	}
+}

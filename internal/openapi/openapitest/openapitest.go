@@ -11,6 +11,7 @@ package openapitest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"sync"
@@ -69,6 +70,21 @@ func Check(req *http.Request, status int, header http.Header, body []byte) error
 		return err
 	}
 	route, params, err := r.FindRoute(req)
+	if err != nil && status == http.StatusMethodNotAllowed {
+		// The document lists the operations that exist; a 405 to another
+		// method of a documented path is right when it says what is
+		// allowed.
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
+			other := req.Clone(context.Background())
+			other.Method = m
+			if _, _, ferr := r.FindRoute(other); ferr == nil && m != req.Method {
+				if header.Get("Allow") == "" {
+					return errors.New("405 without an Allow header")
+				}
+				return nil
+			}
+		}
+	}
 	if err != nil {
 		return err
 	}
