@@ -15,9 +15,6 @@ type Error struct {
 	Status      int
 	Code        string // error
 	Description string // error_description, safe for clients
-	// basic says the client tried HTTP Basic authentication, so a 401 must
-	// name that scheme in WWW-Authenticate (§5.2).
-	basic bool
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Description }
@@ -73,11 +70,10 @@ func writeError(ctx context.Context, log *slog.Logger, w http.ResponseWriter, er
 	}
 	httpx.NoStore(w)
 	if oe.Status == http.StatusUnauthorized {
-		if oe.basic {
-			w.Header().Set("WWW-Authenticate", `Basic realm="tokengate"`)
-		} else {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)
-		}
+		// Every 401 here is invalid_client: the challenge names the client
+		// authentication scheme these endpoints take (client_secret_basic),
+		// whichever way the client tried (RFC 6749 §5.2, RFC 7235 §3.1).
+		w.Header().Set("WWW-Authenticate", `Basic realm="tokengate"`)
 	}
 	body := map[string]string{"error": oe.Code}
 	if oe.Description != "" {

@@ -76,7 +76,7 @@ func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
 	}
 	if ca.secret == "" {
 		writeError(ctx, h.log, w, &Error{Status: http.StatusUnauthorized, Code: "invalid_client",
-			Description: "introspection requires a confidential client", basic: ca.basic})
+			Description: "introspection requires a confidential client"})
 		return
 	}
 	if _, err := h.authenticate(ctx, ca); err != nil {

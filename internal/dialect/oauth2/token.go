@@ -83,7 +83,6 @@ func parseForm(r *http.Request) (url.Values, error) {
 // form-urlencoded) or the body; using both is an error.
 type clientAuth struct {
 	id, secret string
-	basic      bool
 }
 
 func readClientAuth(r *http.Request, form url.Values) (clientAuth, error) {
@@ -96,24 +95,24 @@ func readClientAuth(r *http.Request, form url.Values) (clientAuth, error) {
 		id, err1 = url.QueryUnescape(id)
 		secret, err2 = url.QueryUnescape(secret)
 		if err1 != nil || err2 != nil {
-			return clientAuth{}, &Error{Status: http.StatusUnauthorized, Code: "invalid_client", Description: "malformed Basic credentials", basic: true}
+			return clientAuth{}, &Error{Status: http.StatusUnauthorized, Code: "invalid_client", Description: "malformed Basic credentials"}
 		}
 		if fid := form.Get("client_id"); fid != "" && fid != id {
 			return clientAuth{}, errInvalidRequest("client_id does not match the authenticated client")
 		}
-		return clientAuth{id: id, secret: secret, basic: true}, nil
+		return clientAuth{id: id, secret: secret}, nil
 	}
 	return clientAuth{id: form.Get("client_id"), secret: form.Get("client_secret")}, nil
 }
 
 func (h *Handler) authenticate(ctx context.Context, ca clientAuth) (store.Client, error) {
 	if ca.id == "" {
-		return store.Client{}, &Error{Status: http.StatusUnauthorized, Code: "invalid_client", Description: "client_id is required", basic: ca.basic}
+		return store.Client{}, &Error{Status: http.StatusUnauthorized, Code: "invalid_client", Description: "client_id is required"}
 	}
 	c, err := h.eng.AuthenticateClient(ctx, ca.id, ca.secret)
 	if err != nil {
 		if errors.Is(err, engine.ErrInvalidClient) {
-			return c, &Error{Status: http.StatusUnauthorized, Code: "invalid_client", Description: "client authentication failed", basic: ca.basic}
+			return c, &Error{Status: http.StatusUnauthorized, Code: "invalid_client", Description: "client authentication failed"}
 		}
 		return c, err
 	}
