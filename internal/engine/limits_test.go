@@ -108,3 +108,50 @@ func TestSessionLimitEndOldestKeepsNewest(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionLimitLeavesAPITokensAlone: API tokens neither count toward
+// the limit nor are ended by it, and creating one is not limited.
+func TestSessionLimitLeavesAPITokensAlone(t *testing.T) {
+	for _, policy := range []store.LimitPolicy{store.LimitReject, store.LimitEndOldest} {
+		t.Run(string(policy), func(t *testing.T) {
+			e := newEnv(t)
+			if _, err := e.eng.CreateTenant(e.ctx, engine.NewTenant{Name: "acme", MaxSessions: 1, SessionLimitPolicy: policy}); err != nil {
+				t.Fatal(err)
+			}
+			u := e.userIn("acme", "ivy", true)
+			var tokens []*engine.Grant
+			for _, label := range []string{"ci", "laptop"} {
+				g, err := e.eng.CreateAPIToken(e.ctx, u.ID, label)
+				if err != nil {
+					t.Fatalf("API token %s beyond the limit: %v", label, err)
+				}
+				tokens = append(tokens, g)
+				e.clock.Advance(1e9)
+			}
+			signOn := func() (*engine.Grant, error) {
+				return e.eng.SignOnPassword(e.ctx, engine.SignOnRequest{Tenant: "acme", Service: "oauth2", Username: "ivy", Password: password})
+			}
+			first, err := signOn()
+			if err != nil {
+				t.Fatalf("first sign-on with two API tokens live: %v", err)
+			}
+			e.clock.Advance(1e9)
+			_, err = signOn()
+			if policy == store.LimitReject {
+				wantErr(t, err, engine.ErrSessionLimit)
+			} else {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s := e.session(first.Session.ID); s.RevokeReason != "session_limit" {
+					t.Fatalf("first sign-on's session: revoke reason %q, want session_limit", s.RevokeReason)
+				}
+			}
+			for _, g := range tokens {
+				if s := e.session(g.Session.ID); !s.RevokedAt.IsZero() {
+					t.Fatalf("API token %s ended by the limit (%s)", s.Label, s.RevokeReason)
+				}
+			}
+		})
+	}
+}

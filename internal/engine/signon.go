@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/tokengate/tokengate/internal/obs"
 	"github.com/tokengate/tokengate/internal/store"
@@ -125,7 +126,7 @@ func (e *Engine) StartSession(ctx context.Context, t store.Tenant, u store.User,
 		case s.Policy != store.PolicyNone && !cur.RefreshEnabled:
 			return ErrRefreshNotEnabled
 		}
-		if err := e.enforceLimit(ctx, q, t, u); err != nil {
+		if err := e.enforceLimit(ctx, q, t, u, s); err != nil {
 			return err
 		}
 		if err := q.CreateSession(ctx, s); err != nil {
@@ -152,27 +153,27 @@ func (e *Engine) StartSession(ctx context.Context, t store.Tenant, u store.User,
 
 // enforceLimit applies the tenant's per-user session limit inside the
 // sign-on transaction (the user row is locked, so concurrent sign-ons of
-// one user count one after another).
-func (e *Engine) enforceLimit(ctx context.Context, q store.Queries, t store.Tenant, u store.User) error {
-	if t.MaxSessions <= 0 {
+// one user count one after another). API tokens (labelled sessions) are
+// long-lived credentials a user manages on purpose: they neither count
+// toward the limit nor are ended by it, so signing in on one more device
+// never silently breaks a script's token, and creating one is not limited.
+func (e *Engine) enforceLimit(ctx context.Context, q store.Queries, t store.Tenant, u store.User, s store.Session) error {
+	if t.MaxSessions <= 0 || s.Label != "" {
 		return nil
 	}
 	now := e.now()
-	n, err := q.CountLiveSessions(ctx, u.ID, now)
+	live, err := q.ListSessions(ctx, store.SessionFilter{UserID: u.ID, LiveAt: now}) // oldest first
 	if err != nil {
 		return err
 	}
-	if n < t.MaxSessions {
+	live = slices.DeleteFunc(live, func(x store.Session) bool { return x.Label != "" })
+	if len(live) < t.MaxSessions {
 		return nil
 	}
 	if t.SessionLimitPolicy != store.LimitEndOldest {
 		return fmt.Errorf("%w: at most %d live sessions per user", ErrSessionLimit, t.MaxSessions)
 	}
-	live, err := q.ListSessions(ctx, store.SessionFilter{UserID: u.ID, LiveAt: now, Limit: n - t.MaxSessions + 1})
-	if err != nil {
-		return err
-	}
-	for _, old := range live {
+	for _, old := range live[:len(live)-t.MaxSessions+1] {
 		old.RevokedAt, old.RevokeReason = now, "session_limit"
 		if err := q.UpdateSession(ctx, old); err != nil {
 			return err
