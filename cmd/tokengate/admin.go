@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/app"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/store"
 )
@@ -68,6 +69,15 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// printList prints a listing: v as JSON with --json, else rows as a table.
+func printList(w io.Writer, asJSON bool, v any, header string, rows [][]string) error {
+	if asJSON {
+		return printJSON(w, v)
+	}
+	table(w, header, rows)
+	return nil
+}
+
 func ts(t time.Time) string {
 	if t.IsZero() {
 		return "-"
@@ -92,32 +102,21 @@ func userCommand() *command {
 					if err != nil {
 						return err
 					}
-					a, err := openApp(ctx, env)
-					if err != nil {
-						return err
-					}
-					defer a.Close()
-					u, err := a.Engine.CreateUser(ctx, engine.NewUser{Tenant: *tenant, Name: args[0], Password: pw, RefreshEnabled: *refresh, Admin: *admin, Email: *email})
-					if err != nil {
-						return err
-					}
-					fmt.Fprintf(env.stdout, "user %s added (refresh enabled: %t)\n", u.Name, u.RefreshEnabled)
-					return nil
+					return withApp(ctx, env, func(a *app.App) error {
+						u, err := a.Engine.CreateUser(ctx, engine.NewUser{Tenant: *tenant, Name: args[0], Password: pw, RefreshEnabled: *refresh, Admin: *admin, Email: *email})
+						if err != nil {
+							return err
+						}
+						fmt.Fprintf(env.stdout, "user %s added (refresh enabled: %t)\n", u.Name, u.RefreshEnabled)
+						return nil
+					})
 				}
 			}},
 		{name: "list", summary: "List users.", usage: "[--tenant T] [--json]",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
 				asJSON := fs.Bool("json", false, "print JSON")
-				return func(ctx context.Context, env *cliEnv, args []string) error {
-					if len(args) != 0 {
-						return errUsage
-					}
-					a, err := openApp(ctx, env)
-					if err != nil {
-						return err
-					}
-					defer a.Close()
+				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
 					t, err := a.Engine.Tenant(ctx, *tenant)
 					if err != nil {
 						return err
@@ -140,12 +139,8 @@ func userCommand() *command {
 						out = append(out, row{u.Name, u.Email, u.RefreshEnabled, !u.RefreshRequestedAt.IsZero(), u.Admin, u.Disabled})
 						rows = append(rows, []string{u.Name, strconv.FormatBool(u.RefreshEnabled), strconv.FormatBool(!u.RefreshRequestedAt.IsZero()), strconv.FormatBool(u.Admin), strconv.FormatBool(u.Disabled)})
 					}
-					if *asJSON {
-						return printJSON(env.stdout, out)
-					}
-					table(env.stdout, "NAME\tREFRESH\tREQUESTED\tADMIN\tDISABLED", rows)
-					return nil
-				}
+					return printList(env.stdout, *asJSON, out, "NAME\tREFRESH\tREQUESTED\tADMIN\tDISABLED", rows)
+				})
 			}},
 		{name: "set", summary: "Change a user. Disabling, changing the password or withdrawing refresh ends the user's sessions.", usage: "NAME [--refresh-enabled=true|false] [--disabled=true|false] [--admin=true|false] [--password-stdin]",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
@@ -167,20 +162,17 @@ func userCommand() *command {
 						}
 						up.Password = &pw
 					}
-					a, err := openApp(ctx, env)
-					if err != nil {
-						return err
-					}
-					defer a.Close()
-					u, err := a.Engine.User(ctx, *tenant, args[0])
-					if err != nil {
-						return err
-					}
-					if u, err = a.Engine.UpdateUser(ctx, u.ID, up); err != nil {
-						return err
-					}
-					fmt.Fprintf(env.stdout, "user %s: refresh enabled %t, disabled %t, admin %t\n", u.Name, u.RefreshEnabled, u.Disabled, u.Admin)
-					return nil
+					return withApp(ctx, env, func(a *app.App) error {
+						u, err := a.Engine.User(ctx, *tenant, args[0])
+						if err != nil {
+							return err
+						}
+						if u, err = a.Engine.UpdateUser(ctx, u.ID, up); err != nil {
+							return err
+						}
+						fmt.Fprintf(env.stdout, "user %s: refresh enabled %t, disabled %t, admin %t\n", u.Name, u.RefreshEnabled, u.Disabled, u.Admin)
+						return nil
+					})
 				}
 			}},
 	}}
@@ -194,15 +186,7 @@ func sessionCommand() *command {
 				all := fs.Bool("all", false, "include revoked and expired sessions")
 				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
 				asJSON := fs.Bool("json", false, "print JSON")
-				return func(ctx context.Context, env *cliEnv, args []string) error {
-					if len(args) != 0 {
-						return errUsage
-					}
-					a, err := openApp(ctx, env)
-					if err != nil {
-						return err
-					}
-					defer a.Close()
+				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
 					t, err := a.Engine.Tenant(ctx, *tenant)
 					if err != nil {
 						return err
@@ -256,12 +240,8 @@ func sessionCommand() *command {
 						}
 						rows = append(rows, []string{s.ID, names[s.UserID], s.Service, string(s.Policy), ts(s.CreatedAt), ts(s.LastUsedAt), ts(s.AbsoluteExpiresAt), state})
 					}
-					if *asJSON {
-						return printJSON(env.stdout, out)
-					}
-					table(env.stdout, "ID\tUSER\tSERVICE\tPOLICY\tCREATED\tLAST USED\tEXPIRES\tSTATE", rows)
-					return nil
-				}
+					return printList(env.stdout, *asJSON, out, "ID\tUSER\tSERVICE\tPOLICY\tCREATED\tLAST USED\tEXPIRES\tSTATE", rows)
+				})
 			}},
 		{name: "revoke", summary: "Revoke a session by id, or every session of a user.", usage: "ID | --user NAME",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
@@ -271,31 +251,28 @@ func sessionCommand() *command {
 					if (len(args) == 1) == (*user != "") || len(args) > 1 {
 						return errUsage
 					}
-					a, err := openApp(ctx, env)
-					if err != nil {
-						return err
-					}
-					defer a.Close()
-					if *user != "" {
-						u, err := a.Engine.User(ctx, *tenant, *user)
-						if err != nil {
+					return withApp(ctx, env, func(a *app.App) error {
+						if *user != "" {
+							u, err := a.Engine.User(ctx, *tenant, *user)
+							if err != nil {
+								return err
+							}
+							n, err := a.Engine.RevokeUserSessions(ctx, u.ID, "revoked_by_admin")
+							if err != nil {
+								return err
+							}
+							fmt.Fprintf(env.stdout, "revoked %d session(s) of %s\n", n, u.Name)
+							return nil
+						}
+						if err := a.Engine.RevokeSession(ctx, args[0], "revoked_by_admin"); err != nil {
+							if errors.Is(err, store.ErrNotFound) {
+								return fmt.Errorf("no session %q", args[0])
+							}
 							return err
 						}
-						n, err := a.Engine.RevokeUserSessions(ctx, u.ID, "revoked_by_admin")
-						if err != nil {
-							return err
-						}
-						fmt.Fprintf(env.stdout, "revoked %d session(s) of %s\n", n, u.Name)
+						fmt.Fprintf(env.stdout, "revoked session %s\n", args[0])
 						return nil
-					}
-					if err := a.Engine.RevokeSession(ctx, args[0], "revoked_by_admin"); err != nil {
-						if errors.Is(err, store.ErrNotFound) {
-							return fmt.Errorf("no session %q", args[0])
-						}
-						return err
-					}
-					fmt.Fprintf(env.stdout, "revoked session %s\n", args[0])
-					return nil
+					})
 				}
 			}},
 	}}

@@ -60,7 +60,7 @@ func benchCommand() *command {
 					return errUsage
 				}
 				if *seed > 0 {
-					return benchSeed(ctx, env, *seed)
+					return withApp(ctx, env, func(a *app.App) error { return benchSeed(ctx, env, a, *seed) })
 				}
 				if *upstream != "" {
 					return benchUpstream(ctx, env, *upstream)
@@ -97,7 +97,8 @@ func benchCommand() *command {
 						t.ClientID = engine.DefaultClientID
 					}
 				default:
-					if err := benchPrepare(ctx, env, t, *benchAs, *scenario == loadgen.ScenarioRefresh && *dialect != loadgen.DialectOAuth2); err != nil {
+					coreTenant := *scenario == loadgen.ScenarioRefresh && *dialect != loadgen.DialectOAuth2
+					if err := withApp(ctx, env, func(a *app.App) error { return benchPrepare(ctx, a, t, *benchAs, coreTenant) }); err != nil {
 						return err
 					}
 				}
@@ -164,17 +165,12 @@ func benchSecret() (string, error) {
 
 // benchPrepare makes (or resets) the bench tenant, a refresh-enabled bench
 // user with a fresh random password, and a confidential bench client with
-// a fresh secret, in the data directory, and fills t with them. The
+// a fresh secret, in the data directory of a, and fills t with them. The
 // password and secret live only in this process. The Core dialect signs
 // on to its configured tenant, so for it (coreTenant) the user is made
 // there instead.
-func benchPrepare(ctx context.Context, env *cliEnv, t *loadgen.Target, name string, coreTenant bool) error {
+func benchPrepare(ctx context.Context, a *app.App, t *loadgen.Target, name string, coreTenant bool) error {
 	clientID := "tokengate-" + name
-	a, err := openApp(ctx, env)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
 	tenant, err := benchEnsureTenant(ctx, a)
 	if err != nil {
 		return err
@@ -243,14 +239,9 @@ func benchEnsureTenant(ctx context.Context, a *app.App) (store.Tenant, error) {
 }
 
 // benchSeed inserts n live rotating sessions of a password-less seed user
-// of the bench tenant, so a following run measures refresh against a
-// large store.
-func benchSeed(ctx context.Context, env *cliEnv, n int) error {
-	a, err := openApp(ctx, env)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
+// of the bench tenant in the data directory of a, so a following run
+// measures refresh against a large store.
+func benchSeed(ctx context.Context, env *cliEnv, a *app.App, n int) error {
 	tenant, err := benchEnsureTenant(ctx, a)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/tokengate/tokengate/internal/app"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/store"
 )
@@ -17,15 +18,7 @@ func keyCommand() *command {
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 				in := fs.Duration("activate-in", -1, "start signing after this `duration` (default: keys.publish_lead)")
 				now := fs.Bool("now", false, "start signing immediately (verifiers that cache JWKS may briefly reject new tokens)")
-				return func(ctx context.Context, env *cliEnv, args []string) error {
-					if len(args) != 0 {
-						return errUsage
-					}
-					a, err := openApp(ctx, env)
-					if err != nil {
-						return err
-					}
-					defer a.Close()
+				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
 					d := *in
 					if *now {
 						d = 0
@@ -36,31 +29,19 @@ func keyCommand() *command {
 					}
 					fmt.Fprintf(env.stdout, "new key %s (%s) published now, signs from %s\n", k.ID, k.Alg, ts(k.ActiveFrom))
 					return nil
-				}
+				})
 			}},
 		{name: "list", summary: "List signing keys.", usage: "[--json]",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 				asJSON := fs.Bool("json", false, "print JSON")
-				return func(ctx context.Context, env *cliEnv, args []string) error {
-					if len(args) != 0 {
-						return errUsage
-					}
-					a, err := openApp(ctx, env)
-					if err != nil {
-						return err
-					}
-					defer a.Close()
+				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
 					keys := a.Ring.Keys()
-					if *asJSON {
-						return printJSON(env.stdout, keys)
-					}
 					var rows [][]string
 					for _, k := range keys {
 						rows = append(rows, []string{k.ID, k.Alg, k.State, ts(k.CreatedAt), ts(k.ActiveFrom), ts(k.RetiredAt), ts(k.ExpiresAt)})
 					}
-					table(env.stdout, "KID\tALG\tSTATE\tCREATED\tSIGNS FROM\tRETIRED\tLEAVES JWKS", rows)
-					return nil
-				}
+					return printList(env.stdout, *asJSON, keys, "KID\tALG\tSTATE\tCREATED\tSIGNS FROM\tRETIRED\tLEAVES JWKS", rows)
+				})
 			}},
 	}}
 }
@@ -73,15 +54,7 @@ func clientCommand() *command {
 				grants := fs.String("grant", "", "comma-separated grant `types` (default: client_credentials, or password,refresh_token for --public)")
 				name := fs.String("name", "", "display `name`")
 				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
-				return func(ctx context.Context, env *cliEnv, args []string) error {
-					if len(args) != 1 {
-						return errUsage
-					}
-					a, err := openApp(ctx, env)
-					if err != nil {
-						return err
-					}
-					defer a.Close()
+				return appAction(1, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
 					var gts []string
 					for _, g := range strings.Split(*grants, ",") {
 						if g = strings.TrimSpace(g); g != "" {
@@ -97,18 +70,13 @@ func clientCommand() *command {
 						fmt.Fprintf(env.stdout, "client_secret: %s\n(shown once: store it now)\n", secret)
 					}
 					return nil
-				}
+				})
 			}},
 		{name: "list", summary: "List clients.", usage: "[--json]",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
 				asJSON := fs.Bool("json", false, "print JSON")
-				return func(ctx context.Context, env *cliEnv, args []string) error {
-					a, err := openApp(ctx, env)
-					if err != nil {
-						return err
-					}
-					defer a.Close()
+				return appAction(anyArgs, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
 					t, err := a.Engine.Tenant(ctx, *tenant)
 					if err != nil {
 						return err
@@ -130,12 +98,8 @@ func clientCommand() *command {
 						out = append(out, row{c.ID, c.Name, len(c.SecretHash) == 0, c.GrantTypes, c.Disabled})
 						rows = append(rows, []string{c.ID, fmt.Sprint(len(c.SecretHash) == 0), strings.Join(c.GrantTypes, ","), fmt.Sprint(c.Disabled)})
 					}
-					if *asJSON {
-						return printJSON(env.stdout, out)
-					}
-					table(env.stdout, "CLIENT_ID\tPUBLIC\tGRANTS\tDISABLED", rows)
-					return nil
-				}
+					return printList(env.stdout, *asJSON, out, "CLIENT_ID\tPUBLIC\tGRANTS\tDISABLED", rows)
+				})
 			}},
 	}}
 }
@@ -146,22 +110,14 @@ func tenantCommand() *command {
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 				maxS := fs.Int("max-sessions", 0, "maximum live sessions per user (0: no limit)")
 				policy := fs.String("limit-policy", "reject", "when the limit is reached: reject or end_oldest")
-				return func(ctx context.Context, env *cliEnv, args []string) error {
-					if len(args) != 1 {
-						return errUsage
-					}
-					a, err := openApp(ctx, env)
-					if err != nil {
-						return err
-					}
-					defer a.Close()
+				return appAction(1, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
 					t, err := a.Engine.CreateTenant(ctx, engine.NewTenant{Name: args[0], MaxSessions: *maxS, SessionLimitPolicy: store.LimitPolicy(*policy)})
 					if err != nil {
 						return err
 					}
 					fmt.Fprintf(env.stdout, "tenant %s added\n", t.Name)
 					return nil
-				}
+				})
 			}},
 		{name: "set", summary: "Set a tenant's per-user session limit.", usage: "NAME --max-sessions N [--limit-policy reject|end_oldest]",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
@@ -171,27 +127,19 @@ func tenantCommand() *command {
 					if len(args) != 1 || *maxS < 0 {
 						return errUsage
 					}
-					a, err := openApp(ctx, env)
-					if err != nil {
-						return err
-					}
-					defer a.Close()
-					t, err := a.Engine.SetSessionLimit(ctx, args[0], *maxS, store.LimitPolicy(*policy))
-					if err != nil {
-						return err
-					}
-					fmt.Fprintf(env.stdout, "tenant %s: at most %d live sessions per user (%s)\n", t.Name, t.MaxSessions, t.SessionLimitPolicy)
-					return nil
+					return withApp(ctx, env, func(a *app.App) error {
+						t, err := a.Engine.SetSessionLimit(ctx, args[0], *maxS, store.LimitPolicy(*policy))
+						if err != nil {
+							return err
+						}
+						fmt.Fprintf(env.stdout, "tenant %s: at most %d live sessions per user (%s)\n", t.Name, t.MaxSessions, t.SessionLimitPolicy)
+						return nil
+					})
 				}
 			}},
 		{name: "list", summary: "List tenants.", usage: "",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
-				return func(ctx context.Context, env *cliEnv, args []string) error {
-					a, err := openApp(ctx, env)
-					if err != nil {
-						return err
-					}
-					defer a.Close()
+				return appAction(anyArgs, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
 					ts, err := a.Store.ListTenants(ctx)
 					if err != nil {
 						return err
@@ -202,7 +150,7 @@ func tenantCommand() *command {
 					}
 					table(env.stdout, "NAME\tMAX SESSIONS\tPOLICY\tDISABLED", rows)
 					return nil
-				}
+				})
 			}},
 	}}
 }

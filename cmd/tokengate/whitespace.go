@@ -42,69 +42,41 @@ func orgCommand() *command {
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 				display := fs.String("display-name", "", "display `name`")
 				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
-				return func(ctx context.Context, env *cliEnv, args []string) error {
-					if len(args) != 1 {
-						return errUsage
-					}
-					a, err := openApp(ctx, env)
-					if err != nil {
-						return err
-					}
-					defer a.Close()
+				return appAction(1, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
 					o, err := a.Engine.CreateOrganisation(ctx, *tenant, args[0], *display)
 					if err != nil {
 						return err
 					}
 					fmt.Fprintf(env.stdout, "organisation %s added\n", o.Name)
 					return nil
-				}
+				})
 			}},
 		{name: "list", summary: "List organisations.", usage: "[--tenant T] [--json]",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
 				asJSON := fs.Bool("json", false, "print JSON")
-				return func(ctx context.Context, env *cliEnv, args []string) error {
-					if len(args) != 0 {
-						return errUsage
-					}
-					a, err := openApp(ctx, env)
-					if err != nil {
-						return err
-					}
-					defer a.Close()
+				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
 					orgs, err := a.Engine.Organisations(ctx, *tenant)
 					if err != nil {
 						return err
-					}
-					if *asJSON {
-						return printJSON(env.stdout, orgs)
 					}
 					var rows [][]string
 					for _, o := range orgs {
 						rows = append(rows, []string{o.Name, o.DisplayName, ts(o.CreatedAt)})
 					}
-					table(env.stdout, "NAME\tDISPLAY NAME\tCREATED", rows)
-					return nil
-				}
+					return printList(env.stdout, *asJSON, orgs, "NAME\tDISPLAY NAME\tCREATED", rows)
+				})
 			}},
 		{name: "remove", summary: "Remove an organisation without active memberships.", usage: "NAME [--tenant T]",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
-				return func(ctx context.Context, env *cliEnv, args []string) error {
-					if len(args) != 1 {
-						return errUsage
-					}
-					a, err := openApp(ctx, env)
-					if err != nil {
-						return err
-					}
-					defer a.Close()
+				return appAction(1, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
 					if err := a.Engine.DeleteOrganisation(ctx, *tenant, args[0]); err != nil {
 						return err
 					}
 					fmt.Fprintf(env.stdout, "organisation %s removed\n", args[0])
 					return nil
-				}
+				})
 			}},
 	}}
 }
@@ -115,59 +87,35 @@ func memberCommand() *command {
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 				channels := fs.String("channels", "", "comma-separated `channels` the membership grants")
 				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
-				return func(ctx context.Context, env *cliEnv, args []string) error {
-					if len(args) != 2 {
-						return errUsage
-					}
-					a, err := openApp(ctx, env)
-					if err != nil {
-						return err
-					}
-					defer a.Close()
+				return appAction(2, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
 					m, err := a.Engine.AddMembership(ctx, engine.NewMembership{Tenant: *tenant, User: args[0], Organisation: args[1], Channels: splitChannels(*channels)})
 					if err != nil {
 						return err
 					}
 					fmt.Fprintln(env.stdout, m.ID)
 					return nil
-				}
+				})
 			}},
 		{name: "remove", summary: "Remove a membership (its MU id is never reused).", usage: "MU…",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
-				return func(ctx context.Context, env *cliEnv, args []string) error {
-					if len(args) != 1 {
-						return errUsage
-					}
-					a, err := openApp(ctx, env)
-					if err != nil {
-						return err
-					}
-					defer a.Close()
+				return appAction(1, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
 					if _, err := a.Engine.RemoveMembership(ctx, args[0]); err != nil {
 						return err
 					}
 					fmt.Fprintf(env.stdout, "membership %s removed\n", args[0])
 					return nil
-				}
+				})
 			}},
 		{name: "set-channels", summary: "Replace the channels a membership grants.", usage: "MU… a,b",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
-				return func(ctx context.Context, env *cliEnv, args []string) error {
-					if len(args) != 2 {
-						return errUsage
-					}
-					a, err := openApp(ctx, env)
-					if err != nil {
-						return err
-					}
-					defer a.Close()
+				return appAction(2, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
 					m, err := a.Engine.SetChannels(ctx, args[0], splitChannels(args[1]))
 					if err != nil {
 						return err
 					}
 					fmt.Fprintf(env.stdout, "membership %s channels: %s\n", m.ID, strings.Join(m.Channels, ","))
 					return nil
-				}
+				})
 			}},
 		{name: "list", summary: "List memberships.", usage: "[--user U] [--org O] [--removed] [--tenant T] [--json]",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
@@ -176,15 +124,7 @@ func memberCommand() *command {
 				removed := fs.Bool("removed", false, "include removed memberships")
 				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
 				asJSON := fs.Bool("json", false, "print JSON")
-				return func(ctx context.Context, env *cliEnv, args []string) error {
-					if len(args) != 0 {
-						return errUsage
-					}
-					a, err := openApp(ctx, env)
-					if err != nil {
-						return err
-					}
-					defer a.Close()
+				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
 					t, err := a.Engine.Tenant(ctx, *tenant)
 					if err != nil {
 						return err
@@ -219,7 +159,7 @@ func memberCommand() *command {
 					}
 					table(env.stdout, "MU ID\tUSER\tORGANISATION\tCHANNELS\tREMOVED", rows)
 					return nil
-				}
+				})
 			}},
 	}}
 }
@@ -230,15 +170,7 @@ func apitokenCommand() *command {
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 				label := fs.String("label", "", "`label` shown in listings (default \"API token\")")
 				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
-				return func(ctx context.Context, env *cliEnv, args []string) error {
-					if len(args) != 1 {
-						return errUsage
-					}
-					a, err := openApp(ctx, env)
-					if err != nil {
-						return err
-					}
-					defer a.Close()
+				return appAction(1, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
 					u, err := a.Engine.User(ctx, *tenant, args[0])
 					if err != nil {
 						return err
@@ -253,22 +185,14 @@ func apitokenCommand() *command {
 					fmt.Fprintln(env.stdout, g.RefreshToken)
 					fmt.Fprintf(env.stderr, "API token %s (%s) for %s; shown once, valid until %s unless revoked\n", g.Session.ID, g.Session.Label, u.Name, ts(g.Session.AbsoluteExpiresAt))
 					return nil
-				}
+				})
 			}},
 		{name: "list", summary: "List live API tokens.", usage: "[--user U] [--tenant T] [--json]",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 				user := fs.String("user", "", "only this user's")
 				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
 				asJSON := fs.Bool("json", false, "print JSON")
-				return func(ctx context.Context, env *cliEnv, args []string) error {
-					if len(args) != 0 {
-						return errUsage
-					}
-					a, err := openApp(ctx, env)
-					if err != nil {
-						return err
-					}
-					defer a.Close()
+				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
 					var ss []store.Session
 					if *user != "" {
 						u, err := a.Engine.User(ctx, *tenant, *user)
@@ -298,25 +222,17 @@ func apitokenCommand() *command {
 					}
 					table(env.stdout, "ID\tUSER\tLABEL\tCREATED\tLAST USED\tEXPIRES", rows)
 					return nil
-				}
+				})
 			}},
 		{name: "revoke", summary: "Revoke an API token by its id.", usage: "ID",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
-				return func(ctx context.Context, env *cliEnv, args []string) error {
-					if len(args) != 1 {
-						return errUsage
-					}
-					a, err := openApp(ctx, env)
-					if err != nil {
-						return err
-					}
-					defer a.Close()
+				return appAction(1, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
 					if err := a.Engine.RevokeAPIToken(ctx, "", args[0]); err != nil {
 						return err
 					}
 					fmt.Fprintf(env.stdout, "API token %s revoked\n", args[0])
 					return nil
-				}
+				})
 			}},
 	}}
 }
