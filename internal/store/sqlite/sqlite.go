@@ -139,7 +139,6 @@ func (s *Store) Tx(ctx context.Context, fn func(q store.Queries) error) error {
 			return r.finish()
 		case s.txGate <- struct{}{}:
 			s.runQueued()
-			<-s.txGate
 		}
 	}
 }
@@ -169,8 +168,12 @@ func (r txResult) finish() error {
 	return r.err
 }
 
-// runQueued runs the queued transactions; the caller holds txGate.
+// runQueued runs the queued transactions; the caller has taken txGate,
+// which runQueued gives back. Every request it takes gets an answer, even
+// if something below panics (net/http would recover the panic and the
+// store must not stay locked, nor its callers wait forever).
 func (s *Store) runQueued() {
+	defer func() { <-s.txGate }()
 	s.txMu.Lock()
 	n := min(len(s.txQueue), maxBatch)
 	batch := make([]*txReq, n)
@@ -182,6 +185,19 @@ func (s *Store) runQueued() {
 	if n == 0 {
 		return
 	}
+	answered := 0
+	defer func() {
+		if answered == n {
+			return
+		}
+		p := recover()
+		for _, r := range batch[answered:] {
+			r.done <- txResult{err: fmt.Errorf("sqlite: transaction batch failed: %v", p)}
+		}
+		if p != nil {
+			panic(p)
+		}
+	}()
 	results := make([]txResult, n)
 	ok := s.runBatch(batch, results)
 	for i, r := range batch {
@@ -189,6 +205,7 @@ func (s *Store) runQueued() {
 			results[i].err = nil
 		}
 		r.done <- results[i]
+		answered++
 	}
 }
 

@@ -101,3 +101,25 @@ func must(tb testing.TB, err error) {
 		tb.Fatal(err)
 	}
 }
+
+// TestTxAfterClose: a transaction on a closed store fails (every queued
+// caller gets an answer) rather than hanging, and the store is not left
+// locked for the next caller.
+func TestTxAfterClose(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "tg.db"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	errs := make(chan error, 8)
+	for range cap(errs) {
+		go func() {
+			errs <- s.Tx(ctx, func(q store.Queries) error { return q.SetMeta(ctx, "k", "v") })
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err == nil {
+			t.Fatal("Tx on a closed store succeeded")
+		}
+	}
+}
