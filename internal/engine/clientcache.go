@@ -1,10 +1,10 @@
 package engine
 
 import (
-	"sync"
 	"time"
 
 	"github.com/tokengate/tokengate/internal/store"
+	"github.com/tokengate/tokengate/internal/ttlcache"
 )
 
 // clientCacheMaxAge bounds how long AuthenticateClient may accept a client
@@ -23,8 +23,7 @@ const clientCacheSize = 1024
 // token request of a confidential or public client calls: without it a
 // refresh spends about a tenth of its CPU reading the client back.
 type clientCache struct {
-	mu sync.Mutex
-	m  map[string]clientEntry
+	c *ttlcache.Cache[string, clientEntry]
 }
 
 type clientEntry struct {
@@ -32,37 +31,20 @@ type clientEntry struct {
 	read time.Time
 }
 
-func newClientCache() *clientCache { return &clientCache{m: make(map[string]clientEntry)} }
+func newClientCache() *clientCache {
+	return &clientCache{c: ttlcache.New[string, clientEntry](clientCacheSize)}
+}
 
 func (cc *clientCache) get(id string, now time.Time) (store.Client, bool) {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	e, ok := cc.m[id]
-	if !ok {
-		return store.Client{}, false
-	}
-	if age := now.Sub(e.read); age < 0 || age >= clientCacheMaxAge {
-		delete(cc.m, id)
+	e, ok := cc.c.Get(id, now)
+	if !ok || now.Before(e.read) { // a clock that went back: read again
 		return store.Client{}, false
 	}
 	return e.c, true
 }
 
 func (cc *clientCache) put(c store.Client, now time.Time) {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	if _, ok := cc.m[c.ID]; !ok && len(cc.m) >= clientCacheSize {
-		for id, e := range cc.m {
-			if now.Sub(e.read) >= clientCacheMaxAge || len(cc.m) >= clientCacheSize {
-				delete(cc.m, id)
-			}
-		}
-	}
-	cc.m[c.ID] = clientEntry{c: c, read: now}
+	cc.c.Put(c.ID, clientEntry{c: c, read: now}, now.Add(clientCacheMaxAge), now)
 }
 
-func (cc *clientCache) forget(id string) {
-	cc.mu.Lock()
-	delete(cc.m, id)
-	cc.mu.Unlock()
-}
+func (cc *clientCache) forget(id string) { cc.c.Delete(id) }

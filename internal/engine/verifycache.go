@@ -2,10 +2,10 @@ package engine
 
 import (
 	"crypto/sha256"
-	"sync"
 	"time"
 
 	"github.com/tokengate/tokengate/internal/token"
+	"github.com/tokengate/tokengate/internal/ttlcache"
 )
 
 // verifiedMaxAge bounds how long a verified access token is remembered,
@@ -27,54 +27,20 @@ const verifiedCacheSize = 10000
 // cached. When full, expired entries go first, then arbitrary ones (Go's
 // map order), so the cache can't be grown by presenting many tokens.
 type verifiedCache struct {
-	mu sync.Mutex
-	m  map[[sha256.Size]byte]verifiedEntry
-}
-
-type verifiedEntry struct {
-	c     *token.Claims
-	until time.Time
+	c *ttlcache.Cache[[sha256.Size]byte, *token.Claims]
 }
 
 func newVerifiedCache() *verifiedCache {
-	return &verifiedCache{m: make(map[[sha256.Size]byte]verifiedEntry)}
+	return &verifiedCache{c: ttlcache.New[[sha256.Size]byte, *token.Claims](verifiedCacheSize)}
 }
 
 func (vc *verifiedCache) get(key [sha256.Size]byte, now time.Time) (*token.Claims, bool) {
-	vc.mu.Lock()
-	e, ok := vc.m[key]
-	if ok && !now.Before(e.until) {
-		delete(vc.m, key)
-		ok = false
-	}
-	vc.mu.Unlock()
-	return e.c, ok
+	return vc.c.Get(key, now)
 }
 
+// put remembers c until its exp, at most verifiedMaxAge.
 func (vc *verifiedCache) put(key [sha256.Size]byte, c *token.Claims, now time.Time) {
-	until := now.Add(verifiedMaxAge)
-	if exp := time.Unix(c.Expiry, 0); exp.Before(until) {
-		until = exp
-	}
-	if !now.Before(until) {
-		return
-	}
-	vc.mu.Lock()
-	defer vc.mu.Unlock()
-	if len(vc.m) >= verifiedCacheSize {
-		for k, e := range vc.m {
-			if !now.Before(e.until) {
-				delete(vc.m, k)
-			}
-		}
-		for k := range vc.m {
-			if len(vc.m) < verifiedCacheSize {
-				break
-			}
-			delete(vc.m, k)
-		}
-	}
-	vc.m[key] = verifiedEntry{c: c, until: until}
+	vc.c.Put(key, c, minTime(now.Add(verifiedMaxAge), time.Unix(c.Expiry, 0)), now)
 }
 
 // parseSeen is parse for tokens that may be presented many times: an

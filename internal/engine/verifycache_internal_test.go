@@ -23,7 +23,7 @@ func TestVerifiedCacheBoundedAndExpiring(t *testing.T) {
 	for i := range verifiedCacheSize + 500 {
 		vc.put(key(i), long, now)
 	}
-	if n := len(vc.m); n > verifiedCacheSize {
+	if n := vc.c.Len(); n > verifiedCacheSize {
 		t.Fatalf("cache holds %d entries, bound %d", n, verifiedCacheSize)
 	}
 	if _, ok := vc.get(key(verifiedCacheSize+499), now); !ok {
@@ -64,7 +64,7 @@ func TestClientCacheExpiresAndIsBounded(t *testing.T) {
 	for i := range clientCacheSize + 100 {
 		cc.put(store.Client{ID: fmt.Sprint("c", i)}, now)
 	}
-	if n := len(cc.m); n > clientCacheSize {
+	if n := cc.c.Len(); n > clientCacheSize {
 		t.Fatalf("cache holds %d clients, bound %d", n, clientCacheSize)
 	}
 	if _, ok := cc.get(fmt.Sprint("c", clientCacheSize+99), now); !ok {

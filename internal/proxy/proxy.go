@@ -46,6 +46,7 @@ import (
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
+	"github.com/tokengate/tokengate/internal/ttlcache"
 )
 
 // Identity headers set for the upstream.
@@ -85,8 +86,8 @@ type Proxy struct {
 	opts    Options
 	now     func() time.Time
 	log     *slog.Logger
-	tokens  *cache[tokenEntry]
-	members *cache[[]engine.MemberOf]
+	tokens  *ttlcache.Cache[string, tokenEntry]
+	members *ttlcache.Cache[string, []engine.MemberOf]
 	routes  []*route
 
 	verified, hits, liveChecks atomic.Int64
@@ -147,7 +148,7 @@ func New(eng *engine.Engine, opts Options) (*Proxy, error) {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	p := &Proxy{eng: eng, opts: opts, now: opts.Now, log: opts.Log,
-		tokens: newCache[tokenEntry](opts.CacheSize), members: newCache[[]engine.MemberOf](opts.CacheSize)}
+		tokens: ttlcache.New[string, tokenEntry](opts.CacheSize), members: ttlcache.New[string, []engine.MemberOf](opts.CacheSize)}
 	for _, rc := range opts.Routes {
 		target, err := url.Parse(rc.Upstream)
 		if err != nil {
@@ -286,7 +287,7 @@ func (p *Proxy) session(ctx context.Context, tok string) (Identity, error) {
 	sum := sha256.Sum256([]byte(tok))
 	key := string(sum[:])
 	now := p.now()
-	e, hit := p.tokens.get(key, now)
+	e, hit := p.tokens.Get(key, now)
 	if hit {
 		p.hits.Add(1)
 	} else {
@@ -318,7 +319,7 @@ func (p *Proxy) session(ctx context.Context, tok string) (Identity, error) {
 		if e.liveUntil.After(e.exp) {
 			e.liveUntil = e.exp
 		}
-		p.tokens.put(key, e, e.exp, now)
+		p.tokens.Put(key, e, e.exp, now)
 		if e.err != nil {
 			return Identity{}, e.err
 		}
@@ -329,14 +330,14 @@ func (p *Proxy) session(ctx context.Context, tok string) (Identity, error) {
 // memberships returns a user's active memberships, cached for the bound.
 func (p *Proxy) memberships(ctx context.Context, userID string) ([]engine.MemberOf, error) {
 	now := p.now()
-	if ms, ok := p.members.get(userID, now); ok {
+	if ms, ok := p.members.Get(userID, now); ok {
 		return ms, nil
 	}
 	ms, err := p.eng.ActiveMemberships(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
-	p.members.put(userID, ms, now.Add(p.opts.Bound), now)
+	p.members.Put(userID, ms, now.Add(p.opts.Bound), now)
 	return ms, nil
 }
 
