@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"strings"
 	"sync"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -198,28 +199,24 @@ func (s *Store) runQueued() {
 			panic(p)
 		}
 	}()
-	results := make([]txResult, n)
-	ok := s.runBatch(batch, results)
-	for i, r := range batch {
-		if ok[i] {
-			results[i].err = nil
-		}
-		r.done <- results[i]
+	for i, res := range s.runBatch(batch) {
+		batch[i].done <- res
 		answered++
 	}
 }
 
-// runBatch runs batch in one transaction and fills results; ok[i] reports
-// that batch[i] committed.
-func (s *Store) runBatch(batch []*txReq, results []txResult) (ok []bool) {
-	ok = make([]bool, len(batch))
-	fail := func(err error) []bool {
+// runBatch runs batch in one transaction and returns each fn's result: a
+// nil error means that fn's writes committed.
+func (s *Store) runBatch(batch []*txReq) []txResult {
+	results := make([]txResult, len(batch))
+	// fail gives err to every fn that had succeeded: nothing committed.
+	fail := func(err error) []txResult {
 		for i := range results {
 			if !results[i].panicked && results[i].err == nil {
 				results[i].err = err
 			}
 		}
-		return make([]bool, len(batch))
+		return results
 	}
 	// The transaction outlives any one caller's context: a caller that
 	// gives up must not roll back the others' work.
@@ -227,53 +224,51 @@ func (s *Store) runBatch(batch []*txReq, results []txResult) (ok []bool) {
 	if err != nil {
 		return fail(fmt.Errorf("sqlite: begin: %w", mapErr(err)))
 	}
+	exec := func(stmt string) error {
+		if _, err := tx.ExecContext(context.WithoutCancel(batch[0].ctx), stmt); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("sqlite: %s: %w", strings.ToLower(stmt), mapErr(err))
+		}
+		return nil
+	}
 	tr := txRunner{tx: tx, c: s.wc}
 	q := &queries{r: tr, w: tr}
-	single := len(batch) == 1
+	// A lone fn needs no savepoint: rolling the transaction back undoes it.
+	savepoints := len(batch) > 1
 	committed := 0
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i].err = fmt.Errorf("sqlite: begin: %w", err)
 			continue
 		}
-		if !single {
-			if _, err := tx.ExecContext(r.ctx, "SAVEPOINT tx"); err != nil {
-				_ = tx.Rollback()
-				return fail(fmt.Errorf("sqlite: savepoint: %w", mapErr(err)))
+		if savepoints {
+			if err := exec("SAVEPOINT tx"); err != nil {
+				return fail(err)
 			}
 		}
 		results[i] = runOne(r, q)
-		if results[i].err != nil || results[i].panicked {
-			if single {
-				_ = tx.Rollback()
-				return ok
-			}
-			// Undo this fn alone; ROLLBACK TO keeps the savepoint open.
-			if _, err := tx.ExecContext(context.WithoutCancel(r.ctx), "ROLLBACK TO tx"); err != nil {
-				_ = tx.Rollback()
-				return fail(fmt.Errorf("sqlite: rollback to savepoint: %w", mapErr(err)))
-			}
-		} else {
+		if results[i].err == nil && !results[i].panicked {
 			committed++
+		} else if savepoints {
+			// Undo this fn alone; ROLLBACK TO keeps the savepoint open.
+			if err := exec("ROLLBACK TO tx"); err != nil {
+				return fail(err)
+			}
 		}
-		if !single {
-			if _, err := tx.ExecContext(context.WithoutCancel(r.ctx), "RELEASE tx"); err != nil {
-				_ = tx.Rollback()
-				return fail(fmt.Errorf("sqlite: release savepoint: %w", mapErr(err)))
+		if savepoints {
+			if err := exec("RELEASE tx"); err != nil {
+				return fail(err)
 			}
 		}
 	}
 	if committed == 0 {
 		_ = tx.Rollback()
-		return ok
+		return results
 	}
 	if err := tx.Commit(); err != nil {
 		return fail(fmt.Errorf("sqlite: commit: %w", mapErr(err)))
 	}
-	for i := range results {
-		ok[i] = !results[i].panicked && results[i].err == nil
-	}
-	return ok
+	return results
 }
 
 // runOne calls one fn, turning a panic into a result.
