@@ -27,13 +27,7 @@ func (r *Ring) Sign(c *Claims) (string, error) {
 		return "", fmt.Errorf("token: encode claims: %w", err)
 	}
 	if k.ed != nil {
-		buf := make([]byte, 0, len(k.header)+2+b64url.EncodedLen(len(payload))+b64url.EncodedLen(ed25519.SignatureSize))
-		buf = append(buf, k.header...)
-		buf = append(buf, '.')
-		buf = b64url.AppendEncode(buf, payload)
-		sig := ed25519.Sign(k.ed, buf)
-		buf = append(buf, '.')
-		return string(b64url.AppendEncode(buf, sig)), nil
+		return compactJWS(k.header, payload, ed25519.SignatureSize, func(in []byte) []byte { return ed25519.Sign(k.ed, in) }), nil
 	}
 	obj, err := k.signer.Sign(payload)
 	if err != nil {
@@ -44,6 +38,33 @@ func (r *Ring) Sign(c *Claims) (string, error) {
 		return "", fmt.Errorf("token: serialize: %w", err)
 	}
 	return s, nil
+}
+
+// encodeHeader returns the base64url protected header tokengate writes
+// itself: {"alg","kid","typ":"JWT"}, the parameters jose.Signer writes too.
+func encodeHeader(alg, kid string) (string, error) {
+	h, err := json.Marshal(struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+		Typ string `json:"typ"`
+	}{alg, kid, "JWT"})
+	if err != nil {
+		return "", err
+	}
+	return b64url.EncodeToString(h), nil
+}
+
+// compactJWS assembles header.payload.signature (RFC 7515 section 7.1)
+// around an encoded header, signing the signing input with sign, whose
+// signatures are sigSize bytes.
+func compactJWS(header string, payload []byte, sigSize int, sign func(signingInput []byte) []byte) string {
+	buf := make([]byte, 0, len(header)+2+b64url.EncodedLen(len(payload))+b64url.EncodedLen(sigSize))
+	buf = append(buf, header...)
+	buf = append(buf, '.')
+	buf = b64url.AppendEncode(buf, payload)
+	sig := sign(buf)
+	buf = append(buf, '.')
+	return string(b64url.AppendEncode(buf, sig))
 }
 
 // Verify checks the signature of a compact JWS and returns its claims. It

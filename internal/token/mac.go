@@ -39,15 +39,11 @@ func NewMAC(key []byte) (*MAC, error) {
 	}
 	sum := sha256.Sum256(append([]byte("tokengate mac kid\x00"), key...))
 	kid := "hs-" + b64url.EncodeToString(sum[:9])
-	h, err := json.Marshal(struct {
-		Alg string `json:"alg"`
-		Kid string `json:"kid"`
-		Typ string `json:"typ"`
-	}{"HS256", kid, "JWT"})
+	h, err := encodeHeader("HS256", kid)
 	if err != nil {
 		return nil, err
 	}
-	return &MAC{key: bytes.Clone(key), kid: kid, header: b64url.EncodeToString(h)}, nil
+	return &MAC{key: bytes.Clone(key), kid: kid, header: h}, nil
 }
 
 // KeyID returns the kid the MAC writes into its tokens.
@@ -63,15 +59,7 @@ func (m *MAC) Sign(c *Claims) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("token: encode claims: %w", err)
 	}
-	n := len(m.header) + 1 + b64url.EncodedLen(len(payload))
-	buf := make([]byte, 0, n+1+b64url.EncodedLen(sha256.Size))
-	buf = append(buf, m.header...)
-	buf = append(buf, '.')
-	buf = b64url.AppendEncode(buf, payload)
-	sig := m.sum(buf)
-	buf = append(buf, '.')
-	buf = b64url.AppendEncode(buf, sig)
-	return string(buf), nil
+	return compactJWS(m.header, payload, sha256.Size, m.sum), nil
 }
 
 // Verify checks a compact JWS signed by Sign and returns its claims. Like

@@ -225,15 +225,10 @@ func (r *Ring) parseKey(rec store.SigningKey, prev *ringKey, now time.Time) (*ri
 		return nil, fmt.Errorf("signer: %w", err)
 	}
 	if ed, ok := priv.(ed25519.PrivateKey); ok && k.alg == jose.EdDSA {
-		h, err := json.Marshal(struct {
-			Alg string `json:"alg"`
-			Kid string `json:"kid"`
-			Typ string `json:"typ"`
-		}{rec.Alg, rec.ID, "JWT"})
-		if err != nil {
+		if k.header, err = encodeHeader(rec.Alg, rec.ID); err != nil {
 			return nil, err
 		}
-		k.ed, k.header = ed, b64url.EncodeToString(h)
+		k.ed = ed
 	}
 	return k, nil
 }
