@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -102,7 +101,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	var longest time.Duration
 	for name, s := range cfg.Services {
 		p := engine.Policy{Refresh: store.RefreshPolicy(s.Refresh), AccessTTL: s.AccessTTL.D(), IdleTTL: s.IdleTTL.D(), AbsoluteTTL: s.AbsoluteTTL.D()}
-		if name == "ags" || strings.HasPrefix(name, "ags@") {
+		if name == "ags" {
 			// AGS clients read their own claim names (typ, tenantId, fixed_exp...).
 			p.Claims = ags.Claims
 		}

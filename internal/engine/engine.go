@@ -134,6 +134,20 @@ func New(st store.Store, ring *token.Ring, opts Options) (*Engine, error) {
 		}
 		policies[name] = p
 	}
+	// A per-tenant variant ("ags@acme") sets lifetimes only: its refresh
+	// policy and its claims are its service's.
+	for name, p := range policies {
+		base, tenant, ok := strings.Cut(name, "@")
+		if !ok {
+			continue
+		}
+		b, known := policies[base]
+		if !known || tenant == "" {
+			return nil, fmt.Errorf("engine: policy %q: want SERVICE@TENANT of a known service", name)
+		}
+		p.Refresh, p.Claims = b.Refresh, b.Claims
+		policies[name] = p
+	}
 	for _, required := range []string{ServiceOAuth2, ServiceAPIToken} {
 		if _, ok := policies[required]; !ok {
 			return nil, fmt.Errorf("engine: no policy for service %q", required)

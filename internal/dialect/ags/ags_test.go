@@ -377,6 +377,8 @@ func TestAGSPerTenantLifetimes(t *testing.T) {
 	check("acme sign-on", acme, 600, 3600, 86400)
 	if c := dialecttest.Claims(t, acme["access_token"].(string)); c["exp"].(float64)-c["iat"].(float64) != 600 {
 		t.Errorf("acme access token lives %v s, want 600", c["exp"].(float64)-c["iat"].(float64))
+	} else if c["typ"] != "DevAuthN" || c["tenantId"] == nil {
+		t.Errorf("acme access token lacks the AGS claims its service adds: %v", c)
 	}
 	check("default tenant sign-on", signOn(t, s, "default", "bob"), 3600, 172800, 2592000)
 
