@@ -107,14 +107,11 @@ func (e *Engine) StartSession(ctx context.Context, t store.Tenant, u store.User,
 		s.AbsoluteExpiresAt = s.IdleExpiresAt
 	}
 	err = e.st.Tx(ctx, func(q store.Queries) error {
-		if err := q.LockUser(ctx, u.ID); err != nil {
-			return err
-		}
 		// u was read before the (slow) authentication: an administrator
 		// may have disabled the user or changed the password since, ending
 		// their sessions. Check again under the lock, so that no session
 		// starts after that.
-		cur, err := q.GetUser(ctx, u.ID)
+		cur, err := q.LockUser(ctx, u.ID)
 		if err != nil {
 			return err
 		}

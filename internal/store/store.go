@@ -242,8 +242,9 @@ type Queries interface {
 	ListUsers(ctx context.Context, tenantID string) ([]User, error)
 	UpdateUser(ctx context.Context, u User) error
 	// LockUser serialises transactions that act on one user (sign-on under
-	// a session limit). Outside a transaction it only checks existence.
-	LockUser(ctx context.Context, id string) error
+	// a session limit) and returns the user as it is under the lock.
+	// Outside a transaction it is GetUser.
+	LockUser(ctx context.Context, id string) (User, error)
 
 	CreateClient(ctx context.Context, c Client) error
 	GetClient(ctx context.Context, id string) (Client, error)

@@ -65,7 +65,6 @@ const (
 	sqlUpdateUser    = `UPDATE users SET tenant_id = ?, name = ?, email = ?, display_name = ?,
 		password_hash = ?, refresh_enabled = ?, refresh_requested_at = ?, admin = ?, disabled = ?,
 		created_at = ?, updated_at = ? WHERE id = ?`
-	sqlLockUser = `SELECT 1 FROM users WHERE id = ?`
 )
 
 func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
@@ -106,12 +105,12 @@ func (q *queries) UpdateUser(ctx context.Context, u store.User) error {
 	return mustAffect("update user", res, err)
 }
 
-// LockUser only checks that the user exists. Inside Tx the IMMEDIATE
-// transaction already holds the database's write lock, which serialises it
-// against every other writer, so no row lock is needed.
-func (q *queries) LockUser(ctx context.Context, id string) error {
-	var one int
-	return wrap("lock user", q.r.queryRow(ctx, sqlLockUser, id).Scan(&one))
+// LockUser reads the user. Inside Tx the IMMEDIATE transaction already
+// holds the database's write lock, which serialises it against every other
+// writer, so no row lock is needed.
+func (q *queries) LockUser(ctx context.Context, id string) (store.User, error) {
+	u, err := scanUser(q.r.queryRow(ctx, sqlGetUser, id))
+	return u, wrap("lock user", err)
 }
 
 const clientCols = `id, tenant_id, name, secret_hash, grant_types, disabled, created_at`

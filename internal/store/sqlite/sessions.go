@@ -39,7 +39,7 @@ const (
 // that transactions run them prepared: everything a sign-on or a refresh
 // does.
 var txSQL = []string{
-	sqlGetTenant, sqlGetUser, sqlLockUser, sqlGetClient,
+	sqlGetTenant, sqlGetUser, sqlGetClient,
 	sqlCreateSession, sqlGetSession, sqlUpdateSession, sqlCountLive, sqlRevokeUser,
 	sqlListUserSessions, sqlAppendAudit, sqlGetMembership,
 }

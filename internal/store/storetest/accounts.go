@@ -109,11 +109,17 @@ func testUsers(t *testing.T, s store.Store) {
 func testLockUser(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	w := newWorld(t, s)
-	ok(t, s.LockUser(ctx, w.u1.ID), "outside Tx")
-	wantErr(t, s.LockUser(ctx, "missing"), store.ErrNotFound, "missing outside Tx")
-	err := s.Tx(ctx, func(q store.Queries) error {
-		ok(t, q.LockUser(ctx, w.u1.ID), "inside Tx")
-		return q.LockUser(ctx, "missing")
+	u, err := s.LockUser(ctx, w.u1.ID)
+	ok(t, err, "outside Tx")
+	equal(t, u, w.u1, "user outside Tx")
+	_, err = s.LockUser(ctx, "missing")
+	wantErr(t, err, store.ErrNotFound, "missing outside Tx")
+	err = s.Tx(ctx, func(q store.Queries) error {
+		u, err := q.LockUser(ctx, w.u1.ID)
+		ok(t, err, "inside Tx")
+		equal(t, u, w.u1, "user inside Tx")
+		_, err = q.LockUser(ctx, "missing")
+		return err
 	})
 	wantErr(t, err, store.ErrNotFound, "missing inside Tx")
 }

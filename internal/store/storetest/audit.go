@@ -103,7 +103,7 @@ func testTxCommit(t *testing.T, s store.Store) {
 	w := newWorld(t, s)
 	sess := session("sess-1", w.u1, at(0))
 	err := s.Tx(ctx, func(q store.Queries) error {
-		if err := q.LockUser(ctx, w.u1.ID); err != nil {
+		if _, err := q.LockUser(ctx, w.u1.ID); err != nil {
 			return err
 		}
 		if err := q.CreateSession(ctx, sess); err != nil {
