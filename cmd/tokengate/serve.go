@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime"
 	"time"
 
 	"github.com/tokengate/tokengate/internal/app"
@@ -133,11 +132,7 @@ func serveCommand() *command {
 func serve(ctx context.Context, env *cliEnv, cfg config.Config, demoMode bool) error {
 	log := obs.NewLogger(env.stderr, cfg.Log.Level, cfg.Log.Format)
 	slog.SetDefault(log)
-	workers := cfg.Password.Workers
-	if workers == 0 {
-		workers = runtime.NumCPU()
-	}
-	tuneRuntime(env.getenv, workers)
+	tuneRuntime(env.getenv, cfg.Password.WorkerCount())
 	a, err := app.Open(ctx, cfg, log, app.Options{Registerer: true})
 	if err != nil {
 		return err

@@ -129,7 +129,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		Leeway:         cfg.Refresh.Leeway.D(),
 		Policies:       policies,
 		RefreshKey:     sealer.DeriveKey("tokengate refresh-token id v1"),
-		HashWorkers:    cfg.Password.Workers,
+		HashWorkers:    cfg.Password.WorkerCount(),
 		HashMemoryKiB:  cfg.Password.MemoryKiB,
 		HashIterations: cfg.Password.Iterations,
 		Now:            opts.Now,

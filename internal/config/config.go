@@ -103,6 +103,15 @@ type Password struct {
 	Iterations uint32 `yaml:"iterations"`
 }
 
+// WorkerCount is how many hashes run at once: Workers, or one per CPU
+// when it is 0.
+func (p Password) WorkerCount() int {
+	if p.Workers > 0 {
+		return p.Workers
+	}
+	return runtime.NumCPU()
+}
+
 // Default returns the configuration tokengate runs with when given none.
 func Default() Config {
 	return Config{
