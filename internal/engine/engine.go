@@ -82,6 +82,7 @@ type Engine struct {
 	mac      *token.MAC // signs refresh tokens, which only the engine reads back
 	opts     Options
 	policies map[string]Policy
+	variants bool // some policy is a per-tenant variant ("ags@acme")
 	hash     *hasher
 	now      func() time.Time
 	rand     io.Reader
@@ -136,6 +137,7 @@ func New(st store.Store, ring *token.Ring, opts Options) (*Engine, error) {
 	}
 	// A per-tenant variant ("ags@acme") sets lifetimes only: its refresh
 	// policy and its claims are its service's.
+	variants := false
 	for name, p := range policies {
 		base, tenant, ok := strings.Cut(name, "@")
 		if !ok {
@@ -147,6 +149,7 @@ func New(st store.Store, ring *token.Ring, opts Options) (*Engine, error) {
 		}
 		p.Refresh, p.Claims = b.Refresh, b.Claims
 		policies[name] = p
+		variants = true
 	}
 	for _, required := range []string{ServiceOAuth2, ServiceAPIToken} {
 		if _, ok := policies[required]; !ok {
@@ -162,7 +165,7 @@ func New(st store.Store, ring *token.Ring, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	return &Engine{
-		st: st, ring: ring, mac: mac, opts: opts, policies: policies, hash: h,
+		st: st, ring: ring, mac: mac, opts: opts, policies: policies, variants: variants, hash: h,
 		now: opts.Now, rand: opts.Rand, log: opts.Logger,
 		metrics: newMetrics(opts.Registerer), verified: newVerifiedCache(), clients: newClientCache(),
 	}, nil
@@ -181,7 +184,7 @@ const (
 // variant, so a change of the tenant's lifetimes applies to them at their
 // next refresh.
 func (e *Engine) PolicyFor(service, tenant string) (Policy, error) {
-	if tenant != "" {
+	if e.variants && tenant != "" {
 		base, _, _ := strings.Cut(service, ":")
 		for _, name := range []string{service, base} {
 			if p, ok := e.policies[name+"@"+tenant]; ok {
