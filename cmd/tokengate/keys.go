@@ -76,7 +76,7 @@ func clientCommand() *command {
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
 				asJSON := fs.Bool("json", false, "print JSON")
-				return appAction(anyArgs, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
+				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
 					t, err := a.Engine.Tenant(ctx, *tenant)
 					if err != nil {
 						return err
@@ -139,7 +139,7 @@ func tenantCommand() *command {
 			}},
 		{name: "list", summary: "List tenants.", usage: "",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
-				return appAction(anyArgs, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
+				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
 					ts, err := a.Store.ListTenants(ctx)
 					if err != nil {
 						return err

@@ -74,17 +74,13 @@ func withApp(ctx context.Context, env *cliEnv, fn func(a *app.App) error) error 
 	return fn(a)
 }
 
-// anyArgs, given to appAction as the count, skips the check: `client list`
-// and `tenant list` have always ignored extra arguments.
-const anyArgs = -1
-
 // appAction is the action of an admin command that takes exactly nargs
-// arguments (or any number, with anyArgs) and works on the data directory.
+// arguments and works on the data directory.
 // The count is checked before the directory is opened, so a usage error
 // leaves it untouched.
 func appAction(nargs int, fn func(ctx context.Context, env *cliEnv, a *app.App, args []string) error) func(context.Context, *cliEnv, []string) error {
 	return func(ctx context.Context, env *cliEnv, args []string) error {
-		if nargs != anyArgs && len(args) != nargs {
+		if len(args) != nargs {
 			return errUsage
 		}
 		return withApp(ctx, env, func(a *app.App) error { return fn(ctx, env, a, args) })
