@@ -16,6 +16,17 @@ type Core struct {
 	Tenant string `yaml:"tenant"`
 }
 
+// SyncGW configures the Couchbase Sync Gateway-compatible dialect
+// (GET|POST /{bucket}/_oidc_refresh).
+type SyncGW struct {
+	Enabled bool `yaml:"enabled"`
+	// Buckets are the bucket names _oidc_refresh answers for; any other
+	// bucket gets Sync Gateway's 404.
+	Buckets []string `yaml:"buckets"`
+}
+
+func defaultSyncGW() SyncGW { return SyncGW{Enabled: true, Buckets: []string{"whitespace"}} }
+
 // AGS configures the Authentication Gateway Service-compatible dialect.
 type AGS struct {
 	Enabled bool `yaml:"enabled"`

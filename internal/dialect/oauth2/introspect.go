@@ -7,39 +7,6 @@ import (
 	"github.com/tokengate/tokengate/internal/token"
 )
 
-// revoke implements RFC 7009: the client authenticates (a public client
-// by its client_id), and the response is 200 whether or not the token was
-// valid (§2.2).
-func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	form, err := parseForm(r)
-	if err != nil {
-		writeError(ctx, h.log, w, err)
-		return
-	}
-	ca, err := readClientAuth(r, form)
-	if err != nil {
-		writeError(ctx, h.log, w, err)
-		return
-	}
-	client, err := h.authenticate(ctx, ca)
-	if err != nil {
-		writeError(ctx, h.log, w, err)
-		return
-	}
-	tok := form.Get("token")
-	if tok == "" {
-		writeError(ctx, h.log, w, errInvalidRequest("token is required"))
-		return
-	}
-	if err := h.eng.RevokeToken(ctx, tok, client.ID); err != nil {
-		writeError(ctx, h.log, w, err)
-		return
-	}
-	httpx.NoStore(w)
-	w.WriteHeader(http.StatusOK)
-}
-
 // introspectResponse is RFC 7662 §2.2.
 type introspectResponse struct {
 	Active    bool           `json:"active"`
@@ -106,38 +73,4 @@ func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
 		resp.TokenType = "refresh_token"
 	}
 	httpx.WriteJSON(w, http.StatusOK, resp)
-}
-
-// discovery serves OpenID Connect Discovery 1.0 / RFC 8414 metadata.
-func (h *Handler) discovery(w http.ResponseWriter, r *http.Request) {
-	iss := h.eng.Issuer()
-	algs := h.eng.Ring().Algorithms()
-	grants := []string{GrantPassword, GrantRefreshToken, GrantClientCredentials}
-	if h.exchange != nil {
-		grants = append(grants, GrantTokenExchange)
-	}
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{
-		"issuer":                                        iss,
-		"token_endpoint":                                iss + "/oauth2/token",
-		"revocation_endpoint":                           iss + "/oauth2/revoke",
-		"introspection_endpoint":                        iss + "/oauth2/introspect",
-		"jwks_uri":                                      iss + "/.well-known/jwks.json",
-		"grant_types_supported":                         grants,
-		"response_types_supported":                      []string{"none"},
-		"subject_types_supported":                       []string{"public"},
-		"id_token_signing_alg_values_supported":         algs,
-		"token_endpoint_auth_methods_supported":         []string{"client_secret_basic", "client_secret_post", "none"},
-		"revocation_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "none"},
-		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
-		"claims_supported":                              []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "sid", "exi", "usefor", "tenant", "client_id", "scope"},
-	})
-}
-
-// jwks serves the published public keys. Verifiers may cache them briefly:
-// a rotated key is published well before it signs.
-func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=60")
-	_, _ = w.Write(h.eng.Ring().JWKS())
 }

@@ -2,29 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"net"
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/tokengate/tokengate/internal/app"
-	"github.com/tokengate/tokengate/internal/demo"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/store"
 )
-
-// loadDemo loads the demo world into a running server's app (after
-// Bootstrap, before a.Handler()) and returns what prints its walkthrough.
-func loadDemo(ctx context.Context, env *cliEnv, a *app.App) (func(), error) {
-	res, err := demo.Load(ctx, a, demo.Options{Getenv: env.getenv, Log: a.Log})
-	if err != nil {
-		return nil, err
-	}
-	return func() { demo.PrintWalkthrough(env.stdout, a.Config.Issuer(), res) }, nil
-}
 
 func splitChannels(s string) []string {
 	var out []string
@@ -162,107 +147,4 @@ func memberCommand() *command {
 				})
 			}},
 	}}
-}
-
-func apitokenCommand() *command {
-	return &command{name: "apitoken", summary: "Manage API refresh tokens (the User Profile's renewable tokens).", sub: []*command{
-		{name: "create", summary: "Create an API refresh token for a refresh-enabled USER and print it (once; it is not stored).", usage: "USER [--label L] [--tenant T]",
-			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
-				label := fs.String("label", "", "`label` shown in listings (default \"API token\")")
-				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
-				return appAction(1, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
-					u, err := a.Engine.User(ctx, *tenant, args[0])
-					if err != nil {
-						return err
-					}
-					g, err := a.Engine.CreateAPIToken(ctx, u.ID, *label)
-					if err != nil {
-						if errors.Is(err, engine.ErrRefreshNotEnabled) {
-							return fmt.Errorf("%w: grant it with `tokengate user set %s --refresh-enabled`", err, u.Name)
-						}
-						return err
-					}
-					fmt.Fprintln(env.stdout, g.RefreshToken)
-					fmt.Fprintf(env.stderr, "API token %s (%s) for %s; shown once, valid until %s unless revoked\n", g.Session.ID, g.Session.Label, u.Name, ts(g.Session.AbsoluteExpiresAt))
-					return nil
-				})
-			}},
-		{name: "list", summary: "List live API tokens.", usage: "[--user U] [--tenant T] [--json]",
-			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
-				user := fs.String("user", "", "only this user's")
-				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
-				asJSON := fs.Bool("json", false, "print JSON")
-				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
-					var ss []store.Session
-					if *user != "" {
-						u, err := a.Engine.User(ctx, *tenant, *user)
-						if err != nil {
-							return err
-						}
-						ss, err = a.Engine.APITokens(ctx, u.ID)
-						if err != nil {
-							return err
-						}
-					} else {
-						t, err := a.Engine.Tenant(ctx, *tenant)
-						if err != nil {
-							return err
-						}
-						if ss, err = a.Engine.AllAPITokens(ctx, t.ID); err != nil {
-							return err
-						}
-					}
-					if *asJSON {
-						return printJSON(env.stdout, ss)
-					}
-					var rows [][]string
-					for _, s := range ss {
-						u, _ := a.Store.GetUser(ctx, s.UserID)
-						rows = append(rows, []string{s.ID, u.Name, s.Label, ts(s.CreatedAt), ts(s.LastUsedAt), ts(s.AbsoluteExpiresAt)})
-					}
-					table(env.stdout, "ID\tUSER\tLABEL\tCREATED\tLAST USED\tEXPIRES", rows)
-					return nil
-				})
-			}},
-		{name: "revoke", summary: "Revoke an API token by its id.", usage: "ID",
-			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
-				return appAction(1, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
-					if err := a.Engine.RevokeAPIToken(ctx, "", args[0]); err != nil {
-						return err
-					}
-					fmt.Fprintf(env.stdout, "API token %s revoked\n", args[0])
-					return nil
-				})
-			}},
-	}}
-}
-
-func demoAPICommand() *command {
-	return &command{name: "demo-api", summary: "Run the demo risks service alone (an upstream for a proxy route; it trusts X-Tokengate-* headers, so keep it on loopback).",
-		usage: "[--listen ADDR]",
-		flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
-			listen := fs.String("listen", "127.0.0.1:9000", "`address` to listen on")
-			return func(ctx context.Context, env *cliEnv, args []string) error {
-				if len(args) != 0 {
-					return errUsage
-				}
-				ln, err := net.Listen("tcp", *listen)
-				if err != nil {
-					return err
-				}
-				srv := &http.Server{Handler: demo.RisksHandler(), ReadHeaderTimeout: 10 * time.Second}
-				fmt.Fprintf(env.stdout, "demo risks service on http://%s (GET /risks, /risks/{id}); route a proxy prefix to it\n", ln.Addr())
-				go func() {
-					<-ctx.Done()
-					shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-					defer cancel()
-					_ = srv.Shutdown(shut)
-				}()
-				if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-					return err
-				}
-				return nil
-			}
-		},
-	}
 }

@@ -8,15 +8,6 @@ import (
 	"time"
 )
 
-// SyncGW configures the Couchbase Sync Gateway-compatible dialect
-// (GET|POST /{bucket}/_oidc_refresh).
-type SyncGW struct {
-	Enabled bool `yaml:"enabled"`
-	// Buckets are the bucket names _oidc_refresh answers for; any other
-	// bucket gets Sync Gateway's 404.
-	Buckets []string `yaml:"buckets"`
-}
-
 // Proxy configures the authenticating reverse proxy ($API).
 type Proxy struct {
 	Routes []ProxyRoute `yaml:"routes"`
@@ -42,8 +33,6 @@ var (
 	bucketPattern      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.%-]{0,99}$`)
 	routePrefixPattern = regexp.MustCompile(`^/[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*/$`)
 )
-
-func defaultSyncGW() SyncGW { return SyncGW{Enabled: true, Buckets: []string{"whitespace"}} }
 
 func defaultProxy() Proxy { return Proxy{RevocationBound: Duration(2 * time.Second), CacheSize: 10000} }
 

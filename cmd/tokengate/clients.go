@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/tokengate/tokengate/internal/app"
+	"github.com/tokengate/tokengate/internal/engine"
+)
+
+func clientCommand() *command {
+	return &command{name: "client", summary: "Manage OAuth 2.0 clients.", sub: []*command{
+		{name: "add", summary: "Register a client. A confidential client's secret is printed once.", usage: "ID [--public] [--grant TYPE,...] [--name N]",
+			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
+				public := fs.Bool("public", false, "a public client (no secret): password and refresh_token grants")
+				grants := fs.String("grant", "", "comma-separated grant `types` (default: client_credentials, or password,refresh_token for --public)")
+				name := fs.String("name", "", "display `name`")
+				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
+				return appAction(1, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
+					var gts []string
+					for _, g := range strings.Split(*grants, ",") {
+						if g = strings.TrimSpace(g); g != "" {
+							gts = append(gts, g)
+						}
+					}
+					c, secret, err := a.Engine.CreateClient(ctx, engine.NewClient{Tenant: *tenant, ID: args[0], Name: *name, Public: *public, GrantTypes: gts})
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(env.stdout, "client_id:     %s\ngrant types:   %s\n", c.ID, strings.Join(c.GrantTypes, ", "))
+					if secret != "" {
+						fmt.Fprintf(env.stdout, "client_secret: %s\n(shown once: store it now)\n", secret)
+					}
+					return nil
+				})
+			}},
+		{name: "list", summary: "List clients.", usage: "[--json]",
+			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
+				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
+				asJSON := fs.Bool("json", false, "print JSON")
+				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
+					t, err := a.Engine.Tenant(ctx, *tenant)
+					if err != nil {
+						return err
+					}
+					cs, err := a.Store.ListClients(ctx, t.ID)
+					if err != nil {
+						return err
+					}
+					type row struct {
+						ID         string   `json:"client_id"`
+						Name       string   `json:"name,omitempty"`
+						Public     bool     `json:"public"`
+						GrantTypes []string `json:"grant_types"`
+						Disabled   bool     `json:"disabled"`
+					}
+					var out []row
+					var rows [][]string
+					for _, c := range cs {
+						out = append(out, row{c.ID, c.Name, len(c.SecretHash) == 0, c.GrantTypes, c.Disabled})
+						rows = append(rows, []string{c.ID, fmt.Sprint(len(c.SecretHash) == 0), strings.Join(c.GrantTypes, ","), fmt.Sprint(c.Disabled)})
+					}
+					return printList(env.stdout, *asJSON, out, "CLIENT_ID\tPUBLIC\tGRANTS\tDISABLED", rows)
+				})
+			}},
+	}}
+}
