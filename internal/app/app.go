@@ -108,7 +108,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		policies[name] = p
 		longest = max(longest, p.AccessTTL, p.AbsoluteTTL)
 	}
-	ring, err := token.NewRing(a.Store, sealer, token.RingOptions{
+	ring, err := token.NewRing(engine.KeyStore(a.Store), sealer, token.RingOptions{
 		Alg: cfg.Keys.Algorithm, PublishLead: cfg.Keys.PublishLead.D(), Retention: longest, Now: opts.Now,
 	})
 	if err != nil {

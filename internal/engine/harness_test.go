@@ -84,7 +84,7 @@ func newEnvAlg(t *testing.T, alg string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ring, err := token.NewRing(st, sealer, token.RingOptions{Alg: alg, PublishLead: publishLead, Retention: stableAbs, Now: clock.Now})
+	ring, err := token.NewRing(engine.KeyStore(st), sealer, token.RingOptions{Alg: alg, PublishLead: publishLead, Retention: stableAbs, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
