@@ -15,7 +15,11 @@ import (
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	ext := idp.New(a.Config.OIDC, a.Config.DefaultTenant, a.Engine, a.Log, nil)
-	oauth2.New(a.Engine, a.Log, ext.Exchanger()).Register(mux)
+	var exchange oauth2.ExternalVerifier // nil: no RFC 8693 token exchange
+	if ext.Configured() {
+		exchange = ext
+	}
+	oauth2.New(a.Engine, a.Log, exchange).Register(mux)
 	registerDialects(mux, a, ext)
 	registerWhitespace(mux, a)
 
