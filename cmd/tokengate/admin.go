@@ -15,7 +15,6 @@ import (
 
 	"github.com/tokengate/tokengate/internal/app"
 	"github.com/tokengate/tokengate/internal/engine"
-	"github.com/tokengate/tokengate/internal/store"
 )
 
 // readSecret reads one line (a password) from stdin, without the newline.
@@ -117,11 +116,7 @@ func userCommand() *command {
 				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
 				asJSON := fs.Bool("json", false, "print JSON")
 				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
-					t, err := a.Engine.Tenant(ctx, *tenant)
-					if err != nil {
-						return err
-					}
-					users, err := a.Store.ListUsers(ctx, t.ID)
+					users, err := a.Engine.Users(ctx, *tenant)
 					if err != nil {
 						return err
 					}
@@ -187,22 +182,7 @@ func sessionCommand() *command {
 				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
 				asJSON := fs.Bool("json", false, "print JSON")
 				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
-					t, err := a.Engine.Tenant(ctx, *tenant)
-					if err != nil {
-						return err
-					}
-					f := store.SessionFilter{TenantID: t.ID}
-					if !*all {
-						f.LiveAt = a.Engine.Now()
-					}
-					if *user != "" {
-						u, err := a.Engine.User(ctx, t.Name, *user)
-						if err != nil {
-							return err
-						}
-						f.UserID = u.ID
-					}
-					sessions, err := a.Store.ListSessions(ctx, f)
+					sessions, err := a.Engine.Sessions(ctx, engine.SessionQuery{Tenant: *tenant, User: *user, IncludeDead: *all})
 					if err != nil {
 						return err
 					}
@@ -225,7 +205,7 @@ func sessionCommand() *command {
 					var rows [][]string
 					for _, s := range sessions {
 						if _, ok := names[s.UserID]; !ok {
-							u, err := a.Store.GetUser(ctx, s.UserID)
+							u, err := a.Engine.UserByID(ctx, s.UserID)
 							if err != nil {
 								return err
 							}
@@ -265,7 +245,7 @@ func sessionCommand() *command {
 							return nil
 						}
 						if err := a.Engine.RevokeSession(ctx, args[0], "revoked_by_admin"); err != nil {
-							if errors.Is(err, store.ErrNotFound) {
+							if errors.Is(err, engine.ErrUnknownSession) {
 								return fmt.Errorf("no session %q", args[0])
 							}
 							return err

@@ -64,7 +64,7 @@ func apitokenCommand() *command {
 					}
 					var rows [][]string
 					for _, s := range ss {
-						u, _ := a.Store.GetUser(ctx, s.UserID)
+						u, _ := a.Engine.UserByID(ctx, s.UserID)
 						rows = append(rows, []string{s.ID, u.Name, s.Label, ts(s.CreatedAt), ts(s.LastUsedAt), ts(s.AbsoluteExpiresAt)})
 					}
 					table(env.stdout, "ID\tUSER\tLABEL\tCREATED\tLAST USED\tEXPIRES", rows)

@@ -41,11 +41,7 @@ func clientCommand() *command {
 				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
 				asJSON := fs.Bool("json", false, "print JSON")
 				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
-					t, err := a.Engine.Tenant(ctx, *tenant)
-					if err != nil {
-						return err
-					}
-					cs, err := a.Store.ListClients(ctx, t.ID)
+					cs, err := a.Engine.Clients(ctx, *tenant)
 					if err != nil {
 						return err
 					}

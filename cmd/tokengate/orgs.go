@@ -110,37 +110,18 @@ func memberCommand() *command {
 				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
 				asJSON := fs.Bool("json", false, "print JSON")
 				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
-					t, err := a.Engine.Tenant(ctx, *tenant)
+					members, err := a.Engine.Members(ctx, engine.MemberQuery{Tenant: *tenant, User: *user, Organisation: *org, IncludeRemoved: *removed})
 					if err != nil {
 						return err
 					}
-					f := store.MembershipFilter{TenantID: t.ID, IncludeRemoved: *removed}
-					if *user != "" {
-						u, err := a.Engine.User(ctx, t.Name, *user)
-						if err != nil {
-							return err
-						}
-						f.UserID = u.ID
-					}
-					if *org != "" {
-						o, err := a.Engine.Organisation(ctx, t.Name, *org)
-						if err != nil {
-							return err
-						}
-						f.OrganisationID = o.ID
-					}
-					ms, err := a.Store.ListMemberships(ctx, f)
-					if err != nil {
-						return err
+					var ms []store.Membership
+					var rows [][]string
+					for _, m := range members {
+						ms = append(ms, m.Membership)
+						rows = append(rows, []string{m.Membership.ID, m.User.Name, m.Organisation.Name, strings.Join(m.Membership.Channels, ","), ts(m.Membership.RemovedAt)})
 					}
 					if *asJSON {
 						return printJSON(env.stdout, ms)
-					}
-					var rows [][]string
-					for _, m := range ms {
-						u, _ := a.Store.GetUser(ctx, m.UserID)
-						o, _ := a.Store.GetOrganisation(ctx, m.OrganisationID)
-						rows = append(rows, []string{m.ID, u.Name, o.Name, strings.Join(m.Channels, ","), ts(m.RemovedAt)})
 					}
 					table(env.stdout, "MU ID\tUSER\tORGANISATION\tCHANNELS\tREMOVED", rows)
 					return nil

@@ -46,7 +46,7 @@ func tenantCommand() *command {
 		{name: "list", summary: "List tenants.", usage: "",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
-					ts, err := a.Store.ListTenants(ctx)
+					ts, err := a.Engine.Tenants(ctx)
 					if err != nil {
 						return err
 					}
