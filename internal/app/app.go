@@ -26,8 +26,11 @@ import (
 
 // App is an opened gateway node.
 type App struct {
-	Config   config.Config
-	Log      *slog.Logger
+	Config config.Config
+	Log    *slog.Logger
+	// Store is the opened backend, for the wiring (readiness, Close) and
+	// for tests that inspect what was written; commands and surfaces go
+	// through Engine (internal/archtest checks it).
 	Store    store.Store
 	Ring     *token.Ring
 	Engine   *engine.Engine
