@@ -197,6 +197,85 @@ type AuditEvent struct {
 	Detail        map[string]string
 }
 
+// BrowserSession is a signed-in web browser (the web UI's session). The
+// browser holds an opaque random token in a cookie; the store keeps only
+// its SHA-256 (TokenHash), so a copy of the database signs no one in.
+//
+// AuthTime and AuthMethod say when and how the user authenticated to start
+// it, and PasswordAt when they last proved their password in it (at
+// sign-in or when asked again): an authorization endpoint honours
+// max_age and prompt=login from them, and recent-password rules read
+// PasswordAt.
+type BrowserSession struct {
+	ID        string // a public handle for listings and revocation
+	TokenHash []byte // SHA-256 of the cookie's token; unique
+	TenantID  string
+	UserID    string
+	// AuthMethod is "password" or "oidc:" followed by the issuer's id.
+	AuthMethod        string
+	AuthTime          time.Time
+	PasswordAt        time.Time // zero when no password was ever given in it
+	RemoteAddr        string
+	UserAgent         string
+	CreatedAt         time.Time
+	LastSeenAt        time.Time
+	IdleExpiresAt     time.Time // sliding, renewed as the browser is used
+	AbsoluteExpiresAt time.Time // fixed at sign-in
+	RevokedAt         time.Time
+	RevokeReason      string
+}
+
+// Live reports whether the browser session is neither ended nor expired
+// at now.
+func (b *BrowserSession) Live(now time.Time) bool {
+	return b.RevokedAt.IsZero() && now.Before(b.IdleExpiresAt) && now.Before(b.AbsoluteExpiresAt)
+}
+
+// BrowserSessionFilter selects browser sessions. Empty fields do not filter.
+type BrowserSessionFilter struct {
+	TenantID string
+	UserID   string
+	LiveAt   time.Time // when set, only sessions live at that time
+}
+
+// AccessStatus is the state of an API access request.
+type AccessStatus string
+
+// The states of an access request: pending until an administrator approves
+// or denies it or its user withdraws it.
+const (
+	AccessPending   AccessStatus = "pending"
+	AccessApproved  AccessStatus = "approved"
+	AccessDenied    AccessStatus = "denied"
+	AccessWithdrawn AccessStatus = "withdrawn"
+)
+
+// AccessRequest is a user's request for API access (the refresh-enabled
+// flag), with the administrator's decision. A user has at most one pending
+// request.
+type AccessRequest struct {
+	ID        string
+	TenantID  string
+	UserID    string
+	Reason    string // the user's words
+	Status    AccessStatus
+	CreatedAt time.Time
+	DecidedAt time.Time // zero while pending
+	// DecidedBy is the id of the administrator who approved or denied it
+	// (empty for a withdrawal).
+	DecidedBy string
+	Note      string // the administrator's words to the user
+}
+
+// AccessRequestFilter selects access requests, newest first. Empty fields
+// do not filter.
+type AccessRequestFilter struct {
+	TenantID string
+	UserID   string
+	Status   AccessStatus
+	Limit    int // 0 means no limit
+}
+
 // SessionFilter selects sessions. Empty fields do not filter.
 type SessionFilter struct {
 	TenantID string
@@ -223,7 +302,19 @@ type AuditFilter struct {
 	SessionID     string
 	Type          string
 	CorrelationID string
-	Limit         int // 0 means no limit
+	// Since and Until, when set, keep events with Since <= Time < Until.
+	Since, Until time.Time
+	// Before, when its ID is set, keeps only events listed after it in the
+	// newest-first order: older than its Time, or of the same Time with a
+	// smaller ID. It pages through a long log without offsets.
+	Before AuditCursor
+	Limit  int // 0 means no limit
+}
+
+// AuditCursor is the position of one event in the newest-first order.
+type AuditCursor struct {
+	Time time.Time
+	ID   int64
 }
 
 // Queries is every read and write a backend offers. Store runs them
@@ -287,6 +378,27 @@ type Queries interface {
 
 	CreateExternalIdentity(ctx context.Context, x ExternalIdentity) error
 	GetExternalIdentity(ctx context.Context, tenantID, issuer, subject string) (ExternalIdentity, error)
+
+	CreateBrowserSession(ctx context.Context, b BrowserSession) error
+	GetBrowserSession(ctx context.Context, id string) (BrowserSession, error)
+	// GetBrowserSessionByToken finds a browser session by its TokenHash.
+	GetBrowserSessionByToken(ctx context.Context, tokenHash []byte) (BrowserSession, error)
+	UpdateBrowserSession(ctx context.Context, b BrowserSession) error
+	// ListBrowserSessions lists browser sessions oldest first.
+	ListBrowserSessions(ctx context.Context, f BrowserSessionFilter) ([]BrowserSession, error)
+	// RevokeUserBrowserSessions ends every live browser session of a user
+	// and returns how many it ended.
+	RevokeUserBrowserSessions(ctx context.Context, userID string, at time.Time, reason string) (int, error)
+	// PurgeBrowserSessions deletes at most limit browser sessions that
+	// expired or ended before the given time and returns how many.
+	PurgeBrowserSessions(ctx context.Context, before time.Time, limit int) (int, error)
+
+	// CreateAccessRequest returns ErrConflict when the user already has a
+	// pending request.
+	CreateAccessRequest(ctx context.Context, r AccessRequest) error
+	GetAccessRequest(ctx context.Context, id string) (AccessRequest, error)
+	UpdateAccessRequest(ctx context.Context, r AccessRequest) error
+	ListAccessRequests(ctx context.Context, f AccessRequestFilter) ([]AccessRequest, error)
 
 	AppendAudit(ctx context.Context, e AuditEvent) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)

@@ -41,6 +41,19 @@ func (q *queries) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.A
 			args = append(args, c.v)
 		}
 	}
+	if !f.Since.IsZero() {
+		b.WriteString(` AND time >= ?`)
+		args = append(args, f.Since.UnixMilli())
+	}
+	if !f.Until.IsZero() {
+		b.WriteString(` AND time < ?`)
+		args = append(args, f.Until.UnixMilli())
+	}
+	if f.Before.ID != 0 {
+		t := f.Before.Time.UnixMilli()
+		b.WriteString(` AND (time < ? OR (time = ? AND id < ?))`)
+		args = append(args, t, t, f.Before.ID)
+	}
 	b.WriteString(` ORDER BY time DESC, id DESC LIMIT ?`)
 	limit := int64(-1)
 	if f.Limit > 0 {
