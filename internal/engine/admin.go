@@ -136,7 +136,8 @@ type UserUpdate struct {
 
 // UpdateUser applies an update. Changing the password, disabling the user,
 // or withdrawing refresh ends every session of the user in the same
-// transaction.
+// transaction; changing the password or disabling the user ends their
+// browser sessions too.
 func (e *Engine) UpdateUser(ctx context.Context, userID string, up UserUpdate) (store.User, error) {
 	var hash string
 	if up.Password != nil {
@@ -201,6 +202,13 @@ func (e *Engine) UpdateUser(ctx context.Context, userID string, up UserUpdate) (
 		}
 		if err := e.audit(ctx, q, store.AuditEvent{Type: "user.update", TenantID: u.TenantID, UserID: u.ID, Detail: changed}); err != nil {
 			return err
+		}
+		if endSessions == revokedUserDisabled || endSessions == "password_changed" {
+			// A browser signed in with the old password, or as a user
+			// who may no longer sign in, is signed out too.
+			if _, err := q.RevokeUserBrowserSessions(ctx, u.ID, now, endSessions); err != nil {
+				return err
+			}
 		}
 		if endSessions != "" {
 			var n int

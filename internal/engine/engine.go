@@ -65,6 +65,16 @@ type Options struct {
 	// from the master key so every node shares it.
 	RefreshKey []byte
 
+	// BrowserIdleTTL and BrowserAbsoluteTTL bound a web UI sign-in: it
+	// ends after BrowserIdleTTL without use and BrowserAbsoluteTTL after it
+	// began, whichever comes first (defaults 30 minutes and 12 hours).
+	BrowserIdleTTL     time.Duration
+	BrowserAbsoluteTTL time.Duration
+	// RecentPassword is how recent a browser session's last password must
+	// be for it to create an API token (default 10 minutes); an older one
+	// must give the password again.
+	RecentPassword time.Duration
+
 	HashWorkers    int    // 0: number of CPUs
 	HashMemoryKiB  uint32 // default 19456
 	HashIterations uint32 // default 2
@@ -114,6 +124,15 @@ func New(st store.Store, ring *token.Ring, opts Options) (*Engine, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.BrowserIdleTTL <= 0 {
+		opts.BrowserIdleTTL = 30 * time.Minute
+	}
+	if opts.BrowserAbsoluteTTL <= 0 {
+		opts.BrowserAbsoluteTTL = 12 * time.Hour
+	}
+	if opts.RecentPassword <= 0 {
+		opts.RecentPassword = 10 * time.Minute
 	}
 	if opts.HashWorkers <= 0 {
 		opts.HashWorkers = runtime.NumCPU()
@@ -264,6 +283,13 @@ func (e *Engine) PurgeSessions(ctx context.Context, batch, maxBatches int) (int,
 	total := 0
 	for range maxBatches {
 		n, err := e.st.PurgeSessions(ctx, before, batch)
+		if err == nil && n < batch {
+			// Browser sessions go in the same bounded batches once the
+			// token sessions are done.
+			var nb int
+			nb, err = e.st.PurgeBrowserSessions(ctx, before, batch-n)
+			n += nb
+		}
 		total += n
 		if err != nil {
 			return total, err

@@ -44,31 +44,43 @@ func (e *Engine) SignOnPassword(ctx context.Context, req SignOnRequest) (*Grant,
 }
 
 func (e *Engine) signOnPassword(ctx context.Context, req SignOnRequest) (*Grant, error) {
+	t, u, err := e.checkPassword(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return e.StartSession(ctx, t, u, req)
+}
+
+// checkPassword is the password check of every password sign-on (the
+// token dialects' and the web UI's): it returns the tenant and the user
+// whose name and password req gives, or ErrInvalidCredentials alike for an
+// unknown tenant, an unknown user and a wrong password.
+func (e *Engine) checkPassword(ctx context.Context, req SignOnRequest) (store.Tenant, store.User, error) {
 	if req.Username == "" || req.Password == "" {
-		return nil, invalidRequest("username and password are required")
+		return store.Tenant{}, store.User{}, invalidRequest("username and password are required")
 	}
 	t, err := e.Tenant(ctx, req.Tenant)
 	if errors.Is(err, ErrUnknownTenant) {
 		// Spend the time of a real check so tenants can't be enumerated.
 		_, _ = e.hash.Verify(ctx, req.Password, "")
-		return nil, ErrInvalidCredentials
+		return store.Tenant{}, store.User{}, ErrInvalidCredentials
 	} else if err != nil {
-		return nil, err
+		return store.Tenant{}, store.User{}, err
 	}
 	u, err := e.st.GetUserByName(ctx, t.ID, req.Username)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, err
+		return store.Tenant{}, store.User{}, err
 	}
 	ok, herr := e.hash.Verify(ctx, req.Password, u.PasswordHash)
 	if herr != nil {
-		return nil, herr
+		return store.Tenant{}, store.User{}, herr
 	}
 	if !ok {
 		e.audit(ctx, e.st, store.AuditEvent{Type: "signon.failed", TenantID: t.ID, UserID: u.ID, ClientID: req.ClientID,
 			Detail: map[string]string{"service": req.Service, "username": req.Username}})
-		return nil, ErrInvalidCredentials
+		return store.Tenant{}, store.User{}, ErrInvalidCredentials
 	}
-	return e.StartSession(ctx, t, u, req)
+	return t, u, nil
 }
 
 // StartSession is the common end of every sign-on, after the user has been
