@@ -36,6 +36,9 @@ type App struct {
 	Engine   *engine.Engine
 	Registry *prometheus.Registry
 	Started  time.Time
+	// webKey signs the web UI's CSRF tokens and seals its external
+	// sign-in state; derived from the master key, so every node shares it.
+	webKey []byte
 }
 
 // Options adjusts Open, mostly for tests.
@@ -135,6 +138,9 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		HashWorkers:    cfg.Password.WorkerCount(),
 		HashMemoryKiB:  cfg.Password.MemoryKiB,
 		HashIterations: cfg.Password.Iterations,
+		BrowserIdleTTL:     cfg.Web.IdleTTL.D(),
+		BrowserAbsoluteTTL: cfg.Web.AbsoluteTTL.D(),
+		RecentPassword:     cfg.Web.RecentPassword.D(),
 		Now:            opts.Now,
 		Logger:         a.Log,
 		Registerer:     reg,
@@ -143,6 +149,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		return err
 	}
 	a.Ring, a.Engine = ring, eng
+	a.webKey = sealer.DeriveKey("tokengate web ui v1")
 	return nil
 }
 

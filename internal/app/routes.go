@@ -7,12 +7,13 @@ import (
 	"github.com/tokengate/tokengate/internal/dialect/syncgw"
 	"github.com/tokengate/tokengate/internal/httpx"
 	"github.com/tokengate/tokengate/internal/proxy"
+	"github.com/tokengate/tokengate/internal/web"
 )
 
 // registerWhitespace mounts the Whitespace API's surfaces: the proxy
 // routes (first, so that Sync Gateway's catch-all yields to them), the Sync
 // Gateway dialect, and the admin/profile JSON API.
-func registerWhitespace(mux *http.ServeMux, a *App) {
+func registerWhitespace(mux *http.ServeMux, a *App, uiRoot http.Handler) {
 	var sg *syncgw.Handler
 	var handoff func(string) http.Handler
 	if a.Config.SyncGW.Enabled {
@@ -45,6 +46,12 @@ func registerWhitespace(mux *http.ServeMux, a *App) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if sg != nil && syncgw.IsRefreshPath(r.URL.Path) {
 			sg.ServeHTTP(w, r)
+			return
+		}
+		if uiRoot != nil && r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) && web.AcceptsHTML(r) {
+			// A browser opening the gateway's address gets the web UI;
+			// curl and API clients still get the JSON 404.
+			uiRoot.ServeHTTP(w, r)
 			return
 		}
 		httpx.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "message": "no such endpoint: " + r.Method + " " + r.URL.Path})

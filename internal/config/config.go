@@ -42,6 +42,7 @@ type Config struct {
 	OIDC     OIDC               `yaml:"oidc"`
 	SyncGW   SyncGW             `yaml:"syncgw"`
 	Proxy    Proxy              `yaml:"proxy"`
+	Web      Web                `yaml:"web"`
 }
 
 // Store selects the storage backend.
@@ -140,6 +141,7 @@ func Default() Config {
 		OIDC:     OIDC{Leeway: Duration(time.Minute)},
 		SyncGW:   defaultSyncGW(),
 		Proxy:    defaultProxy(),
+		Web:      defaultWeb(),
 	}
 }
 
@@ -328,6 +330,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateDialects()...)
 	errs = append(errs, c.validateSyncGWProxy()...)
+	errs = append(errs, c.validateWeb()...)
 	return errors.Join(errs...)
 }
 

@@ -56,6 +56,11 @@ type OIDCIssuer struct {
 	// identifier); ClientID is accepted as aud too (ID tokens).
 	Audience string `yaml:"audience"`
 	ClientID string `yaml:"client_id"`
+	// ClientSecret authenticates tokengate to the issuer's token endpoint
+	// when the web UI signs users in with it ("Sign in with …", shown
+	// for every issuer with a client_id); empty for a public client,
+	// which relies on PKCE alone.
+	ClientSecret string `yaml:"client_secret"`
 	// Auth0Domain is what Core's about JSON shows ("auth0 <domain>");
 	// default: the issuer's host.
 	Auth0Domain string `yaml:"auth0_domain"`

@@ -54,6 +54,7 @@ type Issuer struct {
 	reg    *Registry
 
 	mu       sync.Mutex
+	provider *oidc.Provider
 	verifier *oidc.IDTokenVerifier
 	lastTry  time.Time
 }
@@ -191,6 +192,7 @@ func (is *Issuer) idVerifier(ctx context.Context) (*oidc.IDTokenVerifier, error)
 	}
 	// The key set outlives this request: it refetches keys on an unknown
 	// kid with a context of its own.
+	is.provider = p
 	is.verifier = p.VerifierContext(oidc.ClientContext(context.Background(), r.client), &oidc.Config{
 		SkipClientIDCheck:    true, // aud is checked below against audience or client id
 		SupportedSigningAlgs: signingAlgs,
@@ -209,21 +211,34 @@ type extClaims struct {
 }
 
 func (is *Issuer) verify(ctx context.Context, raw string) (engine.ExternalIdentity, error) {
+	id, _, err := is.verifyToken(ctx, raw)
+	return id, err
+}
+
+func (is *Issuer) verifyToken(ctx context.Context, raw string) (engine.ExternalIdentity, *oidc.IDToken, error) {
 	c := is.Config
 	v, err := is.idVerifier(ctx)
 	if err != nil {
 		is.reg.log.WarnContext(ctx, "external issuer unavailable", "issuer", c.Issuer, "err", err)
-		return engine.ExternalIdentity{}, engine.ErrExternalUnavailable
+		return engine.ExternalIdentity{}, nil, engine.ErrExternalUnavailable
 	}
 	tok, err := v.Verify(ctx, raw)
 	if err != nil {
 		is.reg.log.InfoContext(ctx, "external token refused", "issuer", c.Issuer, "reason", err.Error())
 		var te *oidc.TokenExpiredError
 		if errors.As(err, &te) {
-			return engine.ExternalIdentity{}, engine.ErrTokenExpired
+			return engine.ExternalIdentity{}, nil, engine.ErrTokenExpired
 		}
-		return engine.ExternalIdentity{}, engine.ErrInvalidToken
+		return engine.ExternalIdentity{}, nil, engine.ErrInvalidToken
 	}
+	id, err := is.identity(ctx, tok)
+	return id, tok, err
+}
+
+// identity applies the audience, not-before and allowed-user rules to a
+// token whose signature and expiry verified.
+func (is *Issuer) identity(ctx context.Context, tok *oidc.IDToken) (engine.ExternalIdentity, error) {
+	c := is.Config
 	if !(c.Audience != "" && slices.Contains(tok.Audience, c.Audience)) && !(c.ClientID != "" && slices.Contains(tok.Audience, c.ClientID)) {
 		is.reg.log.InfoContext(ctx, "external token refused", "issuer", c.Issuer, "reason", "audience")
 		return engine.ExternalIdentity{}, engine.ErrInvalidToken

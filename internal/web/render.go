@@ -1,0 +1,241 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/tokengate/tokengate/internal/engine"
+)
+
+// view is what every page template receives.
+type view struct {
+	Title string
+	Nav   string // the navigation entry to mark as current
+	CSRF  string
+	// Notice is a fixed message chosen by a redirect's ?done= (never text
+	// from the request), Error a message for the page's form.
+	Notice string
+	Error  string
+	Data   any
+	// CSP, when set, replaces the page's Content-Security-Policy.
+	CSP       string
+	principal *engine.BrowserPrincipal
+}
+
+// User is the signed-in user, nil on the sign-in page.
+func (v view) User() *engine.BrowserPrincipal { return v.principal }
+
+// errorView is the data of the error page.
+type errorView struct {
+	Message string
+	Back    string
+	Retry   int // seconds, for a throttled sign-in
+}
+
+var funcs = template.FuncMap{
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return t.UTC().Format("2 Jan 2006 15:04 UTC")
+	},
+	"iso": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339)
+	},
+	"join":    strings.Join,
+	"service": serviceName,
+	"method":  methodName,
+	"browser": browserName,
+	"orDash": func(s string) string {
+		if s == "" {
+			return "—"
+		}
+		return s
+	},
+}
+
+// parsePages parses each page template with the layout, so every page is
+// one template set that executes "layout".
+func parsePages() (map[string]*template.Template, error) {
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	pages := map[string]*template.Template{}
+	for _, n := range names {
+		base := strings.TrimSuffix(path.Base(n), ".html")
+		if base == "layout" {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n)
+		if err != nil {
+			return nil, fmt.Errorf("web: template %s: %w", n, err)
+		}
+		pages[base] = t
+	}
+	return pages, nil
+}
+
+// render writes page name with status. The page is rendered to a buffer
+// first, so a template error never sends half a page.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
+	t, ok := h.pages[name]
+	if !ok {
+		h.log.ErrorContext(r.Context(), "web: no such template", "name", name)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	if v.CSRF == "" {
+		if v.principal != nil {
+			v.CSRF = h.csrfToken(v.principal.Session.ID)
+		} else {
+			v.CSRF = h.csrfToken(h.preBinding(w, r))
+		}
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		h.log.ErrorContext(r.Context(), "web: render", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	if v.CSP != "" {
+		w.Header().Set("Content-Security-Policy", v.CSP)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// retryAfter is how an engine error says when to try again: the seam for
+// throttled sign-ons, whatever sentinel carries it.
+type retryAfter interface{ RetryAfter() time.Duration }
+
+// describe is the one place that turns an error into a status and words a
+// user understands. Engine sentinels carry client-safe text; anything else
+// is logged and shown as a plain failure.
+func (h *Handler) describe(ctx context.Context, err error) (int, string, int) {
+	var ra retryAfter
+	switch {
+	case errors.As(err, &ra):
+		secs := int(ra.RetryAfter().Round(time.Second) / time.Second)
+		return http.StatusTooManyRequests, fmt.Sprintf("Too many attempts. Try again in %d s.", max(secs, 1)), max(secs, 1)
+	case errors.Is(err, errCSRF), errors.Is(err, errCrossSite):
+		return http.StatusForbidden, capitalise(err.Error()), 0
+	case errors.Is(err, errBadForm):
+		return http.StatusBadRequest, capitalise(err.Error()), 0
+	case errors.Is(err, errForbidden):
+		return http.StatusForbidden, capitalise(err.Error()), 0
+	case errors.Is(err, engine.ErrInvalidCredentials):
+		return http.StatusUnauthorized, "The user name or password is not right.", 0
+	case errors.Is(err, engine.ErrUserDisabled), errors.Is(err, engine.ErrTenantDisabled):
+		return http.StatusForbidden, "This account can't sign in. Ask an administrator.", 0
+	case errors.Is(err, engine.ErrBrowserSessionEnded):
+		return http.StatusUnauthorized, capitalise(err.Error()) + ".", 0
+	case errors.Is(err, engine.ErrBusy):
+		return http.StatusServiceUnavailable, "The server is busy. Try again in a moment.", 0
+	case errors.Is(err, engine.ErrRefreshNotEnabled):
+		return http.StatusForbidden, "API access is not enabled for this login. You can request it on your profile.", 0
+	case errors.Is(err, engine.ErrInvalidRequest):
+		return http.StatusBadRequest, capitalise(strings.TrimPrefix(err.Error(), engine.ErrInvalidRequest.Error()+": ")) + ".", 0
+	case errors.Is(err, engine.ErrUnknownUser), errors.Is(err, engine.ErrUnknownSession),
+		errors.Is(err, engine.ErrUnknownAPIToken), errors.Is(err, engine.ErrUnknownAccessRequest),
+		errors.Is(err, engine.ErrUnknownOrganisation), errors.Is(err, engine.ErrUnknownMembership),
+		errors.Is(err, engine.ErrUnknownClient), errors.Is(err, engine.ErrUnknownTenant):
+		return http.StatusNotFound, "That no longer exists: " + err.Error() + ".", 0
+	case errors.Is(err, engine.ErrAlreadyExists), errors.Is(err, engine.ErrInUse):
+		return http.StatusConflict, capitalise(err.Error()) + ".", 0
+	case errors.Is(err, engine.ErrSessionLimit):
+		return http.StatusConflict, capitalise(err.Error()) + ".", 0
+	case errors.Is(err, engine.ErrExternalUnavailable):
+		return http.StatusBadGateway, "The identity provider could not be reached. Try again later.", 0
+	case errors.Is(err, engine.ErrExternalNotAllowed), errors.Is(err, errExternalFailed):
+		return http.StatusForbidden, "That sign-in was not accepted.", 0
+	}
+	h.log.ErrorContext(ctx, "web: request failed", "err", err)
+	return http.StatusInternalServerError, "Something went wrong on our side. Please try again.", 0
+}
+
+// fail writes the error page for err.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, p *engine.BrowserPrincipal, err error) {
+	status, msg, retry := h.describe(r.Context(), err)
+	if retry > 0 {
+		w.Header().Set("Retry-After", fmt.Sprint(retry))
+	}
+	h.render(w, r, status, "error", view{Title: "Something went wrong", principal: p,
+		Data: errorView{Message: msg, Back: backFor(r.URL.Path), Retry: retry}})
+}
+
+// backFor is the page a failed form returns to: the list it was on.
+func backFor(p string) string {
+	for _, prefix := range []string{"/ui/admin/users", "/ui/admin/requests", "/ui/admin/orgs", "/ui/admin/clients",
+		"/ui/admin/sessions", "/ui/admin/keys", "/ui/admin/tenants", "/ui/profile", "/ui/signin"} {
+		if strings.HasPrefix(p, prefix) {
+			return prefix
+		}
+	}
+	return "/ui/"
+}
+
+func capitalise(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// serviceName says which service a session belongs to, in words.
+func serviceName(s string) string {
+	base, _, _ := strings.Cut(s, ":")
+	switch base {
+	case "oauth2":
+		return "OAuth 2.0"
+	case "core":
+		return "Core API"
+	case "ags":
+		return "AGS"
+	case "syncgw":
+		return "Sync Gateway"
+	case "apitoken":
+		return "API token"
+	}
+	return s
+}
+
+// methodName says how a browser signed in.
+func methodName(m string) string {
+	if m == engine.AuthPassword {
+		return "password"
+	}
+	if id, ok := strings.CutPrefix(m, engine.AuthOIDCPrefix); ok {
+		return id
+	}
+	return m
+}
+
+// browserName names a browser by its user agent, roughly.
+func browserName(ua string) string {
+	for _, b := range []string{"Edg/", "Firefox/", "HeadlessChrome/", "Chrome/", "Safari/", "curl/"} {
+		if strings.Contains(ua, b) {
+			name := strings.TrimSuffix(b, "/")
+			if name == "Edg" {
+				name = "Edge"
+			}
+			return name
+		}
+	}
+	if ua == "" {
+		return "—"
+	}
+	return "other"
+}
