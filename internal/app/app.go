@@ -129,21 +129,21 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	eng, err := engine.New(a.Store, ring, engine.Options{
-		Issuer:         cfg.Issuer(),
-		DefaultTenant:  cfg.DefaultTenant,
-		GraceWindow:    cfg.Refresh.GraceWindow.D(),
-		Leeway:         cfg.Refresh.Leeway.D(),
-		Policies:       policies,
-		RefreshKey:     sealer.DeriveKey("tokengate refresh-token id v1"),
-		HashWorkers:    cfg.Password.WorkerCount(),
-		HashMemoryKiB:  cfg.Password.MemoryKiB,
-		HashIterations: cfg.Password.Iterations,
+		Issuer:             cfg.Issuer(),
+		DefaultTenant:      cfg.DefaultTenant,
+		GraceWindow:        cfg.Refresh.GraceWindow.D(),
+		Leeway:             cfg.Refresh.Leeway.D(),
+		Policies:           policies,
+		RefreshKey:         sealer.DeriveKey("tokengate refresh-token id v1"),
+		HashWorkers:        cfg.Password.WorkerCount(),
+		HashMemoryKiB:      cfg.Password.MemoryKiB,
+		HashIterations:     cfg.Password.Iterations,
 		BrowserIdleTTL:     cfg.Web.IdleTTL.D(),
 		BrowserAbsoluteTTL: cfg.Web.AbsoluteTTL.D(),
 		RecentPassword:     cfg.Web.RecentPassword.D(),
-		Now:            opts.Now,
-		Logger:         a.Log,
-		Registerer:     reg,
+		Now:                opts.Now,
+		Logger:             a.Log,
+		Registerer:         reg,
 	})
 	if err != nil {
 		return err

@@ -209,7 +209,6 @@ func (h *Handler) rotateKey(w http.ResponseWriter, r *http.Request, p *engine.Br
 	done(w, r, "/ui/admin/keys", "key-rotated")
 }
 
-
 type tenantsView struct {
 	Tenants []store.Tenant
 	All     bool // the admin may see and create every tenant
