@@ -41,13 +41,16 @@ type Issuer struct {
 	n         int
 	// JWKSFetches counts requests of the JWKS document.
 	JWKSFetches atomic.Int64
+	flow        authFlow // authcode.go
 }
 
 // New starts an issuer with one RS256 key; it stops when the test ends.
 func New(t testing.TB) *Issuer {
 	t.Helper()
-	is := &Issuer{}
+	is := &Issuer{flow: authFlow{clients: map[string]authClient{}, codes: map[string]authCode{}}}
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /authorize", is.authorize)
+	mux.HandleFunc("POST /token", is.token)
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{
 			"issuer":                                is.URL,
@@ -124,8 +127,12 @@ func (is *Issuer) Mint(t testing.TB, claims map[string]any) string {
 	return MintWith(t, is.Current(), claims)
 }
 
-// MintWith signs claims with k.
+// MintWith signs claims with k. t may be nil (in a handler), where a
+// failure panics.
 func MintWith(t testing.TB, k Key, claims map[string]any) string {
+	if t == nil {
+		t = panicTB{}
+	}
 	t.Helper()
 	s, err := jose.NewSigner(jose.SigningKey{Algorithm: k.Alg, Key: jose.JSONWebKey{Key: k.Private, KeyID: k.ID}},
 		(&jose.SignerOptions{}).WithType("JWT"))
@@ -170,3 +177,11 @@ func MintHS256WithPublicKey(t testing.TB, k Key, claims map[string]any) string {
 	}
 	return tok
 }
+
+// panicTB is the testing.TB of a handler that mints: a failure panics,
+// which net/http turns into a failed request.
+type panicTB struct{ testing.TB }
+
+func (panicTB) Helper()                   {}
+func (panicTB) Fatal(args ...any)         { panic(fmt.Sprint(args...)) }
+func (panicTB) Fatalf(f string, a ...any) { panic(fmt.Sprintf(f, a...)) }

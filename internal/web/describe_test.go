@@ -1,0 +1,65 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokengate/tokengate/internal/engine"
+)
+
+// throttled is an error of the kind a throttled sign-on returns: it says
+// when to try again.
+type throttled struct{ after time.Duration }
+
+func (t throttled) Error() string             { return "too many attempts" }
+func (t throttled) RetryAfter() time.Duration { return t.after }
+
+func TestDescribe(t *testing.T) {
+	h := &Handler{log: slog.New(slog.DiscardHandler)}
+	for _, tc := range []struct {
+		err    error
+		status int
+		msg    string
+		retry  int
+	}{
+		{fmt.Errorf("sign-on: %w", throttled{42 * time.Second}), http.StatusTooManyRequests, "Too many attempts. Try again in 42 s.", 42},
+		{throttled{200 * time.Millisecond}, http.StatusTooManyRequests, "Try again in 1 s.", 1},
+		{engine.ErrInvalidCredentials, http.StatusUnauthorized, "The user name or password is not right.", 0},
+		{engine.ErrBusy, http.StatusServiceUnavailable, "busy", 0},
+		{fmt.Errorf("%w: please say why", engine.ErrInvalidRequest), http.StatusBadRequest, "Please say why.", 0},
+		{errors.New("sqlite: disk I/O error"), http.StatusInternalServerError, "Something went wrong on our side", 0},
+	} {
+		status, msg, retry := h.describe(context.Background(), tc.err)
+		if status != tc.status || !strings.Contains(msg, tc.msg) || retry != tc.retry {
+			t.Errorf("describe(%v) = %d %q %d, want %d %q %d", tc.err, status, msg, retry, tc.status, tc.msg, tc.retry)
+		}
+		if strings.Contains(msg, "sqlite") {
+			t.Errorf("internal text shown: %q", msg)
+		}
+	}
+}
+
+func TestSafeReturn(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                        "",
+		"/ui/profile":             "/ui/profile",
+		"/ui/profile#tokens":      "/ui/profile#tokens",
+		"/ui/admin/users?a=b":     "/ui/admin/users?a=b",
+		"//evil.example/ui/":      "",
+		"https://evil.example/ui": "",
+		"/ui/\\evil":              "",
+		"/api/risks":              "",
+		"/ui/x\r\nSet-Cookie: a":  "",
+		"javascript:alert(1)":     "",
+	} {
+		if got := safeReturn(in); got != want {
+			t.Errorf("safeReturn(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
