@@ -70,21 +70,21 @@ func (h *Handler) form(fn func(w http.ResponseWriter, r *http.Request)) http.Han
 	})
 }
 
-// sameOrigin checks what the browser says of a POST's origin: Sec-Fetch-Site
-// must be same-origin and Origin, when sent, this gateway's (its public
-// URL's or the Host the request was sent to). Browsers send at least one of
-// them on every POST; a client that sends neither still needs the CSRF
-// token.
+// sameOrigin checks what the browser says of a POST's origin.
+// Sec-Fetch-Site, when sent, decides: only same-origin passes (same-site is
+// a sibling host or port, not this gateway). Without it, an Origin other
+// than "null" must be this gateway's (its public URL's or the Host the
+// request was sent to). Pages here send Referrer-Policy: no-referrer, under
+// which a browser sends "Origin: null" on every form POST (Fetch, "append
+// a request Origin header"), so null alone proves nothing either way; the
+// CSRF token, checked next, is what every POST must carry.
 func (h *Handler) sameOrigin(r *http.Request) bool {
-	if s := r.Header.Get("Sec-Fetch-Site"); s != "" && s != "same-origin" {
-		return false
+	if s := r.Header.Get("Sec-Fetch-Site"); s != "" {
+		return s == "same-origin"
 	}
 	o := r.Header.Get("Origin")
-	if o == "" {
+	if o == "" || o == "null" {
 		return true
-	}
-	if o == "null" {
-		return false
 	}
 	if o == h.origin {
 		return true

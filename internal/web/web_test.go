@@ -93,11 +93,13 @@ func TestSignInRefusals(t *testing.T) {
 		form    url.Values
 		headers map[string]string
 	}{
-		"no csrf token":       {url.Values{"username": {"alice"}, "password": {"alice-password"}}, map[string]string{"Origin": g.URL}},
-		"bad csrf token":      {url.Values{"csrf": {"forged"}, "username": {"alice"}, "password": {"alice-password"}}, map[string]string{"Origin": g.URL}},
-		"cross-site origin":   {url.Values{"csrf": {b.csrf}, "username": {"alice"}, "password": {"alice-password"}}, map[string]string{"Origin": "https://evil.example"}},
-		"cross-site fetch":    {url.Values{"csrf": {b.csrf}, "username": {"alice"}, "password": {"alice-password"}}, map[string]string{"Sec-Fetch-Site": "cross-site"}},
-		"null origin":         {url.Values{"csrf": {b.csrf}, "username": {"alice"}, "password": {"alice-password"}}, map[string]string{"Origin": "null"}},
+		"no csrf token":        {url.Values{"username": {"alice"}, "password": {"alice-password"}}, map[string]string{"Origin": g.URL}},
+		"bad csrf token":       {url.Values{"csrf": {"forged"}, "username": {"alice"}, "password": {"alice-password"}}, map[string]string{"Origin": g.URL}},
+		"cross-site origin":    {url.Values{"csrf": {b.csrf}, "username": {"alice"}, "password": {"alice-password"}}, map[string]string{"Origin": "https://evil.example"}},
+		"cross-site fetch":     {url.Values{"csrf": {b.csrf}, "username": {"alice"}, "password": {"alice-password"}}, map[string]string{"Sec-Fetch-Site": "cross-site"}},
+		"null origin, no csrf": {url.Values{"username": {"alice"}, "password": {"alice-password"}}, map[string]string{"Origin": "null"}},
+		"cross-site with a same-origin claim": {url.Values{"csrf": {b.csrf}, "username": {"alice"}, "password": {"alice-password"}},
+			map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}},
 		"same-site subdomain": {url.Values{"csrf": {b.csrf}, "username": {"alice"}, "password": {"alice-password"}}, map[string]string{"Sec-Fetch-Site": "same-site"}},
 	} {
 		p := b.postRaw("/ui/signin", tc.form, tc.headers)
