@@ -38,10 +38,16 @@ func (e *Engine) CreateTenant(ctx context.Context, nt NewTenant) (store.Tenant, 
 	if nt.SessionLimitPolicy == "" {
 		nt.SessionLimitPolicy = store.LimitReject
 	}
+	if err := checkSessionLimit(nt.MaxSessions, nt.SessionLimitPolicy); err != nil {
+		return store.Tenant{}, err
+	}
 	t := store.Tenant{ID: e.newID(), Name: nt.Name, DisplayName: nt.DisplayName, MaxSessions: nt.MaxSessions,
 		SessionLimitPolicy: nt.SessionLimitPolicy, CreatedAt: e.now()}
 	err := e.st.Tx(ctx, func(q store.Queries) error {
 		if err := q.CreateTenant(ctx, t); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return conflictf("a tenant named %s already exists", t.Name)
+			}
 			return err
 		}
 		return e.audit(ctx, q, store.AuditEvent{Type: "tenant.create", TenantID: t.ID, Detail: map[string]string{"name": t.Name}})
@@ -49,22 +55,64 @@ func (e *Engine) CreateTenant(ctx context.Context, nt NewTenant) (store.Tenant, 
 	return t, err
 }
 
+// LimitPolicies are the valid session limit policies.
+var LimitPolicies = []store.LimitPolicy{store.LimitReject, store.LimitEndOldest}
+
+// ParseLimitPolicy returns the session limit policy named s.
+func ParseLimitPolicy(s string) (store.LimitPolicy, error) {
+	for _, p := range LimitPolicies {
+		if string(p) == s {
+			return p, nil
+		}
+	}
+	return "", invalidRequest("session limit policy %q: want reject or end_oldest", s)
+}
+
+func checkSessionLimit(max int, policy store.LimitPolicy) error {
+	if max < 0 {
+		return invalidRequest("session limit: max sessions must be 0 (no limit) or more, not %d", max)
+	}
+	_, err := ParseLimitPolicy(string(policy))
+	return err
+}
+
 // SetSessionLimit changes a tenant's per-user session limit.
 func (e *Engine) SetSessionLimit(ctx context.Context, tenant string, max int, policy store.LimitPolicy) (store.Tenant, error) {
-	if max < 0 || (policy != store.LimitReject && policy != store.LimitEndOldest) {
-		return store.Tenant{}, invalidRequest("session limit: max must be >= 0 and policy reject or end_oldest")
+	return e.UpdateSessionLimit(ctx, tenant, SessionLimitUpdate{MaxSessions: &max, Policy: &policy})
+}
+
+// SessionLimitUpdate changes a tenant's session limit; nil fields stay as
+// they are.
+type SessionLimitUpdate struct {
+	MaxSessions *int
+	Policy      *store.LimitPolicy
+}
+
+// UpdateSessionLimit changes what up sets of a tenant's per-user session
+// limit and leaves the rest as it is.
+func (e *Engine) UpdateSessionLimit(ctx context.Context, tenant string, up SessionLimitUpdate) (store.Tenant, error) {
+	if up.MaxSessions == nil && up.Policy == nil {
+		return store.Tenant{}, invalidRequest("session limit: nothing to change")
 	}
 	t, err := e.Tenant(ctx, tenant)
 	if err != nil {
 		return t, err
 	}
-	t.MaxSessions, t.SessionLimitPolicy = max, policy
+	if up.MaxSessions != nil {
+		t.MaxSessions = *up.MaxSessions
+	}
+	if up.Policy != nil {
+		t.SessionLimitPolicy = *up.Policy
+	}
+	if err := checkSessionLimit(t.MaxSessions, t.SessionLimitPolicy); err != nil {
+		return store.Tenant{}, err
+	}
 	err = e.st.Tx(ctx, func(q store.Queries) error {
 		if err := q.UpdateTenant(ctx, t); err != nil {
 			return err
 		}
 		return e.audit(ctx, q, store.AuditEvent{Type: "tenant.update", TenantID: t.ID,
-			Detail: map[string]string{"max_sessions": fmt.Sprint(max), "policy": string(policy)}})
+			Detail: map[string]string{"max_sessions": fmt.Sprint(t.MaxSessions), "policy": string(t.SessionLimitPolicy)}})
 	})
 	return t, err
 }
@@ -100,7 +148,7 @@ func (e *Engine) CreateUser(ctx context.Context, nu NewUser) (store.User, error)
 	err = e.st.Tx(ctx, func(q store.Queries) error {
 		if err := q.CreateUser(ctx, u); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return fmt.Errorf("user %q already exists in tenant %q: %w", u.Name, t.Name, err)
+				return conflictf("a user named %s already exists in tenant %s", u.Name, t.Name)
 			}
 			return err
 		}
@@ -256,6 +304,9 @@ func (e *Engine) CreateClient(ctx context.Context, nc NewClient) (store.Client, 
 	}
 	err = e.st.Tx(ctx, func(q store.Queries) error {
 		if err := q.CreateClient(ctx, c); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return conflictf("a client with id %s already exists", c.ID)
+			}
 			return err
 		}
 		return e.audit(ctx, q, store.AuditEvent{Type: "client.create", TenantID: t.ID, ClientID: c.ID,

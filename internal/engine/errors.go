@@ -3,6 +3,8 @@ package engine
 import (
 	"errors"
 	"fmt"
+
+	"github.com/tokengate/tokengate/internal/store"
 )
 
 // Sentinel errors of the engine. Every dialect maps them to its own status
@@ -53,3 +55,17 @@ var (
 func invalidRequest(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalidRequest, fmt.Sprintf(format, args...))
 }
+
+// alreadyExists returns an error that says in the user's words what
+// already exists ("a user named bob already exists in tenant default"). It
+// matches store.ErrConflict with errors.Is but carries none of the store's
+// own text (constraint names, driver codes).
+func conflictf(format string, args ...any) error {
+	return &conflictError{msg: fmt.Sprintf(format, args...)}
+}
+
+// conflictError is a store.ErrConflict told in the engine's words.
+type conflictError struct{ msg string }
+
+func (e *conflictError) Error() string { return e.msg }
+func (e *conflictError) Unwrap() error { return store.ErrConflict }

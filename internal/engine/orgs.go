@@ -55,7 +55,7 @@ func (e *Engine) CreateOrganisation(ctx context.Context, tenant, name, displayNa
 	err = e.st.Tx(ctx, func(q store.Queries) error {
 		if err := q.CreateOrganisation(ctx, o); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return fmt.Errorf("organisation %q already exists in tenant %q: %w", name, t.Name, err)
+				return conflictf("an organisation named %s already exists in tenant %s", name, t.Name)
 			}
 			return err
 		}
@@ -95,6 +95,9 @@ func (e *Engine) DeleteOrganisation(ctx context.Context, tenant, name string) er
 	}
 	return e.st.Tx(ctx, func(q store.Queries) error {
 		if err := q.DeleteOrganisation(ctx, o.ID); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return conflictf("organisation %s still has active memberships: remove them first", o.Name)
+			}
 			return err
 		}
 		return e.audit(ctx, q, store.AuditEvent{Type: "organisation.delete", TenantID: o.TenantID, Detail: map[string]string{"name": o.Name}})
@@ -142,7 +145,7 @@ func (e *Engine) AddMembership(ctx context.Context, nm NewMembership) (store.Mem
 	err = e.st.Tx(ctx, func(q store.Queries) error {
 		if err := q.CreateMembership(ctx, m); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return fmt.Errorf("user %q already holds a membership of %q, or id %s was used before: %w", u.Name, o.Name, id, err)
+				return conflictf("user %s already holds a membership of %s, or the id %s was used before", u.Name, o.Name, id)
 			}
 			return err
 		}
