@@ -95,8 +95,11 @@ func userCommand() *command {
 				email := fs.String("email", "", "e-mail `address`")
 				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
 				return func(ctx context.Context, env *cliEnv, args []string) error {
-					if len(args) != 1 || !*pwStdin {
-						return errUsage
+					if err := checkArgs(args, "NAME"); err != nil {
+						return err
+					}
+					if !*pwStdin {
+						return usagef("--password-stdin is required: the password is read from standard input, never from an argument (echo \"$PW\" | tokengate user add %s --password-stdin)", args[0])
 					}
 					pw, err := readSecret(env.stdin)
 					if err != nil {
@@ -151,8 +154,11 @@ func userCommand() *command {
 				pwStdin := fs.Bool("password-stdin", false, "set a new password read from standard input")
 				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
 				return func(ctx context.Context, env *cliEnv, args []string) error {
-					if len(args) != 1 || (!refresh.set && !disabled.set && !admin.set && !*pwStdin) {
-						return errUsage
+					if err := checkArgs(args, "NAME"); err != nil {
+						return err
+					}
+					if !refresh.set && !disabled.set && !admin.set && !*pwStdin {
+						return usagef("nothing to change: give --refresh-enabled, --disabled, --admin or --password-stdin")
 					}
 					up := engine.UserUpdate{RefreshEnabled: refresh.ptr(), Disabled: disabled.ptr(), Admin: admin.ptr()}
 					if *pwStdin {
@@ -248,8 +254,13 @@ func sessionCommand() *command {
 				user := fs.String("user", "", "revoke every live session of this user")
 				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
 				return func(ctx context.Context, env *cliEnv, args []string) error {
-					if (len(args) == 1) == (*user != "") || len(args) > 1 {
-						return errUsage
+					switch {
+					case len(args) > 1:
+						return usagef("unexpected argument %q", args[1])
+					case len(args) == 1 && *user != "":
+						return usagef("give a session ID or --user NAME, not both")
+					case len(args) == 0 && *user == "":
+						return usagef("missing session ID (or --user NAME)")
 					}
 					return withApp(ctx, env, func(a *app.App) error {
 						if *user != "" {

@@ -56,8 +56,8 @@ func benchCommand() *command {
 			benchAs := fs.String("bench-user", benchUser, "`name` of the user (and client tokengate-NAME) prepared in the data directory; give concurrent runs different names")
 			seed := fs.Int("seed-sessions", 0, "instead of a run, insert `N` live sessions into the data directory's store")
 			return func(ctx context.Context, env *cliEnv, args []string) error {
-				if len(args) != 0 {
-					return errUsage
+				if err := checkArgs(args); err != nil {
+					return err
 				}
 				if *seed > 0 {
 					return withApp(ctx, env, func(a *app.App) error { return benchSeed(ctx, env, a, *seed) })

@@ -66,7 +66,7 @@ func testWrongCommands(t *testing.T, bin string) {
 		{"extra argument", []string{"user", "list", "extra"}, `"extra"`, "Usage: tokengate user list"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out, errOut, err := run1(t, bin, "pw\n", nil, append(tc.args, "--data", dir)...)
+			out, errOut, err := run1(t, bin, "pw\n", []string{"TOKENGATE_DATA=" + dir}, tc.args...)
 			if err == nil {
 				t.Fatalf("succeeded:\n%s%s", out, errOut)
 			}

@@ -65,7 +65,7 @@ func TestConflictsInTheUsersWords(t *testing.T) {
 			if !errors.Is(err, store.ErrConflict) {
 				t.Fatalf("err %v, want a store.ErrConflict", err)
 			}
-			if msg := err.Error(); !regexp.MustCompile("^" + regexp.QuoteMeta(tc.want)).MatchString(msg) || storeText.MatchString(msg) {
+			if msg := err.Error(); !regexp.MustCompile("^"+regexp.QuoteMeta(tc.want)).MatchString(msg) || storeText.MatchString(msg) {
 				t.Errorf("message %q, want it to start %q and carry no store text", msg, tc.want)
 			}
 		})
