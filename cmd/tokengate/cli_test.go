@@ -257,8 +257,8 @@ func testServerDown(t *testing.T, bin string) {
 			if !errors.As(err, &ee) {
 				t.Fatalf("with the server down: %v\n%s%s", err, out, errOut)
 			}
-			if !strings.Contains(errOut, "not reachable at "+g.URL) {
-				t.Errorf("stderr %q does not say the server is not reachable at %s", errOut, g.URL)
+			if !strings.Contains(errOut, "cannot reach the server at "+g.URL) {
+				t.Errorf("stderr %q does not say it cannot reach the server at %s", errOut, g.URL)
 			}
 			for _, dump := range []string{"dial tcp", "Get \"", "Post \"", "connect:"} {
 				if strings.Contains(errOut, dump) {

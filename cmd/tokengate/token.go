@@ -348,7 +348,7 @@ func (f *clientFlags) explain(err error) error {
 		}
 		return errors.New("the stored login has expired or was revoked: run `tokengate login` again")
 	case errors.As(err, &se) && se.Unreachable(), isTransportError(err):
-		return fmt.Errorf("the server is not reachable at %s%s: is it running, and is --server right?", f.server, transportCause(err))
+		return fmt.Errorf("cannot reach the server at %s%s: is it running, and is --server right?", f.server, transportCause(err))
 	case errors.As(err, &se) && se.Status == http.StatusNotFound:
 		return fmt.Errorf("the server at %s does not serve the %s dialect here (404): check --server and --dialect", f.server, firstNonEmpty(f.dialect, "oauth2"))
 	}
