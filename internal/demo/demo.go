@@ -200,9 +200,9 @@ func PrintWalkthrough(w io.Writer, issuer string, res Result) {
 	default:
 		fmt.Fprintf(w, "Demo users' password: $%s, or `cat %s`\n", PasswordEnv, res.PasswordFile)
 	}
-	fmt.Fprintf(w, `Walk through the seed:
+	fmt.Fprintf(w, `Walk through the seed (in this directory, with the command built: go build -o tokengate ./cmd/tokengate):
   export SYNC=%[1]s BUCKET=%[2]s API=%[1]s/api
-  export RENEWABLE=$(tokengate apitoken create %[3]s --label demo)
+  export RENEWABLE=$(./tokengate apitoken create %[3]s --label demo)
   export TOKEN=`+"`"+`curl -s $SYNC/$BUCKET/_oidc_refresh?refresh_token=$RENEWABLE | jq -r .id_token`+"`"+`
   curl -H "Authorization: Bearer $TOKEN" $API/risks
   curl -H "Authorization: Bearer $TOKEN" -H "UserID:%[4]s" -s $API/risks | jq '. | length'   # %[5]d

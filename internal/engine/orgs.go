@@ -145,7 +145,10 @@ func (e *Engine) AddMembership(ctx context.Context, nm NewMembership) (store.Mem
 	err = e.st.Tx(ctx, func(q store.Queries) error {
 		if err := q.CreateMembership(ctx, m); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return conflictf("user %s already holds a membership of %s, or the id %s was used before", u.Name, o.Name, id)
+				if nm.ID != "" {
+					return conflictf("user %s already holds a membership of %s, or the id %s was used before", u.Name, o.Name, id)
+				}
+				return conflictf("user %s already holds a membership of %s", u.Name, o.Name)
 			}
 			return err
 		}
