@@ -105,8 +105,8 @@ func testWrongCommands(t *testing.T, bin string) {
 
 var storeText = regexp.MustCompile(`(?i)sqlite|constraint|store:|\(\d{4}\)`)
 
-// testNoStoreText creates what already exists: the message says so in the
-// user's words, never the database's.
+// testNoStoreText creates what already exists, or names what does not:
+// the message says so in the user's words, never the database's.
 func testNoStoreText(t *testing.T, bin string) {
 	dir := filepath.Join(t.TempDir(), "data")
 	initData(t, bin, dir)
@@ -125,6 +125,7 @@ func testNoStoreText(t *testing.T, bin string) {
 		{"client", "", []string{"client", "add", "svc"}, "a client with id svc already exists"},
 		{"organisation", "", []string{"org", "add", "gailbkr"}, "an organisation named gailbkr already exists in tenant default"},
 		{"membership", "", []string{"member", "add", "bob", "gailbkr"}, "bob already holds a membership of gailbkr"},
+		{"unknown user", "", []string{"apitoken", "create", "nobody"}, `no user "nobody" in tenant "default"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, errOut, err := run1(t, bin, tc.stdin, nil, append(tc.args, "--data", dir)...)

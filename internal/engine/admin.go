@@ -166,7 +166,7 @@ func (e *Engine) User(ctx context.Context, tenant, name string) (store.User, err
 	}
 	u, err := e.st.GetUserByName(ctx, t.ID, name)
 	if errors.Is(err, store.ErrNotFound) {
-		return u, fmt.Errorf("no user %q in tenant %q: %w", name, t.Name, err)
+		return u, notFoundf("no user %q in tenant %q", name, t.Name)
 	}
 	return u, err
 }

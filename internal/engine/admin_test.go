@@ -72,6 +72,15 @@ func TestConflictsInTheUsersWords(t *testing.T) {
 	}
 }
 
+// TestUnknownUserInTheUsersWords looks up a user who does not exist.
+func TestUnknownUserInTheUsersWords(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.eng.User(e.ctx, "", "nobody")
+	if !errors.Is(err, store.ErrNotFound) || err.Error() != `no user "nobody" in tenant "default"` {
+		t.Errorf("err %q, want a store.ErrNotFound saying no user \"nobody\" in tenant \"default\"", err)
+	}
+}
+
 // TestSessionLimitChanges sets one part of a tenant's limit at a time and
 // refuses policies that do not exist, at creation too.
 func TestSessionLimitChanges(t *testing.T) {

@@ -56,16 +56,24 @@ func invalidRequest(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalidRequest, fmt.Sprintf(format, args...))
 }
 
-// alreadyExists returns an error that says in the user's words what
-// already exists ("a user named bob already exists in tenant default"). It
-// matches store.ErrConflict with errors.Is but carries none of the store's
-// own text (constraint names, driver codes).
+// conflictf returns an error that says in the user's words what conflicts
+// ("a user named bob already exists in tenant default"). It matches
+// store.ErrConflict with errors.Is but carries none of the store's own
+// text (constraint names, driver codes).
 func conflictf(format string, args ...any) error {
-	return &conflictError{msg: fmt.Sprintf(format, args...)}
+	return &storeError{msg: fmt.Sprintf(format, args...), sentinel: store.ErrConflict}
 }
 
-// conflictError is a store.ErrConflict told in the engine's words.
-type conflictError struct{ msg string }
+// notFoundf is conflictf for store.ErrNotFound.
+func notFoundf(format string, args ...any) error {
+	return &storeError{msg: fmt.Sprintf(format, args...), sentinel: store.ErrNotFound}
+}
 
-func (e *conflictError) Error() string { return e.msg }
-func (e *conflictError) Unwrap() error { return store.ErrConflict }
+// storeError is a store sentinel told in the engine's words.
+type storeError struct {
+	msg      string
+	sentinel error
+}
+
+func (e *storeError) Error() string { return e.msg }
+func (e *storeError) Unwrap() error { return e.sentinel }
