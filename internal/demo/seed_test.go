@@ -18,20 +18,9 @@ import (
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/demo"
 	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/fakeclock"
 	"github.com/tokengate/tokengate/internal/proxy"
 )
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // syncBuffer collects log output from concurrent handlers.
 type syncBuffer struct {
@@ -50,7 +39,7 @@ type world struct {
 	t      *testing.T
 	ctx    context.Context
 	a      *app.App
-	clk    *clock
+	clk    *fakeclock.Clock
 	srv    *httptest.Server
 	logs   *syncBuffer
 	res    demo.Result
@@ -65,7 +54,7 @@ func newWorld(t *testing.T) *world {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	w := &world{t: t, ctx: ctx, clk: &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}}
+	w := &world{t: t, ctx: ctx, clk: fakeclock.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)), logs: &syncBuffer{}}
 	up := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		w.seenMu.Lock()
 		w.seen = append(w.seen, r.Header.Clone())
