@@ -1,16 +1,17 @@
-// Package dialecttest runs a whole gateway on loopback for the dialect
-// tests: a real app over a SQLite file in a temp directory, an injected
+// Package apptest runs a whole gateway on loopback for the tests of every
+// surface: a real app over a SQLite file in a temp directory, a fake
 // clock, a local OIDC issuer trusted as the "auth0" service of the default
-// tenant, and a request helper that validates every response against the
-// OpenAPI document.
-package dialecttest
+// tenant, a request helper that validates every response against the
+// OpenAPI document, and the golden files of the wire shapes.
+//
+// It lives under app because it opens the node's wiring; the dialect
+// packages never import it, only their external tests (package x_test)
+// do, so no dialect-level package depends on app.
+package apptest
 
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -21,42 +22,53 @@ import (
 	"github.com/tokengate/tokengate/internal/app"
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/fakeclock"
 	"github.com/tokengate/tokengate/internal/idp/idptest"
 	"github.com/tokengate/tokengate/internal/obs"
-	"github.com/tokengate/tokengate/internal/openapi/openapitest"
 )
 
 // Audience is the audience the local issuer's tokens are minted for.
 const Audience = "https://core.example.test"
 
-// Clock is an injectable clock.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-// Advance moves the clock forward.
-func (c *Clock) Advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.now = c.now.Add(d) }
+// AdminPassword is the password of the bootstrap administrator "admin".
+const AdminPassword = "admin-pass"
 
 // Server is a running gateway.
 type Server struct {
 	URL    string
 	App    *app.App
-	Clock  *Clock
+	Clock  *fakeclock.Clock
 	Issuer *idptest.Issuer
-	client *http.Client
+	// Client is the HTTP client of the loopback server.
+	Client *http.Client
 	logs   *syncBuffer
+}
+
+// Options configures Start.
+type Options struct {
+	// Config, when set, adjusts the configuration before the node opens.
+	Config func(*config.Config)
+	// Start is the time the clock starts at (default: now, to the second).
+	Start time.Time
 }
 
 // New starts a gateway; mutate may adjust the configuration.
 func New(t *testing.T, mutate func(*config.Config)) *Server {
 	t.Helper()
+	return Start(t, Options{Config: mutate})
+}
+
+// Start starts a gateway as opts say. Its public URL, and so the issuer of
+// its tokens, is the loopback server's own URL.
+func Start(t *testing.T, opts Options) *Server {
+	t.Helper()
 	ctx := context.Background()
 	iss := idptest.New(t)
-	clock := &Clock{now: time.Now().Truncate(time.Second)}
+	if opts.Start.IsZero() {
+		opts.Start = time.Now().Truncate(time.Second)
+	}
+	clock := fakeclock.New(opts.Start)
+	// Listen first, so that the configuration can name the real address.
 	ts := httptest.NewUnstartedServer(nil)
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
@@ -65,8 +77,8 @@ func New(t *testing.T, mutate func(*config.Config)) *Server {
 	cfg.Password.MemoryKiB, cfg.Password.Iterations = 8192, 1
 	cfg.OIDC.Issuers = []config.OIDCIssuer{{ID: "auth0", DisplayName: "Example Auth0", Issuer: iss.URL, Audience: Audience,
 		Auth0Domain: "example.eu.auth0.com", AllowedSubjects: []string{"auth0|alice"}, CreateUsers: true, RefreshEnabled: true}}
-	if mutate != nil {
-		mutate(&cfg)
+	if opts.Config != nil {
+		opts.Config(&cfg)
 	}
 	logs := &syncBuffer{}
 	a, err := app.Open(ctx, cfg, obs.NewLogger(logs, "debug", "text"), app.Options{Now: clock.Now, Registerer: true})
@@ -74,13 +86,16 @@ func New(t *testing.T, mutate func(*config.Config)) *Server {
 		t.Fatalf("app.Open: %v", err)
 	}
 	t.Cleanup(func() { a.Close() })
-	if _, err := a.Engine.Bootstrap(ctx, "admin-pass"); err != nil {
+	if _, err := a.Engine.Bootstrap(ctx, AdminPassword); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
 	ts.Config.Handler = a.Handler()
 	ts.Start()
 	t.Cleanup(ts.Close)
-	return &Server{URL: ts.URL, App: a, Clock: clock, Issuer: iss, client: ts.Client(), logs: logs}
+	if ts.URL != cfg.PublicURL {
+		t.Fatalf("server URL %s, public URL %s", ts.URL, cfg.PublicURL)
+	}
+	return &Server{URL: ts.URL, App: a, Clock: clock, Issuer: iss, Client: ts.Client(), logs: logs}
 }
 
 // Logs returns everything the gateway logged so far.
@@ -119,72 +134,4 @@ func (s *Server) ExternalToken(t *testing.T, sub string, mod map[string]any) str
 		c[k] = v
 	}
 	return s.Issuer.Mint(t, c)
-}
-
-// Response is a response read whole.
-type Response struct {
-	Status int
-	Header http.Header
-	Body   []byte
-}
-
-// JSON decodes the body as an object.
-func (r Response) JSON(t *testing.T) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.Body, &m); err != nil {
-		t.Fatalf("body is not a JSON object: %v: %s", err, r.Body)
-	}
-	return m
-}
-
-// Do sends a request and validates the response against the OpenAPI
-// document. header values "" are not sent.
-func (s *Server) Do(t *testing.T, method, path string, header map[string]string, body string) Response {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, s.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range header {
-		if v != "" {
-			req.Header.Set(k, v)
-		}
-	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	openapitest.ValidateBody(t, req, resp.StatusCode, resp.Header, b)
-	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
-}
-
-// Claims decodes a JWT's payload without verifying it.
-func Claims(t *testing.T, tok string) map[string]any {
-	t.Helper()
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a JWS: %q", tok)
-	}
-	p, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(p, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
 }
