@@ -412,9 +412,9 @@ func TestSyncGWBuckets(t *testing.T) {
 			t.Run(b+"/"+m, func(t *testing.T) { wantRefreshed(t, s, do(t, s, b, rt), "alice", "default", sid) })
 		}
 	}
-	// Unknown buckets: through the root fallback, and through a proxy
-	// route that hands /{bucket}/_oidc_refresh over. The bucket is checked
-	// before the token, so even a valid token gets the 404.
+	// Unknown buckets, also one inside a proxy prefix (/data/): the front
+	// router sends every /{bucket}/_oidc_refresh here. The bucket is
+	// checked before the token, so even a valid token gets the 404.
 	for _, b := range []string{"nosuch", "Whitespace", "data", "pct%25x", "_all_dbs"} {
 		for m, do := range methods {
 			for tn, tok := range map[string]string{"valid": rt, "junk": "junk"} {
