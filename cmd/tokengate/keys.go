@@ -27,17 +27,13 @@ func keyCommand() *command {
 					return nil
 				})
 			}},
-		{name: "list", summary: "List signing keys.", usage: "[--json]",
-			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
-				asJSON := fs.Bool("json", false, "print JSON")
-				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
-					keys := a.Ring.Keys()
-					var rows [][]string
-					for _, k := range keys {
-						rows = append(rows, []string{k.ID, k.Alg, k.State, ts(k.CreatedAt), ts(k.ActiveFrom), ts(k.RetiredAt), ts(k.ExpiresAt)})
-					}
-					return printList(env.stdout, *asJSON, keys, "KID\tALG\tSTATE\tCREATED\tSIGNS FROM\tRETIRED\tLEAVES JWKS", rows)
-				})
-			}},
+		listCommand("List signing keys.", "", false, noFilters(func(ctx context.Context, a *app.App, _ string) (listing, error) {
+			keys := a.Ring.Keys()
+			l := listing{json: keys, header: "KID\tALG\tSTATE\tCREATED\tSIGNS FROM\tRETIRED\tLEAVES JWKS"}
+			for _, k := range keys {
+				l.rows = append(l.rows, []string{k.ID, k.Alg, k.State, ts(k.CreatedAt), ts(k.ActiveFrom), ts(k.RetiredAt), ts(k.ExpiresAt)})
+			}
+			return l, nil
+		})),
 	}}
 }
