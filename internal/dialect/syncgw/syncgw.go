@@ -17,7 +17,6 @@ package syncgw
 
 import (
 	"log/slog"
-	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -108,15 +107,14 @@ func refreshToken(r *http.Request) (string, error) {
 		if len(vals) > 0 {
 			return "", errBadRequest("send refresh_token in the body only, not in the URL")
 		}
-		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if err != nil || mt != "application/x-www-form-urlencoded" {
+		if !httpx.IsForm(r) {
 			return "", errBadRequest("the body must be application/x-www-form-urlencoded")
 		}
-		r.Body = http.MaxBytesReader(nil, r.Body, httpx.MaxBodyBytes)
-		if err := r.ParseForm(); err != nil {
+		form, err := httpx.ReadForm(r)
+		if err != nil {
 			return "", errBadRequest("the body could not be parsed")
 		}
-		vals = r.PostForm["refresh_token"]
+		vals = form["refresh_token"]
 	}
 	switch {
 	case len(vals) == 0 || vals[0] == "":
