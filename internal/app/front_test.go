@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -35,16 +34,8 @@ func TestFrontRouter(t *testing.T) {
 		c.SyncGW = config.SyncGW{Enabled: true, Buckets: []string{"db", "api"}}
 		c.Proxy.Routes = []config.ProxyRoute{{Prefix: "/api/", Upstream: up.URL + "/"}, {Prefix: "/data/", Upstream: up.URL + "/"}}
 	})
-	ctx := context.Background()
 	s.User(t, "", "alice", "alice-pass-1", true)
-	u, err := s.App.Engine.User(ctx, "", "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := s.App.Engine.CreateAPIToken(ctx, u.ID, "laptop")
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := s.APIToken(t, "", "alice", "laptop")
 	rt := url.QueryEscape(g.RefreshToken)
 	bearer := map[string]string{"Authorization": "Bearer " + g.AccessToken}
 

@@ -1,7 +1,6 @@
 package openapi_test
 
 import (
-	"context"
 	"net/http"
 	"testing"
 
@@ -34,16 +33,8 @@ func TestWhitespaceSurface(t *testing.T) {
 		c.SyncGW = config.SyncGW{Enabled: true, Buckets: []string{"whitespace"}}
 		c.Proxy.Routes = []config.ProxyRoute{{Prefix: "/wsapi/", Upstream: "http://127.0.0.1:1/", Builtins: true}}
 	})
-	ctx := context.Background()
 	s.User(t, "", "alice", "alice-pass-1", true)
-	u, err := s.App.Engine.User(ctx, "", "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := s.App.Engine.CreateAPIToken(ctx, u.ID, "laptop")
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := s.APIToken(t, "", "alice", "laptop")
 	bearer := map[string]string{"Authorization": "Bearer " + g.AccessToken}
 	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
 	tests := []struct {

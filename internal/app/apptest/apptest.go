@@ -41,7 +41,7 @@ type Server struct {
 	Issuer *idptest.Issuer
 	// Client is the HTTP client of the loopback server.
 	Client *http.Client
-	logs   *syncBuffer
+	logs   *Buffer
 }
 
 // Options configures Start.
@@ -80,7 +80,7 @@ func Start(t *testing.T, opts Options) *Server {
 	if opts.Config != nil {
 		opts.Config(&cfg)
 	}
-	logs := &syncBuffer{}
+	logs := &Buffer{}
 	a, err := app.Open(ctx, cfg, obs.NewLogger(logs, "debug", "text"), app.Options{Now: clock.Now, Registerer: true})
 	if err != nil {
 		t.Fatalf("app.Open: %v", err)
@@ -101,18 +101,22 @@ func Start(t *testing.T, opts Options) *Server {
 // Logs returns everything the gateway logged so far.
 func (s *Server) Logs() string { return s.logs.String() }
 
-type syncBuffer struct {
+// Buffer is a bytes.Buffer that concurrent handlers may write (a log) while
+// the test reads it.
+type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+// String returns everything written so far.
+func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
@@ -124,6 +128,22 @@ func (s *Server) User(t *testing.T, tenant, name, password string, refresh bool)
 	if _, err := s.App.Engine.CreateUser(context.Background(), engine.NewUser{Tenant: tenant, Name: name, Password: password, RefreshEnabled: refresh}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// APIToken creates an API refresh token for a user of a tenant ("" =
+// default), as the User Profile page does.
+func (s *Server) APIToken(t *testing.T, tenant, name, label string) *engine.Grant {
+	t.Helper()
+	ctx := context.Background()
+	u, err := s.App.Engine.User(ctx, tenant, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := s.App.Engine.CreateAPIToken(ctx, u.ID, label)
+	if err != nil {
+		t.Fatalf("CreateAPIToken: %v", err)
+	}
+	return g
 }
 
 // ExternalToken mints a token of the local issuer for sub, valid now.

@@ -124,10 +124,7 @@ func userID(t *testing.T, s *apptest.Server, tenant, name string) string {
 // returns it with its session id.
 func apiToken(t *testing.T, s *apptest.Server, tenant, name string) (tok, sid string) {
 	t.Helper()
-	g, err := s.App.Engine.CreateAPIToken(context.Background(), userID(t, s, tenant, name), "")
-	if err != nil {
-		t.Fatalf("CreateAPIToken: %v", err)
-	}
+	g := s.APIToken(t, tenant, name, "")
 	if g.RefreshToken == "" || g.Session.Policy != store.PolicyStable {
 		t.Fatalf("API token: %q, policy %q", g.RefreshToken, g.Session.Policy)
 	}
