@@ -86,11 +86,7 @@ func userCommand() *command {
 					})
 				}
 			}},
-		listCommand("List users.", "", true, noFilters(func(ctx context.Context, a *app.App, tenant string) (listing, error) {
-			t, err := a.Engine.Tenant(ctx, tenant)
-			if err != nil {
-				return listing{}, err
-			}
+		listCommand("List users.", "", true, noFilters(func(ctx context.Context, a *app.App, t store.Tenant) (listing, error) {
 			users, err := a.Store.ListUsers(ctx, t.ID)
 			if err != nil {
 				return listing{}, err
@@ -103,14 +99,10 @@ func userCommand() *command {
 				Admin            bool   `json:"admin"`
 				Disabled         bool   `json:"disabled"`
 			}
-			var out []row
-			l := listing{header: "NAME\tREFRESH\tREQUESTED\tADMIN\tDISABLED"}
-			for _, u := range users {
-				out = append(out, row{u.Name, u.Email, u.RefreshEnabled, !u.RefreshRequestedAt.IsZero(), u.Admin, u.Disabled})
-				l.rows = append(l.rows, []string{u.Name, strconv.FormatBool(u.RefreshEnabled), strconv.FormatBool(!u.RefreshRequestedAt.IsZero()), strconv.FormatBool(u.Admin), strconv.FormatBool(u.Disabled)})
-			}
-			l.json = out
-			return l, nil
+			return listOf(users, "NAME\tREFRESH\tREQUESTED\tADMIN\tDISABLED", func(u store.User) (row, []string) {
+				r := row{u.Name, u.Email, u.RefreshEnabled, !u.RefreshRequestedAt.IsZero(), u.Admin, u.Disabled}
+				return r, []string{r.Name, strconv.FormatBool(r.RefreshEnabled), strconv.FormatBool(r.RefreshRequested), strconv.FormatBool(r.Admin), strconv.FormatBool(r.Disabled)}
+			}), nil
 		})),
 		{name: "set", summary: "Change a user. Disabling, changing the password or withdrawing refresh ends the user's sessions.", usage: "NAME [--refresh-enabled=true|false] [--disabled=true|false] [--admin=true|false] [--password-stdin]",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
@@ -153,11 +145,7 @@ func sessionCommand() *command {
 		listCommand("List live sessions.", "[--user NAME] [--all]", true, func(fs *flag.FlagSet) lister {
 			user := fs.String("user", "", "only this user's sessions")
 			all := fs.Bool("all", false, "include revoked and expired sessions")
-			return func(ctx context.Context, a *app.App, tenant string) (listing, error) {
-				t, err := a.Engine.Tenant(ctx, tenant)
-				if err != nil {
-					return listing{}, err
-				}
+			return func(ctx context.Context, a *app.App, t store.Tenant) (listing, error) {
 				f := store.SessionFilter{TenantID: t.ID}
 				if !*all {
 					f.LiveAt = a.Engine.Now()
@@ -188,8 +176,6 @@ func sessionCommand() *command {
 					Revoked    time.Time `json:"revoked_at,omitzero"`
 					Reason     string    `json:"revoke_reason,omitempty"`
 				}
-				var out []row
-				l := listing{header: "ID\tUSER\tSERVICE\tPOLICY\tCREATED\tLAST USED\tEXPIRES\tSTATE"}
 				for _, s := range sessions {
 					if _, ok := names[s.UserID]; !ok {
 						u, err := a.Store.GetUser(ctx, s.UserID)
@@ -198,17 +184,17 @@ func sessionCommand() *command {
 						}
 						names[s.UserID] = u.Name
 					}
-					out = append(out, row{s.ID, names[s.UserID], s.Service, string(s.Policy), s.Label, s.Generation, s.CreatedAt, s.LastUsedAt, s.IdleExpiresAt, s.AbsoluteExpiresAt, s.RevokedAt, s.RevokeReason})
+				}
+				return listOf(sessions, "ID\tUSER\tSERVICE\tPOLICY\tCREATED\tLAST USED\tEXPIRES\tSTATE", func(s store.Session) (row, []string) {
 					state := "live"
 					if !s.RevokedAt.IsZero() {
 						state = "revoked (" + s.RevokeReason + ")"
 					} else if !s.Live(a.Engine.Now()) {
 						state = "expired"
 					}
-					l.rows = append(l.rows, []string{s.ID, names[s.UserID], s.Service, string(s.Policy), ts(s.CreatedAt), ts(s.LastUsedAt), ts(s.AbsoluteExpiresAt), state})
-				}
-				l.json = out
-				return l, nil
+					return row{s.ID, names[s.UserID], s.Service, string(s.Policy), s.Label, s.Generation, s.CreatedAt, s.LastUsedAt, s.IdleExpiresAt, s.AbsoluteExpiresAt, s.RevokedAt, s.RevokeReason},
+						[]string{s.ID, names[s.UserID], s.Service, string(s.Policy), ts(s.CreatedAt), ts(s.LastUsedAt), ts(s.AbsoluteExpiresAt), state}
+				}), nil
 			}
 		}),
 		{name: "revoke", summary: "Revoke a session by id, or every session of a user.", usage: "ID | --user NAME",

@@ -36,32 +36,25 @@ func apitokenCommand() *command {
 			}},
 		listCommand("List live API tokens.", "[--user U]", true, func(fs *flag.FlagSet) lister {
 			user := fs.String("user", "", "only this user's")
-			return func(ctx context.Context, a *app.App, tenant string) (listing, error) {
+			return func(ctx context.Context, a *app.App, t store.Tenant) (listing, error) {
 				var ss []store.Session
+				var err error
 				if *user != "" {
-					u, err := a.Engine.User(ctx, tenant, *user)
-					if err != nil {
+					var u store.User
+					if u, err = a.Engine.User(ctx, t.Name, *user); err != nil {
 						return listing{}, err
 					}
 					ss, err = a.Engine.APITokens(ctx, u.ID)
-					if err != nil {
-						return listing{}, err
-					}
 				} else {
-					t, err := a.Engine.Tenant(ctx, tenant)
-					if err != nil {
-						return listing{}, err
-					}
-					if ss, err = a.Engine.AllAPITokens(ctx, t.ID); err != nil {
-						return listing{}, err
-					}
+					ss, err = a.Engine.AllAPITokens(ctx, t.ID)
 				}
-				l := listing{json: ss, header: "ID\tUSER\tLABEL\tCREATED\tLAST USED\tEXPIRES"}
-				for _, s := range ss {
+				if err != nil {
+					return listing{}, err
+				}
+				return listOf(ss, "ID\tUSER\tLABEL\tCREATED\tLAST USED\tEXPIRES", func(s store.Session) (store.Session, []string) {
 					u, _ := a.Store.GetUser(ctx, s.UserID)
-					l.rows = append(l.rows, []string{s.ID, u.Name, s.Label, ts(s.CreatedAt), ts(s.LastUsedAt), ts(s.AbsoluteExpiresAt)})
-				}
-				return l, nil
+					return s, []string{s.ID, u.Name, s.Label, ts(s.CreatedAt), ts(s.LastUsedAt), ts(s.AbsoluteExpiresAt)}
+				}), nil
 			}
 		}),
 		{name: "revoke", summary: "Revoke an API token by its id.", usage: "ID",

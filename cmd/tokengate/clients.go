@@ -8,6 +8,7 @@ import (
 
 	"github.com/tokengate/tokengate/internal/app"
 	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/store"
 )
 
 func clientCommand() *command {
@@ -36,11 +37,7 @@ func clientCommand() *command {
 					return nil
 				})
 			}},
-		listCommand("List clients.", "", true, noFilters(func(ctx context.Context, a *app.App, tenant string) (listing, error) {
-			t, err := a.Engine.Tenant(ctx, tenant)
-			if err != nil {
-				return listing{}, err
-			}
+		listCommand("List clients.", "", true, noFilters(func(ctx context.Context, a *app.App, t store.Tenant) (listing, error) {
 			cs, err := a.Store.ListClients(ctx, t.ID)
 			if err != nil {
 				return listing{}, err
@@ -52,14 +49,10 @@ func clientCommand() *command {
 				GrantTypes []string `json:"grant_types"`
 				Disabled   bool     `json:"disabled"`
 			}
-			var out []row
-			l := listing{header: "CLIENT_ID\tPUBLIC\tGRANTS\tDISABLED"}
-			for _, c := range cs {
-				out = append(out, row{c.ID, c.Name, len(c.SecretHash) == 0, c.GrantTypes, c.Disabled})
-				l.rows = append(l.rows, []string{c.ID, fmt.Sprint(len(c.SecretHash) == 0), strings.Join(c.GrantTypes, ","), fmt.Sprint(c.Disabled)})
-			}
-			l.json = out
-			return l, nil
+			return listOf(cs, "CLIENT_ID\tPUBLIC\tGRANTS\tDISABLED", func(c store.Client) (row, []string) {
+				r := row{c.ID, c.Name, len(c.SecretHash) == 0, c.GrantTypes, c.Disabled}
+				return r, []string{r.ID, fmt.Sprint(r.Public), strings.Join(r.GrantTypes, ","), fmt.Sprint(r.Disabled)}
+			}), nil
 		})),
 	}}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/tokengate/tokengate/internal/app"
+	"github.com/tokengate/tokengate/internal/store"
+	"github.com/tokengate/tokengate/internal/token"
 )
 
 func keyCommand() *command {
@@ -27,13 +29,10 @@ func keyCommand() *command {
 					return nil
 				})
 			}},
-		listCommand("List signing keys.", "", false, noFilters(func(ctx context.Context, a *app.App, _ string) (listing, error) {
-			keys := a.Ring.Keys()
-			l := listing{json: keys, header: "KID\tALG\tSTATE\tCREATED\tSIGNS FROM\tRETIRED\tLEAVES JWKS"}
-			for _, k := range keys {
-				l.rows = append(l.rows, []string{k.ID, k.Alg, k.State, ts(k.CreatedAt), ts(k.ActiveFrom), ts(k.RetiredAt), ts(k.ExpiresAt)})
-			}
-			return l, nil
+		listCommand("List signing keys.", "", false, noFilters(func(ctx context.Context, a *app.App, _ store.Tenant) (listing, error) {
+			return listOf(a.Ring.Keys(), "KID\tALG\tSTATE\tCREATED\tSIGNS FROM\tRETIRED\tLEAVES JWKS", func(k token.KeyInfo) (token.KeyInfo, []string) {
+				return k, []string{k.ID, k.Alg, k.State, ts(k.CreatedAt), ts(k.ActiveFrom), ts(k.RetiredAt), ts(k.ExpiresAt)}
+			}), nil
 		})),
 	}}
 }

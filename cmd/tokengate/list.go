@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/tokengate/tokengate/internal/app"
+	"github.com/tokengate/tokengate/internal/store"
 )
 
 // listing is what a list command prints: json with --json, else rows as a
@@ -20,9 +21,24 @@ type listing struct {
 	rows   [][]string
 }
 
-// lister returns a list command's listing; tenant is the --tenant name
-// ("" for the default tenant, and for commands that take no --tenant).
-type lister func(ctx context.Context, a *app.App, tenant string) (listing, error)
+// listOf is the listing of items: each gives one JSON element and one
+// table row. An empty listing is [] in JSON.
+func listOf[T, J any](items []T, header string, each func(T) (J, []string)) listing {
+	out := make([]J, 0, len(items))
+	l := listing{header: header}
+	for _, it := range items {
+		j, row := each(it)
+		out = append(out, j)
+		l.rows = append(l.rows, row)
+	}
+	l.json = out
+	return l
+}
+
+// lister returns a list command's listing. t is the tenant --tenant names
+// (the default tenant without it); commands without --tenant get the zero
+// Tenant.
+type lister func(ctx context.Context, a *app.App, t store.Tenant) (listing, error)
 
 // listCommand builds a "list" subcommand. Every list takes --json and no
 // arguments, and, when tenanted, --tenant; usage names the command's own
@@ -41,7 +57,14 @@ func listCommand(summary, usage string, tenanted bool, filters func(fs *flag.Fla
 			asJSON := fs.Bool("json", false, "print JSON")
 			list := filters(fs)
 			return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
-				l, err := list(ctx, a, *tenant)
+				var t store.Tenant
+				if tenanted {
+					var err error
+					if t, err = a.Engine.Tenant(ctx, *tenant); err != nil {
+						return err
+					}
+				}
+				l, err := list(ctx, a, t)
 				if err != nil {
 					return err
 				}

@@ -100,6 +100,10 @@ func TestListCommands(t *testing.T) {
 			if code != 0 || !strings.HasPrefix(out, tc.header+" ") || strings.Contains(out, tc.want) {
 				t.Fatalf("%s list --tenant acme: exit %d, stdout %q, stderr %q; want an empty table", tc.cmd, code, out, errOut)
 			}
+			// An empty listing is an empty JSON list, not null.
+			if out, errOut, code = cli(tc.cmd, "list", "--tenant", "acme", "--json"); code != 0 || strings.TrimSpace(out) != "[]" {
+				t.Fatalf("%s list --tenant acme --json: exit %d, stdout %q, stderr %q; want []", tc.cmd, code, out, errOut)
+			}
 		})
 	}
 }

@@ -36,16 +36,14 @@ func orgCommand() *command {
 					return nil
 				})
 			}},
-		listCommand("List organisations.", "", true, noFilters(func(ctx context.Context, a *app.App, tenant string) (listing, error) {
-			orgs, err := a.Engine.Organisations(ctx, tenant)
+		listCommand("List organisations.", "", true, noFilters(func(ctx context.Context, a *app.App, t store.Tenant) (listing, error) {
+			orgs, err := a.Engine.Organisations(ctx, t.Name)
 			if err != nil {
 				return listing{}, err
 			}
-			l := listing{json: orgs, header: "NAME\tDISPLAY NAME\tCREATED"}
-			for _, o := range orgs {
-				l.rows = append(l.rows, []string{o.Name, o.DisplayName, ts(o.CreatedAt)})
-			}
-			return l, nil
+			return listOf(orgs, "NAME\tDISPLAY NAME\tCREATED", func(o store.Organisation) (store.Organisation, []string) {
+				return o, []string{o.Name, o.DisplayName, ts(o.CreatedAt)}
+			}), nil
 		})),
 		{name: "remove", summary: "Remove an organisation without active memberships.", usage: "NAME [--tenant T]",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
@@ -101,11 +99,7 @@ func memberCommand() *command {
 			user := fs.String("user", "", "only this user's")
 			org := fs.String("org", "", "only this organisation's")
 			removed := fs.Bool("removed", false, "include removed memberships")
-			return func(ctx context.Context, a *app.App, tenant string) (listing, error) {
-				t, err := a.Engine.Tenant(ctx, tenant)
-				if err != nil {
-					return listing{}, err
-				}
+			return func(ctx context.Context, a *app.App, t store.Tenant) (listing, error) {
 				f := store.MembershipFilter{TenantID: t.ID, IncludeRemoved: *removed}
 				if *user != "" {
 					u, err := a.Engine.User(ctx, t.Name, *user)
@@ -125,13 +119,11 @@ func memberCommand() *command {
 				if err != nil {
 					return listing{}, err
 				}
-				l := listing{json: ms, header: "MU ID\tUSER\tORGANISATION\tCHANNELS\tREMOVED"}
-				for _, m := range ms {
+				return listOf(ms, "MU ID\tUSER\tORGANISATION\tCHANNELS\tREMOVED", func(m store.Membership) (store.Membership, []string) {
 					u, _ := a.Store.GetUser(ctx, m.UserID)
 					o, _ := a.Store.GetOrganisation(ctx, m.OrganisationID)
-					l.rows = append(l.rows, []string{m.ID, u.Name, o.Name, strings.Join(m.Channels, ","), ts(m.RemovedAt)})
-				}
-				return l, nil
+					return m, []string{m.ID, u.Name, o.Name, strings.Join(m.Channels, ","), ts(m.RemovedAt)}
+				}), nil
 			}
 		}),
 	}}

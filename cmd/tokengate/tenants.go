@@ -43,7 +43,7 @@ func tenantCommand() *command {
 					})
 				}
 			}},
-		listCommand("List tenants.", "", false, noFilters(func(ctx context.Context, a *app.App, _ string) (listing, error) {
+		listCommand("List tenants.", "", false, noFilters(func(ctx context.Context, a *app.App, _ store.Tenant) (listing, error) {
 			ts, err := a.Store.ListTenants(ctx)
 			if err != nil {
 				return listing{}, err
@@ -55,14 +55,10 @@ func tenantCommand() *command {
 				SessionLimitPolicy string `json:"session_limit_policy"`
 				Disabled           bool   `json:"disabled"`
 			}
-			var out []row
-			l := listing{header: "NAME\tMAX SESSIONS\tPOLICY\tDISABLED"}
-			for _, t := range ts {
-				out = append(out, row{t.Name, t.DisplayName, t.MaxSessions, string(t.SessionLimitPolicy), t.Disabled})
-				l.rows = append(l.rows, []string{t.Name, fmt.Sprint(t.MaxSessions), string(t.SessionLimitPolicy), fmt.Sprint(t.Disabled)})
-			}
-			l.json = out
-			return l, nil
+			return listOf(ts, "NAME\tMAX SESSIONS\tPOLICY\tDISABLED", func(t store.Tenant) (row, []string) {
+				r := row{t.Name, t.DisplayName, t.MaxSessions, string(t.SessionLimitPolicy), t.Disabled}
+				return r, []string{r.Name, fmt.Sprint(r.MaxSessions), r.SessionLimitPolicy, fmt.Sprint(r.Disabled)}
+			}), nil
 		})),
 	}}
 }
