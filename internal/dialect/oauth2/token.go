@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -57,20 +56,19 @@ func (h *Handler) Register(mux *http.ServeMux) {
 // parseForm reads an application/x-www-form-urlencoded body (§3.2) and
 // refuses repeated parameters (§3.1).
 func parseForm(r *http.Request) (url.Values, error) {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/x-www-form-urlencoded" {
+	if !httpx.IsForm(r) {
 		return nil, errInvalidRequest("the request body must be application/x-www-form-urlencoded")
 	}
-	r.Body = http.MaxBytesReader(nil, r.Body, httpx.MaxBodyBytes)
-	if err := r.ParseForm(); err != nil {
+	form, err := httpx.ReadForm(r)
+	if err != nil {
 		return nil, errInvalidRequest("the request body could not be parsed")
 	}
-	for k, v := range r.PostForm {
+	for k, v := range form {
 		if len(v) > 1 {
 			return nil, errInvalidRequest("parameter " + k + " is repeated")
 		}
 	}
-	return r.PostForm, nil
+	return form, nil
 }
 
 // clientAuth extracts client credentials from HTTP Basic (§2.3.1, values
