@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/tokengate/tokengate/internal/app"
+	"github.com/tokengate/tokengate/internal/bench"
 	"github.com/tokengate/tokengate/internal/config"
-	"github.com/tokengate/tokengate/internal/loadgen"
 )
 
 const benchTestAdminPassword = "bench-test-admin-password"
@@ -28,7 +28,7 @@ func benchTestServer(t *testing.T) (dir, url, upstream string) {
 	t.Helper()
 	ctx := context.Background()
 	dir = t.TempDir()
-	up := httptest.NewServer(loadgen.Upstream())
+	up := httptest.NewServer(bench.Upstream())
 	t.Cleanup(up.Close)
 	cfg := config.Default()
 	cfg.DataDir = dir
@@ -54,9 +54,9 @@ func benchTestRun(t *testing.T, stdin string, args ...string) (stdout, stderr st
 	return out.String(), errb.String(), code
 }
 
-func benchTestSummary(t *testing.T, stdout string) loadgen.Summary {
+func benchTestSummary(t *testing.T, stdout string) bench.Summary {
 	t.Helper()
-	var s loadgen.Summary
+	var s bench.Summary
 	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
 		t.Fatalf("summary is not JSON: %v\n%s", err, stdout)
 	}

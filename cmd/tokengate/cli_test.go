@@ -120,12 +120,12 @@ func testNoStoreText(t *testing.T, bin string) {
 		args        []string
 		want        string
 	}{
-		{"user", "pw\n", []string{"user", "add", "bob", "--password-stdin"}, "a user named bob already exists in tenant default"},
-		{"tenant", "", []string{"tenant", "add", "acme"}, "a tenant named acme already exists"},
-		{"client", "", []string{"client", "add", "svc"}, "a client with id svc already exists"},
-		{"organisation", "", []string{"org", "add", "gailbkr"}, "an organisation named gailbkr already exists in tenant default"},
-		{"membership", "", []string{"member", "add", "bob", "gailbkr"}, "bob already holds a membership of gailbkr"},
-		{"unknown user", "", []string{"apitoken", "create", "nobody"}, `no user "nobody" in tenant "default"`},
+		{"user", "pw\n", []string{"user", "add", "bob", "--password-stdin"}, `a user named "bob" already exists in tenant "default"`},
+		{"tenant", "", []string{"tenant", "add", "acme"}, `a tenant named "acme" already exists`},
+		{"client", "", []string{"client", "add", "svc"}, `a client with client_id "svc" already exists`},
+		{"organisation", "", []string{"org", "add", "gailbkr"}, `an organisation named "gailbkr" already exists in tenant "default"`},
+		{"membership", "", []string{"member", "add", "bob", "gailbkr"}, `a membership of user "bob" in "gailbkr"`},
+		{"unknown user", "", []string{"apitoken", "create", "nobody"}, `unknown user "nobody" in tenant "default"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, errOut, err := run1(t, bin, tc.stdin, nil, append(tc.args, "--data", dir)...)

@@ -94,20 +94,22 @@ func tenantCommand() *command {
 					})
 				}
 			}},
-		{name: "list", summary: "List tenants.", usage: "",
-			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
-				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
-					ts, err := a.Store.ListTenants(ctx)
-					if err != nil {
-						return err
-					}
-					var rows [][]string
-					for _, t := range ts {
-						rows = append(rows, []string{t.Name, fmt.Sprint(t.MaxSessions), string(t.SessionLimitPolicy), fmt.Sprint(t.Disabled)})
-					}
-					table(env.stdout, "NAME\tMAX SESSIONS\tPOLICY\tDISABLED", rows)
-					return nil
-				})
-			}},
+		listCommand("List tenants.", "", false, noFilters(func(ctx context.Context, a *app.App, _ store.Tenant) (listing, error) {
+			ts, err := a.Engine.Tenants(ctx)
+			if err != nil {
+				return listing{}, err
+			}
+			type row struct {
+				Name               string `json:"name"`
+				DisplayName        string `json:"display_name,omitempty"`
+				MaxSessions        int    `json:"max_sessions"`
+				SessionLimitPolicy string `json:"session_limit_policy"`
+				Disabled           bool   `json:"disabled"`
+			}
+			return listOf(ts, "NAME\tMAX SESSIONS\tPOLICY\tDISABLED", func(t store.Tenant) (row, []string) {
+				r := row{t.Name, t.DisplayName, t.MaxSessions, string(t.SessionLimitPolicy), t.Disabled}
+				return r, []string{r.Name, fmt.Sprint(r.MaxSessions), r.SessionLimitPolicy, fmt.Sprint(r.Disabled)}
+			}), nil
+		})),
 	}}
 }

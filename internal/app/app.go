@@ -25,8 +25,11 @@ import (
 
 // App is an opened gateway node.
 type App struct {
-	Config   config.Config
-	Log      *slog.Logger
+	Config config.Config
+	Log    *slog.Logger
+	// Store is the opened backend, for the wiring (readiness, Close) and
+	// for tests that inspect what was written; commands and surfaces go
+	// through Engine (internal/archtest checks it).
 	Store    store.Store
 	Ring     *token.Ring
 	Engine   *engine.Engine
@@ -118,7 +121,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		policies[name] = p
 		longest = max(longest, p.AccessTTL, p.AbsoluteTTL)
 	}
-	ring, err := token.NewRing(a.Store, sealer, token.RingOptions{
+	ring, err := token.NewRing(engine.KeyStore(a.Store), sealer, token.RingOptions{
 		Alg: cfg.Keys.Algorithm, PublishLead: cfg.Keys.PublishLead.D(), Retention: longest, Now: opts.Now,
 	})
 	if err != nil {

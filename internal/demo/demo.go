@@ -23,7 +23,6 @@ import (
 	"github.com/tokengate/tokengate/internal/app"
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/engine"
-	"github.com/tokengate/tokengate/internal/store"
 )
 
 // The demo world's names and MU ids. The SUMO user's ids are the seed's.
@@ -88,7 +87,7 @@ func Load(ctx context.Context, a *app.App, opts Options) (Result, error) {
 	for _, u := range []struct{ name, display string }{{UserSUMO, "Sumo User (broker and underwriter)"}, {UserBroker, "Broker User"}} {
 		if _, err := eng.User(ctx, "", u.name); err == nil {
 			continue
-		} else if !errors.Is(err, store.ErrNotFound) {
+		} else if !errors.Is(err, engine.ErrUnknownUser) {
 			return res, err
 		}
 		if password == "" {
@@ -117,7 +116,7 @@ func Load(ctx context.Context, a *app.App, opts Options) (Result, error) {
 			return res, err
 		}
 		if _, err := eng.AddMembership(ctx, m); err != nil {
-			if errors.Is(err, store.ErrConflict) {
+			if errors.Is(err, engine.ErrAlreadyExists) {
 				opts.Log.Warn("demo membership not added", "membership", m.ID, "err", err)
 				continue
 			}

@@ -2,11 +2,8 @@ package engine
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"time"
 
@@ -46,7 +43,7 @@ func (e *Engine) CreateTenant(ctx context.Context, nt NewTenant) (store.Tenant, 
 	err := e.st.Tx(ctx, func(q store.Queries) error {
 		if err := q.CreateTenant(ctx, t); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return conflictf("a tenant named %s already exists", t.Name)
+				return fmt.Errorf("a tenant named %q %w", t.Name, ErrAlreadyExists)
 			}
 			return err
 		}
@@ -148,7 +145,7 @@ func (e *Engine) CreateUser(ctx context.Context, nu NewUser) (store.User, error)
 	err = e.st.Tx(ctx, func(q store.Queries) error {
 		if err := q.CreateUser(ctx, u); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return conflictf("a user named %s already exists in tenant %s", u.Name, t.Name)
+				return fmt.Errorf("a user named %q %w in tenant %q", u.Name, ErrAlreadyExists, t.Name)
 			}
 			return err
 		}
@@ -166,7 +163,7 @@ func (e *Engine) User(ctx context.Context, tenant, name string) (store.User, err
 	}
 	u, err := e.st.GetUserByName(ctx, t.ID, name)
 	if errors.Is(err, store.ErrNotFound) {
-		return u, notFoundf("no user %q in tenant %q", name, t.Name)
+		return u, fmt.Errorf("%w %q in tenant %q", ErrUnknownUser, name, t.Name)
 	}
 	return u, err
 }
@@ -200,7 +197,7 @@ func (e *Engine) UpdateUser(ctx context.Context, userID string, up UserUpdate) (
 	err := e.st.Tx(ctx, func(q store.Queries) error {
 		var err error
 		if u, err = q.GetUser(ctx, userID); err != nil {
-			return err
+			return userByIDErr(err, userID)
 		}
 		var endSessions string
 		changed := map[string]string{}
@@ -294,18 +291,14 @@ func (e *Engine) CreateClient(ctx context.Context, nc NewClient) (store.Client, 
 	c := store.Client{ID: nc.ID, TenantID: t.ID, Name: nc.Name, GrantTypes: nc.GrantTypes, CreatedAt: e.now()}
 	var secret string
 	if !nc.Public {
-		var b [32]byte
-		if _, err := io.ReadFull(e.rand, b[:]); err != nil {
+		if secret, c.SecretHash, err = e.newClientSecret(); err != nil {
 			return store.Client{}, "", err
 		}
-		secret = base64.RawURLEncoding.EncodeToString(b[:])
-		sum := sha256.Sum256([]byte(secret))
-		c.SecretHash = sum[:]
 	}
 	err = e.st.Tx(ctx, func(q store.Queries) error {
 		if err := q.CreateClient(ctx, c); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return conflictf("a client with id %s already exists", c.ID)
+				return fmt.Errorf("a client with client_id %q %w", c.ID, ErrAlreadyExists)
 			}
 			return err
 		}
@@ -325,7 +318,7 @@ func (e *Engine) CreateAPIToken(ctx context.Context, userID, label string) (*Gra
 	}
 	u, err := e.st.GetUser(ctx, userID)
 	if err != nil {
-		return nil, err
+		return nil, userByIDErr(err, userID)
 	}
 	if !u.RefreshEnabled {
 		return nil, ErrRefreshNotEnabled

@@ -35,7 +35,7 @@ func (e *Engine) Bootstrap(ctx context.Context, adminPassword string) (Bootstrap
 	var r BootstrapResult
 	t, err := e.Tenant(ctx, "")
 	if errors.Is(err, ErrUnknownTenant) {
-		if t, err = e.CreateTenant(ctx, NewTenant{Name: e.opts.DefaultTenant, DisplayName: "Default tenant"}); err != nil && !errors.Is(err, store.ErrConflict) {
+		if t, err = e.CreateTenant(ctx, NewTenant{Name: e.opts.DefaultTenant, DisplayName: "Default tenant"}); err != nil && !errors.Is(err, ErrAlreadyExists) {
 			return r, err
 		}
 		r.CreatedTenant = err == nil
@@ -50,7 +50,7 @@ func (e *Engine) Bootstrap(ctx context.Context, adminPassword string) (Bootstrap
 	}
 	if _, err := e.st.GetClient(ctx, DefaultClientID); errors.Is(err, store.ErrNotFound) {
 		_, _, err = e.CreateClient(ctx, NewClient{Tenant: t.Name, ID: DefaultClientID, Name: "tokengate public client", Public: true})
-		if err != nil && !errors.Is(err, store.ErrConflict) {
+		if err != nil && !errors.Is(err, ErrAlreadyExists) {
 			return r, err
 		}
 	} else if err != nil {
@@ -67,7 +67,7 @@ func (e *Engine) Bootstrap(ctx context.Context, adminPassword string) (Bootstrap
 			r.AdminPassword = pw
 		}
 		_, err = e.CreateUser(ctx, NewUser{Tenant: t.Name, Name: "admin", Password: pw, Admin: true, RefreshEnabled: true, DisplayName: "Administrator"})
-		if err != nil && !errors.Is(err, store.ErrConflict) {
+		if err != nil && !errors.Is(err, ErrAlreadyExists) {
 			return r, err
 		}
 		r.CreatedAdmin = err == nil

@@ -3,8 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-
-	"github.com/tokengate/tokengate/internal/store"
 )
 
 // Sentinel errors of the engine. Every dialect maps them to its own status
@@ -56,24 +54,21 @@ func invalidRequest(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalidRequest, fmt.Sprintf(format, args...))
 }
 
-// conflictf returns an error that says in the user's words what conflicts
-// ("a user named bob already exists in tenant default"). It matches
-// store.ErrConflict with errors.Is but carries none of the store's own
-// text (constraint names, driver codes).
-func conflictf(format string, args ...any) error {
-	return &storeError{msg: fmt.Sprintf(format, args...), sentinel: store.ErrConflict}
-}
-
-// notFoundf is conflictf for store.ErrNotFound.
-func notFoundf(format string, args ...any) error {
-	return &storeError{msg: fmt.Sprintf(format, args...), sentinel: store.ErrNotFound}
-}
-
-// storeError is a store sentinel told in the engine's words.
-type storeError struct {
-	msg      string
-	sentinel error
-}
-
-func (e *storeError) Error() string { return e.msg }
-func (e *storeError) Unwrap() error { return e.sentinel }
+// Sentinels for records that are missing or already there. The store's own
+// ErrNotFound and ErrConflict never leave the engine: it translates them into
+// these, with a message that names the record (`a user named "bob" already
+// exists in tenant "default"`) and no storage text.
+var (
+	// ErrUnknownUser: no user of that name in the tenant, or with that id.
+	ErrUnknownUser = errors.New("unknown user")
+	// ErrUnknownClient: no OAuth 2.0 client with that client_id.
+	ErrUnknownClient = errors.New("unknown client")
+	// ErrUnknownSession: no session with that id.
+	ErrUnknownSession = errors.New("unknown session")
+	// ErrAlreadyExists: a tenant, user, client, organisation or membership
+	// of that name or id exists already.
+	ErrAlreadyExists = errors.New("already exists")
+	// ErrInUse: the record is still depended on (an organisation with
+	// active memberships) and can't be deleted.
+	ErrInUse = errors.New("still in use")
+)

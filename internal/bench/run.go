@@ -1,8 +1,10 @@
-// Package loadgen is the engine of `tokengate bench`: it prepares one
-// session per worker, drives a scenario against a gateway from N workers
-// for a fixed time, and summarises throughput, latency quantiles, errors
-// by status and the server's CPU and memory.
-package loadgen
+// Package bench is the load generator behind `tokengate bench`: it signs
+// on one session per worker, drives a scenario against a gateway from N
+// workers for a fixed time, and summarises throughput, latency quantiles,
+// errors by status and the server's CPU and memory. It talks to the
+// gateway over HTTP only; the accounts and sessions a run needs in the
+// data directory are prepared through the engine by the command.
+package bench
 
 import (
 	"context"
@@ -82,10 +84,10 @@ type workerState struct {
 // opts.Duration or opts.Requests (at most MaxDuration) or until ctx ends.
 func Run(ctx context.Context, sc Scenario, opts Options) (*Result, error) {
 	if opts.Concurrency <= 0 {
-		return nil, errors.New("loadgen: concurrency must be positive")
+		return nil, errors.New("bench: concurrency must be positive")
 	}
 	if opts.Duration < 0 || opts.Duration > MaxDuration || (opts.Duration == 0 && opts.Requests == 0) {
-		return nil, fmt.Errorf("loadgen: want a duration between 0 and %s, or a number of requests", MaxDuration)
+		return nil, fmt.Errorf("bench: want a duration between 0 and %s, or a number of requests", MaxDuration)
 	}
 	limit := opts.Duration
 	if limit == 0 {
