@@ -24,9 +24,11 @@ func registerWhitespace(mux *http.ServeMux, a *App) {
 			return nil
 		}
 	}
+	// Validate already parsed the trusted proxies.
+	trusted, _ := a.Config.Proxy.TrustedPrefixes()
 	p, err := proxy.New(a.Engine, proxy.Options{
 		Routes: a.Config.Proxy.Routes, Bound: a.Config.Proxy.RevocationBound.D(), CacheSize: a.Config.Proxy.CacheSize, Log: a.Log,
-		Handoff: handoff,
+		Handoff: handoff, TrustedProxies: trusted,
 	})
 	if err != nil {
 		// Validate already checked the routes; this can't happen with a
