@@ -206,6 +206,10 @@ func (p *Proxy) handler(rt *route) http.Handler {
 				return
 			}
 		}
+		if err := checkPath(r.URL, rt.cfg.Prefix); err != nil {
+			writeError(w, r, p.log, err)
+			return
+		}
 		rest := strings.TrimPrefix(r.URL.Path, rt.cfg.Prefix)
 		builtin := rt.cfg.Builtins && (rest == "shared/corporate" || rest == "user/myDetails")
 		id, err := p.Authenticate(r.Context(), r, !(builtin && rest == "shared/corporate"))
