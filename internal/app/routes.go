@@ -49,7 +49,7 @@ func registerWhitespace(mux *http.ServeMux, a *App) {
 			sg.ServeHTTP(w, r)
 			return
 		}
-		httpx.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "message": "no such endpoint: " + r.Method + " " + r.URL.Path})
+		httpx.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "message": "no such endpoint"}) // never echo the path
 	})
 	adminapi.New(a.Engine, a.Log).Register(mux)
 }

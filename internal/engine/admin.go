@@ -17,7 +17,7 @@ var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$`)
 
 func checkName(kind, name string) error {
 	if !namePattern.MatchString(name) {
-		return invalidRequest("%s name %q: use 1-128 letters, digits and . _ @ + -, starting with a letter or digit", kind, name)
+		return invalidRequest("%s name: use 1-128 letters, digits and . _ @ + -, starting with a letter or digit", kind)
 	}
 	return nil
 }
@@ -100,7 +100,7 @@ func (e *Engine) CreateUser(ctx context.Context, nu NewUser) (store.User, error)
 	err = e.st.Tx(ctx, func(q store.Queries) error {
 		if err := q.CreateUser(ctx, u); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return fmt.Errorf("user %q already exists in tenant %q: %w", u.Name, t.Name, err)
+				return fmt.Errorf("a user of that name already exists in the tenant: %w", err)
 			}
 			return err
 		}
@@ -118,7 +118,7 @@ func (e *Engine) User(ctx context.Context, tenant, name string) (store.User, err
 	}
 	u, err := e.st.GetUserByName(ctx, t.ID, name)
 	if errors.Is(err, store.ErrNotFound) {
-		return u, fmt.Errorf("no user %q in tenant %q: %w", name, t.Name, err)
+		return u, fmt.Errorf("no such user in the tenant: %w", err)
 	}
 	return u, err
 }

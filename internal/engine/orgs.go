@@ -55,7 +55,7 @@ func (e *Engine) CreateOrganisation(ctx context.Context, tenant, name, displayNa
 	err = e.st.Tx(ctx, func(q store.Queries) error {
 		if err := q.CreateOrganisation(ctx, o); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return fmt.Errorf("organisation %q already exists in tenant %q: %w", name, t.Name, err)
+				return fmt.Errorf("an organisation of that name already exists in the tenant: %w", err)
 			}
 			return err
 		}
@@ -72,7 +72,7 @@ func (e *Engine) Organisation(ctx context.Context, tenant, name string) (store.O
 	}
 	o, err := e.st.GetOrganisationByName(ctx, t.ID, name)
 	if errors.Is(err, store.ErrNotFound) {
-		return o, fmt.Errorf("%w %q in tenant %q", ErrUnknownOrganisation, name, t.Name)
+		return o, ErrUnknownOrganisation
 	}
 	return o, err
 }
@@ -136,13 +136,13 @@ func (e *Engine) AddMembership(ctx context.Context, nm NewMembership) (store.Mem
 		}
 		id = MembershipPrefix + v.String()
 	} else if !ValidMembershipID(id) {
-		return store.Membership{}, invalidRequest("membership id %q: want MU followed by a UUID", id)
+		return store.Membership{}, invalidRequest("membership id: want MU followed by a UUID")
 	}
 	m := store.Membership{ID: id, TenantID: u.TenantID, OrganisationID: o.ID, UserID: u.ID, Channels: channels, CreatedAt: e.now()}
 	err = e.st.Tx(ctx, func(q store.Queries) error {
 		if err := q.CreateMembership(ctx, m); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return fmt.Errorf("user %q already holds a membership of %q, or id %s was used before: %w", u.Name, o.Name, id, err)
+				return fmt.Errorf("the user already holds a membership of the organisation, or its id was used before: %w", err)
 			}
 			return err
 		}
@@ -165,7 +165,7 @@ func (e *Engine) RemoveMembership(ctx context.Context, id string) (store.Members
 		var err error
 		if m, err = q.GetMembership(ctx, id); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("%w %q", ErrUnknownMembership, id)
+				return ErrUnknownMembership
 			}
 			return err
 		}
@@ -204,12 +204,12 @@ func (e *Engine) SetChannels(ctx context.Context, id string, channels []string) 
 		var err error
 		if m, err = q.GetMembership(ctx, id); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("%w %q", ErrUnknownMembership, id)
+				return ErrUnknownMembership
 			}
 			return err
 		}
 		if !m.RemovedAt.IsZero() {
-			return fmt.Errorf("%w %q: it was removed", ErrUnknownMembership, id)
+			return fmt.Errorf("%w: it was removed", ErrUnknownMembership)
 		}
 		m.Channels = channels
 		if err := q.UpdateMembership(ctx, m); err != nil {
@@ -225,7 +225,7 @@ func (e *Engine) SetChannels(ctx context.Context, id string, channels []string) 
 func (e *Engine) Membership(ctx context.Context, id string) (store.Membership, error) {
 	m, err := e.st.GetMembership(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return m, fmt.Errorf("%w %q", ErrUnknownMembership, id)
+		return m, ErrUnknownMembership
 	}
 	return m, err
 }
@@ -350,7 +350,7 @@ func cleanChannels(in []string) ([]string, error) {
 			continue
 		}
 		if !channelPattern.MatchString(c) {
-			return nil, invalidRequest("channel %q: use letters, digits and . _ @ + -", c)
+			return nil, invalidRequest("channels use letters, digits and . _ @ + -")
 		}
 		out = append(out, c)
 	}

@@ -29,7 +29,7 @@ func (e *Engine) Tenant(ctx context.Context, name string) (store.Tenant, error) 
 	}
 	t, err := e.st.GetTenantByName(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
-		return t, fmt.Errorf("%w %q", ErrUnknownTenant, name)
+		return t, ErrUnknownTenant
 	}
 	return t, err
 }
