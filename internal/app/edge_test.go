@@ -20,8 +20,12 @@ import (
 // proxy route to an upstream that answers without security headers.
 type gateway struct {
 	URL   string
+	App   *app.App
 	admin string // an admin's access token
 }
+
+// testMasterKey is the gateway's master key (TOKENGATE_MASTER_KEY).
+var testMasterKey = strings.Repeat("k", 43) + "="
 
 func newGateway(t *testing.T) *gateway {
 	t.Helper()
@@ -36,7 +40,7 @@ func newGateway(t *testing.T) *gateway {
 	cfg.Password.MemoryKiB, cfg.Password.Iterations = 8192, 1
 	cfg.SyncGW.Enabled, cfg.SyncGW.Buckets = true, []string{"whitespace"}
 	cfg.Proxy.Routes = []config.ProxyRoute{{Prefix: "/svc/", Upstream: up.URL + "/", Builtins: true}}
-	a, err := app.Open(ctx, cfg, nil, app.Options{MasterKey: strings.Repeat("k", 43) + "="})
+	a, err := app.Open(ctx, cfg, nil, app.Options{MasterKey: testMasterKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +54,7 @@ func newGateway(t *testing.T) *gateway {
 	}
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
-	return &gateway{URL: srv.URL, admin: g.AccessToken}
+	return &gateway{URL: srv.URL, App: a, admin: g.AccessToken}
 }
 
 // probe is one request to the gateway.
