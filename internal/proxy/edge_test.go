@@ -23,6 +23,7 @@ type echoed struct {
 	RequestURI string              `json:"request_uri"`
 	Path       string              `json:"path"`
 	Header     map[string][]string `json:"header"`
+	Trailer    map[string][]string `json:"trailer"`
 }
 
 // edge is a whole gateway (app.Handler, as `serve` mounts it) whose /api/
@@ -41,7 +42,8 @@ func newEdge(t *testing.T, mutate func(*config.Config)) *edge {
 	t.Helper()
 	e := &edge{t: t}
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := echoed{RequestURI: r.RequestURI, Path: r.URL.Path, Header: r.Header}
+		_, _ = io.Copy(io.Discard, r.Body) // trailers arrive after the body
+		got := echoed{RequestURI: r.RequestURI, Path: r.URL.Path, Header: r.Header, Trailer: r.Trailer}
 		e.mu.Lock()
 		e.seen = append(e.seen, got)
 		e.mu.Unlock()

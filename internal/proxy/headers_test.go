@@ -1,6 +1,9 @@
 package proxy_test
 
 import (
+	"bufio"
+	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -151,5 +154,49 @@ func TestTrustedProxiesValidated(t *testing.T) {
 	c.Proxy.TrustedProxies = []string{"10.0.0.0/8", "192.0.2.1", "2001:db8::/32", "::1"}
 	if err := c.Validate(); err != nil {
 		t.Errorf("good trusted proxies: %v", err)
+	}
+}
+
+// TestSpoofedTrailersNeverReachUpstream sends the identity and override
+// headers as request trailers of a chunked body: the proxy forwards
+// trailers (X-Benign shows it does), but none of these, whose name an
+// upstream that merges trailers into the header would read as the
+// gateway's.
+func TestSpoofedTrailersNeverReachUpstream(t *testing.T) {
+	e := newEdge(t, nil)
+	names := []string{"X-Tokengate-User", "X_Tokengate_User", "X-Tokengate-Channels", "X-Real-IP", "X-Original-URL", "Authorization", "Userid", "X-Benign"}
+	addr := strings.TrimPrefix(e.URL, "http://")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var trailer strings.Builder
+	for _, n := range names {
+		trailer.WriteString(n + ": spoofed-by-client\r\n")
+	}
+	fmt.Fprintf(conn, "POST /api/upload HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nTrailer: %s\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"+
+		"5\r\nhello\r\n0\r\n%s\r\n", addr, e.token, strings.Join(names, ", "), trailer.String())
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got := e.echo(resp)
+	if got == nil {
+		t.Fatalf("status %d, upstream not reached", resp.StatusCode)
+	}
+	if _, ok := got.Trailer["X-Benign"]; !ok {
+		t.Fatalf("no trailer reached the upstream: %v", got.Trailer)
+	}
+	for k, vs := range got.Trailer {
+		if k != "X-Benign" {
+			t.Errorf("upstream got trailer %s: %q", k, vs)
+		}
+	}
+	for k, vs := range got.Header {
+		if slices.ContainsFunc(vs, func(v string) bool { return strings.Contains(v, "spoofed") }) {
+			t.Errorf("upstream got header %s: %q", k, vs)
+		}
 	}
 }

@@ -247,6 +247,7 @@ func (p *Proxy) rewrite(prefix string, target *url.URL) func(*httputil.ProxyRequ
 		}
 		pr.SetURL(target)
 		StripIdentity(pr.Out.Header)
+		StripIdentity(pr.Out.Trailer) // a server may merge trailers into the header
 		setForwarded(pr, p.opts.TrustedProxies)
 		h := pr.Out.Header
 		h.Set(HeaderUser, id.User)
