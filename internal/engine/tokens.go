@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -185,20 +186,22 @@ func subKey(key []byte, label string) []byte {
 func (e *Engine) parse(tok, use string) (*token.Claims, error) {
 	c, err := e.verify(tok)
 	if err != nil {
-		return nil, wrapToken(err)
+		return nil, tokenError(err)
 	}
 	if err := c.Validate(e.now(), e.opts.Issuer, "", "", e.opts.Leeway); err != nil {
-		return nil, wrapToken(err)
+		return nil, tokenError(err)
 	}
 	if use != "" && c.UseFor != use {
-		return nil, ErrWrongTokenUse
+		return nil, refused(ErrWrongTokenUse, fmt.Sprintf("token of use %q presented where a %s token is taken", c.UseFor, use))
 	}
 	return c, nil
 }
 
-func wrapToken(err error) error {
+// tokenError turns a failed signature or claims check into the engine's
+// sentinel, keeping the check's own words (never the token) for the log.
+func tokenError(err error) error {
 	if errors.Is(err, token.ErrExpired) {
-		return ErrTokenExpired
+		return refused(ErrTokenExpired, err.Error())
 	}
-	return ErrInvalidToken
+	return refused(ErrInvalidToken, err.Error())
 }
