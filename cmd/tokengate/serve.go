@@ -49,7 +49,7 @@ func openApp(ctx context.Context, env *cliEnv) (*app.App, error) {
 		return nil, err
 	}
 	log := obs.NewLogger(env.stderr, "warn", cfg.Log.Format)
-	a, err := app.Open(ctx, cfg, log, app.Options{})
+	a, err := app.Open(ctx, cfg, log, app.Options{Offline: true})
 	if err != nil {
 		return nil, err
 	}

@@ -35,7 +35,10 @@ type RefreshRequest struct {
 // grace window, which gets the same successor again. Under the stable
 // policy the token stays the same and only the idle expiry slides.
 //
-// Every refusal is logged at info with its reason (logRefusal).
+// A refresh token is valid by the server's state alone: its session and
+// generation, under the engine's own MAC key; its iss claim is not checked
+// (parse), so a change of the public URL does not end live sessions. Every
+// refusal is logged at info with its reason (logRefusal).
 func (e *Engine) Refresh(ctx context.Context, req RefreshRequest) (*Grant, error) {
 	g, who, err := e.refresh(ctx, req)
 	e.metrics.refreshes.WithLabelValues(serviceLabel(who.service), result(err)).Inc()
@@ -58,6 +61,11 @@ func (e *Engine) refresh(ctx context.Context, req RefreshRequest) (*Grant, refre
 	}
 	c, err := e.parse(req.Token, token.UseRefresh)
 	if err != nil {
+		// Refused before the session was read: an expired or misused token
+		// that the engine did sign still says, for the log, whose it was.
+		if c, verr := e.verify(req.Token); verr == nil {
+			who.session, who.user, who.tenant = c.SessionID, c.Subject, c.Tenant
+		}
 		return nil, who, err
 	}
 	who.session, who.user, who.tenant = c.SessionID, c.Subject, c.Tenant
