@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/tokengate/tokengate/internal/store"
 	"github.com/tokengate/tokengate/internal/token"
@@ -72,86 +73,102 @@ func (e *Engine) refresh(ctx context.Context, req RefreshRequest) (*Grant, refre
 	if c.SessionID == "" || subtle.ConstantTimeCompare([]byte(c.ID), []byte(e.refreshJTI(c.SessionID, c.Generation))) != 1 {
 		return nil, who, refused(ErrInvalidToken, "refresh token id does not match its session and generation")
 	}
-	var (
-		s       store.Session
-		u       store.User
-		t       store.Tenant
-		p       Policy
-		outcome refreshOutcome
-	)
 	now := e.now()
+	var r refreshState
 	err = e.st.Tx(ctx, func(q store.Queries) error {
 		var err error
-		if s, err = q.GetSessionForUpdate(ctx, c.SessionID); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return refused(ErrInvalidToken, "unknown session")
-			}
-			return err
-		}
-		who.service = s.Service
-		if err := checkSession(s, now); err != nil {
-			if errors.Is(err, ErrTokenRevoked) && s.RevokeReason == revokedUserDisabled {
-				// Say why, while it is still true (AGS answers 403).
-				if u, uerr := q.GetUser(ctx, s.UserID); uerr == nil && u.Disabled {
-					return refused(ErrUserDisabled, "session revoked when its user was disabled")
-				}
-			}
-			return err
-		}
-		if err := req.matches(s); err != nil {
-			return err
-		}
-		if u, err = q.GetUser(ctx, s.UserID); err != nil {
-			return err
-		}
-		if t, err = q.GetTenant(ctx, s.TenantID); err != nil {
-			return err
-		}
-		who.user, who.tenant = u.Name, t.Name
-		if err := req.admits(u, t); err != nil {
-			return err
-		}
-		if p, err = e.PolicyFor(s.Service, t.Name); err != nil {
-			return err
-		}
-		var next store.Session
-		next, outcome = decideRefresh(s, c.Generation, now, p, e.opts.GraceWindow)
-		if outcome.writes() {
-			if err := q.UpdateSession(ctx, next); err != nil {
-				return err
-			}
-		}
-		if outcome == refreshReuse {
-			if err := e.audit(ctx, q, store.AuditEvent{Type: "refresh.reuse", TenantID: s.TenantID, UserID: s.UserID, SessionID: s.ID,
-				ClientID: s.ClientID, Detail: map[string]string{"presented_generation": fmt.Sprint(c.Generation), "current_generation": fmt.Sprint(s.Generation)}}); err != nil {
-				return err
-			}
-		}
-		// The refused outcomes are decided, not failed: a reuse commits the
-		// revocation and is then refused below.
-		s = next
-		return nil
+		r, err = e.refreshTx(ctx, q, req, c, now)
+		return err
 	})
+	if r.s.ID != "" {
+		who.service = r.s.Service
+	}
+	if r.u.ID != "" {
+		who.user, who.tenant = r.u.Name, r.t.Name
+	}
 	if err != nil {
 		return nil, who, err
 	}
-	if err := outcome.refusal(s, c.Generation); err != nil {
-		if outcome == refreshReuse {
+	if err := r.outcome.refusal(r.s, c.Generation); err != nil {
+		if r.outcome == refreshReuse {
 			e.metrics.reuse.Inc()
 			e.metrics.revoked.WithLabelValues("reuse").Inc()
 		}
 		return nil, who, err
 	}
-	g := &Grant{IssuedAt: now, Session: s, User: u, Tenant: t, Policy: p, Scope: c.Scope}
-	if g.AccessToken, g.AccessExpiresAt, err = e.mintAccess(now, t, u, s, p, c.Scope); err != nil {
+	g := &Grant{IssuedAt: now, Session: r.s, User: r.u, Tenant: r.t, Policy: r.p, Scope: c.Scope}
+	if g.AccessToken, g.AccessExpiresAt, err = e.mintAccess(now, r.t, r.u, r.s, r.p, c.Scope); err != nil {
 		return nil, who, err
 	}
-	if outcome.mintsRefresh() {
-		if g.RefreshToken, err = e.mintRefresh(t, u, s, p, c.Scope); err != nil {
+	if r.outcome.mintsRefresh() {
+		if g.RefreshToken, err = e.mintRefresh(r.t, r.u, r.s, r.p, c.Scope); err != nil {
 			return nil, who, err
 		}
 	}
 	return g, who, nil
+}
+
+// refreshState is what the refresh transaction loaded and decided: the
+// session as written (as found, when nothing was), its user, tenant and
+// policy, and the outcome.
+type refreshState struct {
+	s       store.Session
+	u       store.User
+	t       store.Tenant
+	p       Policy
+	outcome refreshOutcome
+}
+
+// refreshTx is the body of the refresh transaction for the verified claims
+// c: it loads the session, its user and tenant, asks the pure rules
+// (refreshdecision.go) and writes what they decided. A refused outcome is
+// decided, not failed: a reuse commits the revocation and is refused after
+// the commit. What it loaded is returned with an error too, for the log.
+func (e *Engine) refreshTx(ctx context.Context, q store.Queries, req RefreshRequest, c *token.Claims, now time.Time) (r refreshState, err error) {
+	if r.s, err = q.GetSessionForUpdate(ctx, c.SessionID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return r, refused(ErrInvalidToken, "unknown session")
+		}
+		return r, err
+	}
+	if err := checkSession(r.s, now); err != nil {
+		if errors.Is(err, ErrTokenRevoked) && r.s.RevokeReason == revokedUserDisabled {
+			// Say why, while it is still true (AGS answers 403).
+			if u, uerr := q.GetUser(ctx, r.s.UserID); uerr == nil && u.Disabled {
+				return r, refused(ErrUserDisabled, "session revoked when its user was disabled")
+			}
+		}
+		return r, err
+	}
+	if err := req.matches(r.s); err != nil {
+		return r, err
+	}
+	if r.u, err = q.GetUser(ctx, r.s.UserID); err != nil {
+		return r, err
+	}
+	if r.t, err = q.GetTenant(ctx, r.s.TenantID); err != nil {
+		return r, err
+	}
+	if err := req.admits(r.u, r.t); err != nil {
+		return r, err
+	}
+	if r.p, err = e.PolicyFor(r.s.Service, r.t.Name); err != nil {
+		return r, err
+	}
+	next, outcome := decideRefresh(r.s, c.Generation, now, r.p, e.opts.GraceWindow)
+	if outcome.writes() {
+		if err := q.UpdateSession(ctx, next); err != nil {
+			return r, err
+		}
+	}
+	if outcome == refreshReuse {
+		if err := e.audit(ctx, q, store.AuditEvent{Type: "refresh.reuse", TenantID: r.s.TenantID, UserID: r.s.UserID, SessionID: r.s.ID,
+			ClientID: r.s.ClientID, Detail: map[string]string{"presented_generation": fmt.Sprint(c.Generation), "current_generation": fmt.Sprint(r.s.Generation)}}); err != nil {
+			return r, err
+		}
+	}
+	r.s, r.outcome = next, outcome
+	return r, nil
 }
 
 // logRefusal says why a refresh was refused, so that a client's bare
