@@ -95,7 +95,7 @@ func (h *Handler) membershipOut(r *http.Request, m store.Membership) (membership
 func (h *Handler) ownMembership(r *http.Request, c caller) (store.Membership, error) {
 	m, err := h.eng.Membership(r.Context(), r.PathValue("id"))
 	if err == nil && m.TenantID != c.Tenant.ID {
-		err = fmt.Errorf("%w %q", engine.ErrUnknownMembership, m.ID)
+		err = &engine.Error{Kind: engine.ErrUnknownMembership, Public: fmt.Sprintf("%s %q", engine.ErrUnknownMembership, m.ID)}
 	}
 	return m, err
 }

@@ -97,7 +97,12 @@ func withDetail(kind error, detail string) *Error {
 	return &Error{Kind: kind, Public: kind.Error() + ": " + detail}
 }
 
-// invalidRequest returns ErrInvalidRequest with a client-safe reason.
-func invalidRequest(format string, args ...any) error {
+// InvalidRequest returns ErrInvalidRequest with a reason that is shown to
+// the client ("invalid request: reason"), for code that refuses a request
+// on the engine's behalf. The reason must be client-safe: no internal text.
+func InvalidRequest(format string, args ...any) error {
 	return withDetail(ErrInvalidRequest, fmt.Sprintf(format, args...))
 }
+
+// invalidRequest is InvalidRequest, for the engine's own refusals.
+func invalidRequest(format string, args ...any) error { return InvalidRequest(format, args...) }

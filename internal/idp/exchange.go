@@ -3,7 +3,6 @@ package idp
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 	"strings"
 
@@ -38,16 +37,16 @@ var _ oauth2.TokenExchanger = exchanger{}
 func (x exchanger) Exchange(ctx context.Context, client store.Client, form url.Values) (*engine.Grant, error) {
 	st, tt := form.Get("subject_token"), form.Get("subject_token_type")
 	if st == "" || tt == "" {
-		return nil, fmt.Errorf("%w: subject_token and subject_token_type are required", engine.ErrInvalidRequest)
+		return nil, engine.InvalidRequest("subject_token and subject_token_type are required")
 	}
 	if tt != TokenTypeJWT && tt != TokenTypeIDToken {
-		return nil, fmt.Errorf("%w: subject_token_type must be %s or %s", engine.ErrInvalidRequest, TokenTypeJWT, TokenTypeIDToken)
+		return nil, engine.InvalidRequest("subject_token_type must be %s or %s", TokenTypeJWT, TokenTypeIDToken)
 	}
 	if rt := form.Get("requested_token_type"); rt != "" && rt != TokenTypeAccessToken {
-		return nil, fmt.Errorf("%w: requested_token_type must be %s", engine.ErrInvalidRequest, TokenTypeAccessToken)
+		return nil, engine.InvalidRequest("requested_token_type must be %s", TokenTypeAccessToken)
 	}
 	if form.Get("actor_token") != "" {
-		return nil, fmt.Errorf("%w: delegation (actor_token) is not supported", engine.ErrInvalidRequest)
+		return nil, engine.InvalidRequest("delegation (actor_token) is not supported")
 	}
 	t, err := x.r.eng.Store().GetTenant(ctx, client.TenantID)
 	if err != nil {
@@ -58,7 +57,7 @@ func (x exchanger) Exchange(ctx context.Context, client store.Client, form url.V
 	if err != nil && isSubjectTokenError(err) {
 		// RFC 8693 §2.2.2: an invalid or unacceptable subject_token is
 		// invalid_request.
-		return nil, fmt.Errorf("%w: subject_token: %s", engine.ErrInvalidRequest, err.Error())
+		return nil, engine.InvalidRequest("subject_token: %s", engine.PublicText(err))
 	}
 	return g, err
 }
