@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/tokengate/tokengate/internal/store"
 )
@@ -28,7 +29,7 @@ func (e *Engine) AllAPITokens(ctx context.Context, tenantID string) ([]store.Ses
 func (e *Engine) RevokeAPIToken(ctx context.Context, userID, id string) error {
 	s, err := e.st.GetSession(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (s.Label == "" || (userID != "" && s.UserID != userID))) {
-		return ErrUnknownAPIToken
+		return fmt.Errorf("%w %q", ErrUnknownAPIToken, id)
 	} else if err != nil {
 		return err
 	}
