@@ -27,3 +27,16 @@ func registerWeb(mux *http.ServeMux, a *App, ext *idp.Registry) http.Handler {
 	h.Register(mux)
 	return http.RedirectHandler(web.Prefix, http.StatusSeeOther)
 }
+
+// root answers what no surface serves: a browser's GET / goes to the web
+// UI (uiRoot, nil without it); anything else, curl's GET / included, gets
+// the JSON 404.
+func root(uiRoot http.Handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if uiRoot != nil && r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) && web.AcceptsHTML(r) {
+			uiRoot.ServeHTTP(w, r)
+			return
+		}
+		notFound(w, r)
+	}
+}

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -16,8 +15,9 @@ import (
 // sees what became of it; the user's RefreshRequestedAt mirrors the
 // pending one for the CLI's listing.
 
-// ErrUnknownAccessRequest: no access request with that id (for that user).
-var ErrUnknownAccessRequest = errors.New("unknown access request")
+// ErrUnknownAccessRequest: no access request with that id (for that
+// user). It matches ErrInvalidRequest, which every surface maps.
+var ErrUnknownAccessRequest error = &Error{Kind: ErrInvalidRequest, Public: "unknown access request"}
 
 // maxReason bounds the words of a request and of a decision.
 const maxReason = 500
@@ -54,7 +54,7 @@ func (e *Engine) RequestAPIAccess(ctx context.Context, userID, reason string) (s
 			Status: store.AccessPending, CreatedAt: now}
 		if err := q.CreateAccessRequest(ctx, r); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return fmt.Errorf("a pending request for API access %w", ErrAlreadyExists)
+				return &Error{Kind: ErrAlreadyExists, Public: "you have a pending request for API access already"}
 			}
 			return err
 		}
@@ -72,7 +72,7 @@ func (e *Engine) RequestAPIAccess(ctx context.Context, userID, reason string) (s
 func (e *Engine) WithdrawAccessRequest(ctx context.Context, userID, id string) (store.AccessRequest, error) {
 	return e.closeAccessRequest(ctx, id, func(q store.Queries, r *store.AccessRequest) (store.User, error) {
 		if r.UserID != userID {
-			return store.User{}, fmt.Errorf("%w %q", ErrUnknownAccessRequest, id)
+			return store.User{}, refused(ErrUnknownAccessRequest, "access request "+id)
 		}
 		r.Status = store.AccessWithdrawn
 		return q.LockUser(ctx, r.UserID)
@@ -94,7 +94,7 @@ func (e *Engine) DecideAccessRequest(ctx context.Context, adminID, id string, ap
 			return store.User{}, userByIDErr(err, adminID)
 		}
 		if !admin.Admin || admin.Disabled || admin.TenantID != r.TenantID {
-			return store.User{}, fmt.Errorf("%w %q", ErrUnknownAccessRequest, id)
+			return store.User{}, refused(ErrUnknownAccessRequest, "access request "+id)
 		}
 		r.DecidedBy, r.Note, r.Status = adminID, note, store.AccessDenied
 		u, err := q.LockUser(ctx, r.UserID)
@@ -117,7 +117,7 @@ func (e *Engine) closeAccessRequest(ctx context.Context, id string, decide func(
 	err := e.st.Tx(ctx, func(q store.Queries) error {
 		var err error
 		if r, err = q.GetAccessRequest(ctx, id); errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("%w %q", ErrUnknownAccessRequest, id)
+			return refused(ErrUnknownAccessRequest, "access request "+id)
 		} else if err != nil {
 			return err
 		}

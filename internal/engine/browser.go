@@ -23,15 +23,18 @@ import (
 // and which an OAuth 2.0 authorization endpoint reads for max_age and
 // prompt=login (OpenID Connect Core 1.0 §3.1.2.1).
 
-// Errors of the browser session.
+// Errors of the browser session. They are aliases of sentinels every
+// surface maps already (as ErrExternalNotAllowed is): only the web UI
+// returns them, and it tells them apart.
 var (
 	// ErrBrowserSessionEnded: the cookie names no live browser session
 	// (signed out, expired, ended by a password change or by "sign out
-	// everywhere", or never existed).
-	ErrBrowserSessionEnded = errors.New("your sign-in has ended; please sign in again")
+	// everywhere", or never existed). It matches ErrTokenExpired.
+	ErrBrowserSessionEnded error = &Error{Kind: ErrTokenExpired, Public: "your sign-in has ended; please sign in again"}
 	// ErrPasswordNotRecent: the action needs a password given within
-	// Options.RecentPassword in this browser session.
-	ErrPasswordNotRecent = errors.New("please confirm your password to continue")
+	// Options.RecentPassword in this browser session. It matches
+	// ErrInvalidCredentials.
+	ErrPasswordNotRecent error = &Error{Kind: ErrInvalidCredentials, Public: "please confirm your password to continue"}
 )
 
 // Auth methods a browser session records.

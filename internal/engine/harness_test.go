@@ -7,38 +7,15 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/fakeclock"
 	"github.com/tokengate/tokengate/internal/store"
 	"github.com/tokengate/tokengate/internal/store/sqlite"
 	"github.com/tokengate/tokengate/internal/token"
 )
-
-// fakeClock is a mutable clock shared by the ring and the engine, so that
-// expiry tests take no wall time.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // Lifetimes of the test policies.
 const (
@@ -56,10 +33,11 @@ const (
 type env struct {
 	t     *testing.T
 	ctx   context.Context
-	clock *fakeClock
+	clock *fakeclock.Clock
 	st    store.Store
 	ring  *token.Ring
 	eng   *engine.Engine
+	opts  engine.Options // eng's, for a second engine over the same store
 }
 
 func newEnv(t *testing.T) *env {
@@ -67,10 +45,14 @@ func newEnv(t *testing.T) *env {
 	return newEnvAlg(t, token.AlgEdDSA)
 }
 
-func newEnvAlg(t *testing.T, alg string) *env {
+// newEnvAlg returns an env whose key ring signs with alg; opts adjust the
+// engine's options (a logger, another issuer).
+func newEnvAlg(t *testing.T, alg string, opts ...func(*engine.Options)) *env {
 	t.Helper()
 	ctx := context.Background()
-	clock := newClock()
+	// One clock for the ring and the engine, so that expiry tests take no
+	// wall time.
+	clock := fakeclock.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tokengate.db"))
 	if err != nil {
 		t.Fatalf("open store: %v", err)
@@ -88,7 +70,7 @@ func newEnvAlg(t *testing.T, alg string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := engine.New(st, ring, engine.Options{
+	o := engine.Options{
 		Issuer:      "https://auth.test",
 		GraceWindow: grace,
 		Policies: map[string]engine.Policy{
@@ -101,14 +83,18 @@ func newEnvAlg(t *testing.T, alg string) *env {
 		HashMemoryKiB:  8192,
 		HashIterations: 1,
 		Now:            clock.Now,
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	eng, err := engine.New(st, ring, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := eng.Bootstrap(ctx, "admin-password"); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
-	return &env{t: t, ctx: ctx, clock: clock, st: st, ring: ring, eng: eng}
+	return &env{t: t, ctx: ctx, clock: clock, st: st, ring: ring, eng: eng, opts: o}
 }
 
 // user creates a user in the default tenant.

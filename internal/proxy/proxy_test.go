@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,24 +12,18 @@ import (
 
 	"github.com/tokengate/tokengate/internal/app"
 	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/dialect/sentineltest"
 	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/fakeclock"
 	"github.com/tokengate/tokengate/internal/proxy"
 )
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.now = c.now.Add(d) }
 
 // TestSeenTokenSkipsVerification checks the hot path: a token seen before
 // is answered from the cache (no signature verification) and its session
 // is checked again only once per bound.
 func TestSeenTokenSkipsVerification(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	clk := fakeclock.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Password.MemoryKiB, cfg.Password.Iterations = 8192, 1
@@ -102,4 +97,13 @@ func TestSeenTokenSkipsVerification(t *testing.T) {
 	if upstreamCalls != 6 {
 		t.Fatalf("upstream calls = %d", upstreamCalls)
 	}
+}
+
+// TestEverySentinelHasAStatusAndBody: every engine sentinel, bare or
+// wrapped with internal text, gets a WSAUTH status and reason and no
+// internal text (sentineltest).
+func TestEverySentinelHasAStatusAndBody(t *testing.T) {
+	r := httptest.NewRequest(http.MethodGet, "/api/risks", nil)
+	sentineltest.Run(t, func(w http.ResponseWriter, err error) { proxy.WriteError(w, r, slog.New(slog.DiscardHandler), err) },
+		func(b map[string]any) bool { return b["error"] == true && sentineltest.Text(b, "reason") })
 }

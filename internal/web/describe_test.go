@@ -32,7 +32,7 @@ func TestDescribe(t *testing.T) {
 		{throttled{200 * time.Millisecond}, http.StatusTooManyRequests, "Try again in 1 s.", 1},
 		{engine.ErrInvalidCredentials, http.StatusUnauthorized, "The user name or password is not right.", 0},
 		{engine.ErrBusy, http.StatusServiceUnavailable, "busy", 0},
-		{fmt.Errorf("%w: please say why", engine.ErrInvalidRequest), http.StatusBadRequest, "Please say why.", 0},
+		{engine.InvalidRequest("please say why"), http.StatusBadRequest, "Please say why.", 0},
 		{errors.New("sqlite: disk I/O error"), http.StatusInternalServerError, "Something went wrong on our side", 0},
 	} {
 		status, msg, retry := h.describe(context.Background(), tc.err)
@@ -42,6 +42,34 @@ func TestDescribe(t *testing.T) {
 		if strings.Contains(msg, "sqlite") {
 			t.Errorf("internal text shown: %q", msg)
 		}
+	}
+}
+
+// TestEverySentinelDescribed is the web UI's part of the rule that every
+// surface maps every engine sentinel (as package sentineltest checks for
+// the JSON surfaces): a 4xx or 503, words of its own, and never the
+// internal text an error carries.
+func TestEverySentinelDescribed(t *testing.T) {
+	const internal = "sqlite: database is locked at /var/lib/tokengate SECRET-DEBUG"
+	h := &Handler{log: slog.New(slog.DiscardHandler)}
+	for _, s := range engine.Sentinels() {
+		for form, err := range map[string]error{
+			"bare":         s,
+			"engine.Error": &engine.Error{Kind: s, Debug: internal},
+			"fmt wrapped":  fmt.Errorf("%s: %w", internal, s),
+		} {
+			status, msg, _ := h.describe(context.Background(), err)
+			if status == http.StatusInternalServerError || status < 400 {
+				t.Errorf("%v (%s): status %d", s, form, status)
+			}
+			if msg == "" || strings.Contains(msg, "sqlite") || strings.Contains(msg, "SECRET") {
+				t.Errorf("%v (%s): message %q", s, form, msg)
+			}
+		}
+	}
+	status, msg, _ := h.describe(context.Background(), errors.New(internal))
+	if status != http.StatusInternalServerError || strings.Contains(msg, "sqlite") {
+		t.Errorf("internal error: %d %q", status, msg)
 	}
 }
 

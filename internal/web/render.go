@@ -122,48 +122,70 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 type retryAfter interface{ RetryAfter() time.Duration }
 
 // describe is the one place that turns an error into a status and words a
-// user understands. Engine sentinels carry client-safe text; anything else
-// is logged and shown as a plain failure.
+// user understands. It shows only engine.PublicText, never an error's own
+// text; anything that is not the engine's is logged and shown as a plain
+// failure. The engine's aliases come before the sentinels they match.
 func (h *Handler) describe(ctx context.Context, err error) (int, string, int) {
 	var ra retryAfter
+	public := engine.PublicText(err)
 	switch {
 	case errors.As(err, &ra):
-		secs := int(ra.RetryAfter().Round(time.Second) / time.Second)
-		return http.StatusTooManyRequests, fmt.Sprintf("Too many attempts. Try again in %d s.", max(secs, 1)), max(secs, 1)
-	case errors.Is(err, errCSRF), errors.Is(err, errCrossSite):
-		return http.StatusForbidden, capitalise(err.Error()), 0
+		secs := max(int(ra.RetryAfter().Round(time.Second)/time.Second), 1)
+		return http.StatusTooManyRequests, fmt.Sprintf("Too many attempts. Try again in %d s.", secs), secs
+	case errors.Is(err, errCSRF), errors.Is(err, errCrossSite), errors.Is(err, errForbidden):
+		return http.StatusForbidden, capitalise(err.Error()) + ".", 0
 	case errors.Is(err, errBadForm):
-		return http.StatusBadRequest, capitalise(err.Error()), 0
-	case errors.Is(err, errForbidden):
-		return http.StatusForbidden, capitalise(err.Error()), 0
+		return http.StatusBadRequest, capitalise(err.Error()) + ".", 0
+	case errors.Is(err, errExternalFailed), errors.Is(err, engine.ErrExternalNotAllowed):
+		return http.StatusForbidden, "That sign-in was not accepted.", 0
+	case errors.Is(err, engine.ErrExternalUnavailable):
+		return http.StatusBadGateway, "The identity provider could not be reached. Try again later.", 0
+	case errors.Is(err, engine.ErrBrowserSessionEnded):
+		return http.StatusUnauthorized, "Your sign-in has ended. Please sign in again.", 0
+	case errors.Is(err, engine.ErrPasswordNotRecent):
+		return http.StatusUnauthorized, "Please confirm your password to continue.", 0
+	case errors.Is(err, engine.ErrUnknownAccessRequest):
+		return http.StatusNotFound, "That request no longer exists, or was never yours.", 0
 	case errors.Is(err, engine.ErrInvalidCredentials):
 		return http.StatusUnauthorized, "The user name or password is not right.", 0
 	case errors.Is(err, engine.ErrUserDisabled), errors.Is(err, engine.ErrTenantDisabled):
 		return http.StatusForbidden, "This account can't sign in. Ask an administrator.", 0
-	case errors.Is(err, engine.ErrBrowserSessionEnded):
-		return http.StatusUnauthorized, capitalise(err.Error()) + ".", 0
 	case errors.Is(err, engine.ErrBusy):
 		return http.StatusServiceUnavailable, "The server is busy. Try again in a moment.", 0
 	case errors.Is(err, engine.ErrRefreshNotEnabled):
 		return http.StatusForbidden, "API access is not enabled for this login. You can request it on your profile.", 0
-	case errors.Is(err, engine.ErrInvalidRequest):
-		return http.StatusBadRequest, capitalise(strings.TrimPrefix(err.Error(), engine.ErrInvalidRequest.Error()+": ")) + ".", 0
-	case errors.Is(err, engine.ErrUnknownUser), errors.Is(err, engine.ErrUnknownSession),
-		errors.Is(err, engine.ErrUnknownAPIToken), errors.Is(err, engine.ErrUnknownAccessRequest),
-		errors.Is(err, engine.ErrUnknownOrganisation), errors.Is(err, engine.ErrUnknownMembership),
-		errors.Is(err, engine.ErrUnknownClient), errors.Is(err, engine.ErrUnknownTenant):
-		return http.StatusNotFound, "That no longer exists: " + err.Error() + ".", 0
-	case errors.Is(err, engine.ErrAlreadyExists), errors.Is(err, engine.ErrInUse):
-		return http.StatusConflict, capitalise(err.Error()) + ".", 0
 	case errors.Is(err, engine.ErrSessionLimit):
-		return http.StatusConflict, capitalise(err.Error()) + ".", 0
-	case errors.Is(err, engine.ErrExternalUnavailable):
-		return http.StatusBadGateway, "The identity provider could not be reached. Try again later.", 0
-	case errors.Is(err, engine.ErrExternalNotAllowed), errors.Is(err, errExternalFailed):
-		return http.StatusForbidden, "That sign-in was not accepted.", 0
+		return http.StatusConflict, "The session limit is reached. End a session first.", 0
+	case errors.Is(err, engine.ErrInvalidRequest):
+		return http.StatusBadRequest, sentence(strings.TrimPrefix(public, engine.ErrInvalidRequest.Error()+": ")), 0
+	case errors.Is(err, engine.ErrAlreadyExists):
+		if public == engine.ErrAlreadyExists.Error() {
+			return http.StatusConflict, "That name is taken already: choose another one.", 0
+		}
+		return http.StatusConflict, sentence(public), 0
+	case errors.Is(err, engine.ErrInUse):
+		return http.StatusConflict, "It is still in use, so it can't be deleted.", 0
+	case errors.Is(err, engine.ErrUnknownUser), errors.Is(err, engine.ErrUnknownSession),
+		errors.Is(err, engine.ErrUnknownAPIToken), errors.Is(err, engine.ErrUnknownOrganisation),
+		errors.Is(err, engine.ErrUnknownMembership), errors.Is(err, engine.ErrUnknownClient),
+		errors.Is(err, engine.ErrUnknownTenant):
+		return http.StatusNotFound, "That no longer exists, or never did (" + public + ").", 0
+	case public != "":
+		// Token and client errors do not arise from a page; should one,
+		// its public text is all that is shown.
+		return http.StatusBadRequest, sentence(public), 0
 	}
 	h.log.ErrorContext(ctx, "web: request failed", "err", err)
 	return http.StatusInternalServerError, "Something went wrong on our side. Please try again.", 0
+}
+
+// sentence capitalises s and ends it with a full stop.
+func sentence(s string) string {
+	s = capitalise(s)
+	if s != "" && !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
 }
 
 // fail writes the error page for err.
