@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"bytes"
+	"errors"
 	"crypto/sha256"
 	"testing"
 	"time"
@@ -252,5 +253,26 @@ func TestPasswordRecentRule(t *testing.T) {
 				t.Fatalf("passwordRecent = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestDeadBrowserSessionsPurged(t *testing.T) {
+	e := newEnv(t)
+	e.user("alice", false)
+	old, _ := e.eng.SignInBrowser(e.ctx, "", "alice", password)
+	if err := e.eng.SignOutBrowser(e.ctx, old.Token); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(engine.PurgeRetention + time.Minute)
+	live, _ := e.eng.SignInBrowser(e.ctx, "", "alice", password)
+	n, err := e.eng.PurgeSessions(e.ctx, 100, 10)
+	if err != nil || n != 1 {
+		t.Fatalf("purged %d, %v; want the one signed out a day ago", n, err)
+	}
+	if _, err := e.st.GetBrowserSession(e.ctx, old.Session.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the dead browser session is still stored: %v", err)
+	}
+	if _, err := e.eng.BrowserSession(e.ctx, live.Token); err != nil {
+		t.Fatalf("the live one was purged: %v", err)
 	}
 }

@@ -376,6 +376,19 @@ func TestBrowserWalk(t *testing.T) {
 			shot(t, admin, dir, "admin-"+strings.ReplaceAll(p, "/", "-"))
 		}
 	}
+
+	// On a phone's width the layout reflows: nothing is wider than the
+	// screen but tables, which scroll inside their own box.
+	do(t, admin, "phone width", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+		chromedp.Navigate(g.URL+"/ui/admin/users/alice"), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	if w := run(t, admin, "page width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 390 {
+		wide := run(t, admin, "wide elements", chromedp.Evaluate[[]string](`[...document.querySelectorAll("body *")]
+			.filter(e => e.getBoundingClientRect().right > 391 && !e.closest(".table-wrap table"))
+			.slice(0, 8).map(e => e.tagName + "." + e.className + " " + Math.round(e.getBoundingClientRect().right))`))
+		t.Errorf("the page is %d px wide on a 390 px screen: %v", w, wide)
+	}
+	accessible(t, admin, axe, "admin user on a phone")
+	shot(t, admin, dir, "admin-user-phone")
 }
 
 func ptr[T any](v T) *T { return &v }

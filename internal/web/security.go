@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -61,10 +62,16 @@ func (h *Handler) form(fn func(w http.ResponseWriter, r *http.Request)) http.Han
 			h.fail(w, r, nil, errCrossSite)
 			return
 		}
-		if !h.csrfOK(r) {
+		p, _ := h.principal(r)
+		if !h.csrfOK(r, p) {
 			h.log.InfoContext(r.Context(), "web: csrf token refused", "path", r.URL.Path)
 			h.fail(w, r, nil, errCSRF)
 			return
+		}
+		if p != nil {
+			// The handler reads the principal from the context rather
+			// than looking the session up again.
+			r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 		}
 		fn(w, r)
 	})
@@ -108,12 +115,12 @@ func (h *Handler) csrfToken(binding string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-func (h *Handler) csrfOK(r *http.Request) bool {
+func (h *Handler) csrfOK(r *http.Request, p *engine.BrowserPrincipal) bool {
 	got := r.PostForm.Get("csrf")
 	if got == "" {
 		return false
 	}
-	for _, b := range h.bindings(r) {
+	for _, b := range h.bindings(r, p) {
 		if want := h.csrfToken(b); want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1 {
 			return true
 		}
@@ -123,9 +130,9 @@ func (h *Handler) csrfOK(r *http.Request) bool {
 
 // bindings are what a form token may be bound to: the live browser
 // session's id and the pre-sign-in cookie.
-func (h *Handler) bindings(r *http.Request) []string {
+func (h *Handler) bindings(r *http.Request, p *engine.BrowserPrincipal) []string {
 	var out []string
-	if p, err := h.principal(r); err == nil {
+	if p != nil {
 		out = append(out, p.Session.ID)
 	}
 	if c, err := r.Cookie(h.precook); err == nil && len(c.Value) >= 32 {

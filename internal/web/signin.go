@@ -87,6 +87,13 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 // startBrowser sets the session cookie of a new sign-in and sends the
 // browser on to where it was going.
 func (h *Handler) startBrowser(w http.ResponseWriter, r *http.Request, b *engine.BrowserSignIn, ret string) {
+	if c, err := r.Cookie(h.cookie); err == nil {
+		// Signing in again (prompt=login, another user) ends the sign-in
+		// this browser had: one browser, one live session.
+		if err := h.eng.SignOutBrowser(r.Context(), c.Value); err != nil {
+			h.log.WarnContext(r.Context(), "web: ending the previous sign-in", "err", err)
+		}
+	}
 	h.setCookie(w, h.cookie, b.Token, 0)
 	// A new pre-sign-in value for the next sign-in: the signed-out forms'
 	// tokens of this browser stop working (no fixation across sign-ins).
