@@ -2,8 +2,8 @@ package engine_test
 
 import (
 	"bytes"
-	"errors"
 	"crypto/sha256"
+	"errors"
 	"testing"
 	"time"
 
