@@ -27,3 +27,9 @@ func open(t testing.TB, url string) *postgres.Store {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t, pgtest.URL(t)) })
 }
+
+// BenchmarkRefreshTx measures one refresh's transaction (see
+// storetest.BenchRefreshTx) on the server pgtest finds.
+func BenchmarkRefreshTx(b *testing.B) {
+	storetest.BenchRefreshTx(b, open(b, pgtest.URL(b)))
+}
