@@ -102,6 +102,13 @@ func startGateway(t *testing.T, bin, dataDir, addr, configFile string, env ...st
 	if configFile != "" {
 		args = append(args, "--config", configFile)
 	}
+	return startGatewayArgs(t, bin, addr, args, env...)
+}
+
+// startGatewayArgs is startGateway with the command line given whole; it
+// must listen on addr.
+func startGatewayArgs(t *testing.T, bin, addr string, args []string, env ...string) *gateway {
+	t.Helper()
 	g := &gateway{t: t, URL: "http://" + addr, stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
 	g.cmd = exec.Command(bin, args...)
 	g.cmd.Env = hermeticEnv(env...)

@@ -20,6 +20,8 @@ import (
 	"github.com/tokengate/tokengate/internal/dialect/ags"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/store"
+	"github.com/tokengate/tokengate/internal/store/migrate"
+	"github.com/tokengate/tokengate/internal/store/postgres"
 	"github.com/tokengate/tokengate/internal/store/sqlite"
 	"github.com/tokengate/tokengate/internal/token"
 )
@@ -40,6 +42,9 @@ type Options struct {
 	Now        func() time.Time
 	MasterKey  string // overrides TOKENGATE_MASTER_KEY
 	Registerer bool   // register metrics (the server does; CLI commands don't need to)
+	// NoMigrate opens the store without applying schema migrations; a
+	// schema that is behind is then an error (`tokengate serve --no-migrate`).
+	NoMigrate bool
 }
 
 // Open opens the store and key ring and builds the engine. It does not
@@ -54,7 +59,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg, opts.NoMigrate)
 	if err != nil {
 		return nil, err
 	}
@@ -66,21 +71,50 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	return a, nil
 }
 
-func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
-	switch cfg.Store.Driver {
-	case "sqlite":
-		path := cfg.Store.DSN
-		if path == "" {
-			path = filepath.Join(cfg.DataDir, "tokengate.db")
-		}
-		st, err := sqlite.Open(ctx, path)
+// openStore opens the store that cfg.Database selects, migrating its schema
+// unless noMigrate (then a schema that is behind is an error).
+func openStore(ctx context.Context, cfg config.Config, noMigrate bool) (store.Store, error) {
+	kind, target, err := cfg.Database.Backend(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case config.BackendPostgres:
+		st, err := postgres.Open(ctx, target, postgres.Options{NoMigrate: noMigrate})
 		if err != nil {
-			return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+			// The error names the host and database, never the URL.
+			return nil, fmt.Errorf("open PostgreSQL store: %w", err)
 		}
 		return st, nil
 	default:
-		return nil, fmt.Errorf("store driver %q is not available in this build", cfg.Store.Driver)
+		st, err := sqlite.OpenWith(ctx, target, sqlite.Options{NoMigrate: noMigrate})
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite store %s: %w", target, err)
+		}
+		return st, nil
 	}
+}
+
+// Migrate applies the schema migrations that the store cfg.Database
+// selects lacks, or with dryRun only lists them. It needs neither the master
+// key nor the data directory of a PostgreSQL store.
+func Migrate(ctx context.Context, cfg config.Config, dryRun bool) (migrate.Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return migrate.Result{}, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	kind, target, err := cfg.Database.Backend(cfg.DataDir)
+	if err != nil {
+		return migrate.Result{}, err
+	}
+	if kind == config.BackendPostgres {
+		return postgres.Migrate(ctx, target, dryRun)
+	}
+	if !dryRun {
+		if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+			return migrate.Result{}, fmt.Errorf("data directory: %w", err)
+		}
+	}
+	return sqlite.Migrate(ctx, target, dryRun)
 }
 
 func (a *App) build(ctx context.Context, opts Options) error {
