@@ -90,12 +90,15 @@ func appAction(nargs int, fn func(ctx context.Context, env *cliEnv, a *app.App, 
 	}
 }
 
+// serveSummary is serve's help text.
+const serveSummary = "Run the gateway. With no configuration it listens on 127.0.0.1:8080 and keeps its state in ./tokengate-data.\n" +
+	"With --db postgres://... several nodes share one PostgreSQL database: give every node the same master key\n" +
+	"($TOKENGATE_MASTER_KEY, or the same master.key in its data directory), since the signing keys in the database are sealed with it."
+
 func serveCommand() *command {
 	return &command{
 		name:    "serve",
-		summary: "Run the gateway. With no configuration it listens on 127.0.0.1:8080 and keeps its state in ./tokengate-data.\n" +
-			"With --db postgres://... several nodes share one PostgreSQL database: give every node the same master key\n" +
-			"($TOKENGATE_MASTER_KEY, or the same master.key in its data directory), since the signing keys in the database are sealed with it.",
+		summary: serveSummary,
 		usage:   "[flags]",
 		flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 			listen := fs.String("listen", "", "`address` to listen on (default 127.0.0.1:8080)")
