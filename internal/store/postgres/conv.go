@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -45,6 +46,7 @@ const (
 	codeForeignKeyViolation  = "23503"
 	codeSerializationFailure = "40001"
 	codeDeadlockDetected     = "40P01"
+	codeFeatureNotSupported  = "0A000"
 )
 
 // mapErr turns the server's answers into the store's sentinels: no row is
@@ -68,11 +70,23 @@ func mapErr(err error) error {
 	return err
 }
 
-// retryable reports whether err is a serialization failure or a deadlock:
-// the server rolled the transaction back, and running it again may succeed.
+// retryable reports whether err is a serialization failure or a deadlock
+// (the server rolled the transaction back, and running it again may
+// succeed), or a statement prepared before another node's migration changed
+// its result (pgx then forgets the statement, and the next attempt prepares
+// it anew).
 func retryable(err error) bool {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == codeSerializationFailure || pe.Code == codeDeadlockDetected)
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.Code {
+	case codeSerializationFailure, codeDeadlockDetected:
+		return true
+	case codeFeatureNotSupported:
+		return strings.Contains(pe.Message, "cached plan must not change result type")
+	}
+	return false
 }
 
 // wrap adds the operation to a mapped error; it returns nil for nil.

@@ -428,3 +428,25 @@ func TestOpenErrorsHidePassword(t *testing.T) {
 		}
 	}
 }
+
+// TestStatementAfterSchemaChange: a statement prepared before another
+// node's migration changed its result type fails once on each connection
+// (0A000, "cached plan must not change result type"); Tx runs the
+// transaction again, and it succeeds.
+func TestStatementAfterSchemaChange(t *testing.T) {
+	url := pgtest.URL(t)
+	s := openTest(t, url+"&pool_max_conns=1")
+	seed(t, s, 1)
+	ctx := context.Background()
+	must(t, refresh(ctx, s, "sess-0")) // prepares the refresh's statements
+	conn, err := pgx.Connect(ctx, url)
+	must(t, err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, `ALTER TABLE users ALTER COLUMN display_name TYPE varchar(200)`)
+	must(t, err)
+	before := s.retries.Load()
+	must(t, refresh(ctx, s, "sess-0"))
+	if n := s.retries.Load() - before; n != 1 {
+		t.Fatalf("%d retries after the schema change, want 1", n)
+	}
+}
