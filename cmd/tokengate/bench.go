@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"flag"
@@ -18,8 +17,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/tokengate/tokengate/internal/app"
+	"github.com/tokengate/tokengate/internal/bench"
 	"github.com/tokengate/tokengate/internal/engine"
-	"github.com/tokengate/tokengate/internal/loadgen"
 	"github.com/tokengate/tokengate/internal/store"
 )
 
@@ -35,7 +34,7 @@ func benchCommand() *command {
 	return &command{
 		name:    "bench",
 		summary: "Load-test a gateway (like pgbench): refresh, signon, introspect, proxy; seed sessions; serve a stand-in upstream.",
-		usage:   "--server URL --scenario refresh|signon|introspect|proxy|get [--concurrency N] [--duration D] | --seed-sessions N | --upstream ADDR",
+		usage:   "--server URL --scenario refresh|signon|introspect|proxy|get [--concurrency N] [--duration D | --requests N] | --seed-sessions N | --upstream ADDR",
 		flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 			server := fs.String("server", "http://127.0.0.1:8080", "gateway base `URL`")
 			scenario := fs.String("scenario", "refresh", "what to send: refresh, signon, introspect, proxy (GET --path with a bearer token) or get (GET --path, no token)")
@@ -45,6 +44,7 @@ func benchCommand() *command {
 			upstream := fs.String("upstream", "", "instead of a run, serve a stand-in upstream on this loopback `address` until interrupted")
 			concurrency := fs.Int("concurrency", 32, "number of `workers`, each with its own session and connection")
 			duration := fs.Duration("duration", 10*time.Second, "how long to run (at most 10m)")
+			requests := fs.Uint64("requests", 0, "stop after `N` requests in all instead of after --duration (like pgbench -t); with both, whichever comes first")
 			allowRemote := fs.Bool("allow-remote", false, "allow a target that is not on the loopback interface")
 			username := fs.String("username", "", "sign on as this existing user instead of preparing one in the data directory")
 			pwStdin := fs.Bool("password-stdin", false, "read --username's password from standard input")
@@ -56,8 +56,8 @@ func benchCommand() *command {
 			benchAs := fs.String("bench-user", benchUser, "`name` of the user (and client tokengate-NAME) prepared in the data directory; give concurrent runs different names")
 			seed := fs.Int("seed-sessions", 0, "instead of a run, insert `N` live sessions into the data directory's store")
 			return func(ctx context.Context, env *cliEnv, args []string) error {
-				if len(args) != 0 {
-					return errUsage
+				if err := checkArgs(args); err != nil {
+					return err
 				}
 				if *seed > 0 {
 					return withApp(ctx, env, func(a *app.App) error { return benchSeed(ctx, env, a, *seed) })
@@ -68,8 +68,8 @@ func benchCommand() *command {
 				if *concurrency < 1 || *concurrency > 4096 {
 					return errors.New("--concurrency must be between 1 and 4096")
 				}
-				if *duration <= 0 || *duration > loadgen.MaxDuration {
-					return fmt.Errorf("--duration must be positive and at most %s", loadgen.MaxDuration)
+				if *duration <= 0 || *duration > bench.MaxDuration {
+					return fmt.Errorf("--duration must be positive and at most %s", bench.MaxDuration)
 				}
 				u, err := url.Parse(*server)
 				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -79,9 +79,9 @@ func benchCommand() *command {
 				if !loopback && !*allowRemote {
 					return fmt.Errorf("refusing to load %s, which is not a loopback address; pass --allow-remote if you mean it", u.Host)
 				}
-				t := &loadgen.Target{BaseURL: u.String(), HTTP: loadgen.NewHTTPClient(*concurrency), Path: *path, Bucket: *bucket, NetHTTP: *netHTTP}
+				t := &bench.Target{BaseURL: u.String(), HTTP: bench.NewHTTPClient(*concurrency), Path: *path, Bucket: *bucket, NetHTTP: *netHTTP}
 				switch {
-				case *scenario == loadgen.ScenarioGet:
+				case *scenario == bench.ScenarioGet:
 					// Plain GETs with no token: nothing to prepare.
 				case *username != "":
 					if !*pwStdin {
@@ -97,12 +97,12 @@ func benchCommand() *command {
 						t.ClientID = engine.DefaultClientID
 					}
 				default:
-					coreTenant := *scenario == loadgen.ScenarioRefresh && *dialect != loadgen.DialectOAuth2
+					coreTenant := *scenario == bench.ScenarioRefresh && *dialect != bench.DialectOAuth2
 					if err := withApp(ctx, env, func(a *app.App) error { return benchPrepare(ctx, a, t, *benchAs, coreTenant) }); err != nil {
 						return err
 					}
 				}
-				sc, err := loadgen.New(*scenario, *dialect, t)
+				sc, err := bench.New(*scenario, *dialect, t)
 				if err != nil {
 					return err
 				}
@@ -112,29 +112,32 @@ func benchCommand() *command {
 					if port == 0 {
 						port = map[string]int{"http": 80, "https": 443}[u.Scheme]
 					}
-					pid, _ = loadgen.ListeningPID(port) // best effort: 0 when unknown
+					pid, _ = bench.ListeningPID(port) // best effort: 0 when unknown
 				}
-				var before, after loadgen.ProcSample
+				var before, after bench.ProcSample
 				var procErr error
-				opts := loadgen.Options{Concurrency: *concurrency, Duration: *duration}
+				opts := bench.Options{Concurrency: *concurrency, Duration: *duration, Requests: *requests}
+				if *requests > 0 && !flagGiven(fs, "duration") {
+					opts.Duration = 0 // bounded by the count (and bench.MaxDuration) only
+				}
 				if f, ok := env.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 					opts.Progress = env.stderr
 				}
 				if pid > 0 {
-					opts.OnStart = func() { before, procErr = loadgen.ReadProc(pid) }
+					opts.OnStart = func() { before, procErr = bench.ReadProc(pid) }
 					opts.OnStop = func() {
 						if procErr == nil {
-							after, procErr = loadgen.ReadProc(pid)
+							after, procErr = bench.ReadProc(pid)
 						}
 					}
 				}
-				res, err := loadgen.Run(ctx, sc, opts)
+				res, err := bench.Run(ctx, sc, opts)
 				if err != nil {
 					return err
 				}
-				var srv *loadgen.Server
+				var srv *bench.Server
 				if pid > 0 && procErr == nil {
-					srv = &loadgen.Server{PID: pid, CPUPercent: loadgen.CPUPercent(before, after), RSSBytes: after.RSS}
+					srv = &bench.Server{PID: pid, CPUPercent: bench.CPUPercent(before, after), RSSBytes: after.RSS}
 				}
 				sum := res.Summarize(u.String(), srv)
 				if *asJSON {
@@ -145,6 +148,13 @@ func benchCommand() *command {
 			}
 		},
 	}
+}
+
+// flagGiven reports whether the flag name was set on the command line.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
 
 func isLoopback(host string) bool {
@@ -169,7 +179,7 @@ func benchSecret() (string, error) {
 // password and secret live only in this process. The Core dialect signs
 // on to its configured tenant, so for it (coreTenant) the user is made
 // there instead.
-func benchPrepare(ctx context.Context, a *app.App, t *loadgen.Target, name string, coreTenant bool) error {
+func benchPrepare(ctx context.Context, a *app.App, t *bench.Target, name string, coreTenant bool) error {
 	clientID := "tokengate-" + name
 	tenant, err := benchEnsureTenant(ctx, a)
 	if err != nil {
@@ -191,7 +201,7 @@ func benchPrepare(ctx context.Context, a *app.App, t *loadgen.Target, name strin
 	yes, no := true, false
 	u, err := a.Engine.User(ctx, userTenant, name)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, engine.ErrUnknownUser):
 		_, err = a.Engine.CreateUser(ctx, engine.NewUser{Tenant: userTenant, Name: name, Password: pw, RefreshEnabled: true, DisplayName: "tokengate bench"})
 	case err == nil:
 		// A new password also ends the previous run's sessions.
@@ -200,21 +210,19 @@ func benchPrepare(ctx context.Context, a *app.App, t *loadgen.Target, name strin
 	if err != nil {
 		return fmt.Errorf("prepare bench user: %w", err)
 	}
-	secret, err := benchSecret()
-	if err != nil {
-		return err
-	}
+	var secret string
 	grants := []string{"password", "refresh_token", "client_credentials"}
-	c, err := a.Store.GetClient(ctx, clientID)
+	c, err := a.Engine.Client(ctx, clientID)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, engine.ErrUnknownClient):
 		_, secret, err = a.Engine.CreateClient(ctx, engine.NewClient{Tenant: benchTenant, ID: clientID, Name: "tokengate bench", GrantTypes: grants})
+	case err == nil && (c.TenantID != tenant.ID || len(c.SecretHash) == 0):
+		// Not a client this command made: leave it alone.
+		err = fmt.Errorf("client %s exists and is not a confidential client of tenant %s; pass another --bench-user", clientID, benchTenant)
 	case err == nil:
 		// The secret of an existing client is stored only as its hash:
 		// give it a new one.
-		sum := sha256.Sum256([]byte(secret))
-		c.SecretHash, c.TenantID, c.GrantTypes, c.Disabled = sum[:], tenant.ID, grants, false
-		err = a.Store.UpdateClient(ctx, c)
+		_, secret, err = a.Engine.UpdateClient(ctx, clientID, engine.ClientUpdate{NewSecret: true, GrantTypes: grants, Disabled: &no})
 	}
 	if err != nil {
 		return fmt.Errorf("prepare bench client: %w", err)
@@ -227,7 +235,7 @@ func benchEnsureTenant(ctx context.Context, a *app.App) (store.Tenant, error) {
 	tenant, err := a.Engine.Tenant(ctx, benchTenant)
 	if errors.Is(err, engine.ErrUnknownTenant) {
 		tenant, err = a.Engine.CreateTenant(ctx, engine.NewTenant{Name: benchTenant, DisplayName: "tokengate bench"})
-		if errors.Is(err, store.ErrConflict) {
+		if errors.Is(err, engine.ErrAlreadyExists) {
 			// Another bench run created it between our read and write.
 			tenant, err = a.Engine.Tenant(ctx, benchTenant)
 		}
@@ -242,32 +250,27 @@ func benchEnsureTenant(ctx context.Context, a *app.App) (store.Tenant, error) {
 // of the bench tenant in the data directory of a, so a following run
 // measures refresh against a large store.
 func benchSeed(ctx context.Context, env *cliEnv, a *app.App, n int) error {
-	tenant, err := benchEnsureTenant(ctx, a)
-	if err != nil {
+	if _, err := benchEnsureTenant(ctx, a); err != nil {
 		return err
 	}
 	u, err := a.Engine.User(ctx, benchTenant, benchSeedUser)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, engine.ErrUnknownUser) {
 		u, err = a.Engine.CreateUser(ctx, engine.NewUser{Tenant: benchTenant, Name: benchSeedUser, RefreshEnabled: true, DisplayName: "tokengate bench seed"})
 	}
 	if err != nil {
 		return fmt.Errorf("prepare seed user: %w", err)
 	}
-	p, err := a.Engine.Policy(engine.ServiceOAuth2)
-	if err != nil {
-		return err
-	}
-	tmpl := loadgen.SeedTemplate(tenant.ID, u.ID, engine.DefaultClientID, p.Name, a.Engine.Now(), p.IdleTTL, p.AbsoluteTTL)
 	start := time.Now()
 	interactive := false
 	if f, ok := env.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		interactive = true
 	}
-	err = loadgen.Seed(ctx, a.Store, tmpl, n, 5000, func(done int) {
-		if interactive {
-			fmt.Fprintf(env.stderr, "\r\033[Kseeded %d/%d sessions", done, n)
-		}
-	})
+	_, err = a.Engine.SeedSessions(ctx, engine.SessionSeed{UserID: u.ID, Service: engine.ServiceOAuth2, ClientID: engine.DefaultClientID,
+		Count: n, Progress: func(done int) {
+			if interactive {
+				fmt.Fprintf(env.stderr, "\r\033[Kseeded %d/%d sessions", done, n)
+			}
+		}})
 	if interactive {
 		fmt.Fprint(env.stderr, "\r\033[K")
 	}
@@ -279,7 +282,7 @@ func benchSeed(ctx context.Context, env *cliEnv, a *app.App, n int) error {
 	return nil
 }
 
-// benchUpstream serves loadgen.Upstream on a loopback address until ctx
+// benchUpstream serves bench.Upstream on a loopback address until ctx
 // ends: the upstream of a proxy route when measuring the proxy.
 func benchUpstream(ctx context.Context, env *cliEnv, addr string) error {
 	host, _, err := net.SplitHostPort(addr)
@@ -290,7 +293,7 @@ func benchUpstream(ctx context.Context, env *cliEnv, addr string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: loadgen.Upstream(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: bench.Upstream(), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(env.stdout, "bench upstream listening on http://%s/\n", ln.Addr())
 	go func() {
 		<-ctx.Done()

@@ -61,11 +61,11 @@ func TestServePostgres(t *testing.T) {
 	// master key, which they are given), one public URL.
 	addr1, addr2 := freeAddr(t), freeAddr(t)
 	public := "http://gateway.test"
-	n1 := startGatewayArgs(t, bin, addr1, []string{"serve", "--no-migrate", "--db", db, "--data", t.TempDir(), "--listen", addr1, "--public-url", public}, env...)
+	n1 := startServe(t, bin, "http://"+addr1, []string{"serve", "--no-migrate", "--db", db, "--data", t.TempDir(), "--listen", addr1, "--public-url", public}, env...)
 	if !strings.Contains(n1.stdout.String(), `Created user "admin"`) {
 		t.Fatalf("first node did not bootstrap the database:\n%s", n1.stdout)
 	}
-	n2 := startGatewayArgs(t, bin, addr2, []string{"serve", "--db", db, "--data", t.TempDir(), "--listen", addr2, "--public-url", public}, env...)
+	n2 := startServe(t, bin, "http://"+addr2, []string{"serve", "--db", db, "--data", t.TempDir(), "--listen", addr2, "--public-url", public}, env...)
 	if strings.Contains(n2.stdout.String(), "Created user") {
 		t.Fatalf("second node bootstrapped again:\n%s", n2.stdout)
 	}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/tokengate/tokengate/internal/engine"
@@ -68,25 +67,15 @@ func (h *Handler) authenticate(r *http.Request) (caller, error) {
 	if err != nil || c.SessionID == "" {
 		return caller{}, errUnauthenticated
 	}
-	s, err := h.eng.SessionLive(r.Context(), c.SessionID)
+	p, err := h.eng.Principal(r.Context(), c.SessionID)
 	if err != nil {
-		if errors.Is(err, engine.ErrTokenRevoked) || errors.Is(err, engine.ErrTokenExpired) || errors.Is(err, engine.ErrInvalidToken) {
+		if errors.Is(err, engine.ErrTokenRevoked) || errors.Is(err, engine.ErrTokenExpired) ||
+			errors.Is(err, engine.ErrInvalidToken) || errors.Is(err, engine.ErrUserDisabled) {
 			return caller{}, errUnauthenticated
 		}
 		return caller{}, err
 	}
-	u, err := h.eng.Store().GetUser(r.Context(), s.UserID)
-	if err != nil {
-		return caller{}, err
-	}
-	if u.Disabled {
-		return caller{}, errUnauthenticated
-	}
-	t, err := h.eng.Store().GetTenant(r.Context(), s.TenantID)
-	if err != nil {
-		return caller{}, err
-	}
-	return caller{User: u, Tenant: t}, nil
+	return caller{User: p.User, Tenant: p.Tenant}, nil
 }
 
 func (h *Handler) user(fn handlerFunc) http.HandlerFunc {
@@ -126,26 +115,14 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.Is(err, engine.ErrRefreshNotEnabled):
 		status, code, msg = http.StatusForbidden, "refresh_not_enabled", err.Error()
 	case errors.Is(err, engine.ErrUnknownOrganisation), errors.Is(err, engine.ErrUnknownMembership),
-		errors.Is(err, engine.ErrUnknownAPIToken), errors.Is(err, store.ErrNotFound):
-		status, code, msg = http.StatusNotFound, "not_found", publicText(err)
-	case errors.Is(err, store.ErrConflict):
-		status, code, msg = http.StatusConflict, "conflict", publicText(err)
+		errors.Is(err, engine.ErrUnknownAPIToken), errors.Is(err, engine.ErrUnknownUser):
+		status, code, msg = http.StatusNotFound, "not_found", err.Error()
+	case errors.Is(err, engine.ErrAlreadyExists), errors.Is(err, engine.ErrInUse):
+		status, code, msg = http.StatusConflict, "conflict", err.Error()
 	default:
 		h.log.ErrorContext(r.Context(), "admin api request failed", "err", err)
 	}
 	httpx.WriteJSON(w, status, map[string]string{"error": code, "message": msg})
-}
-
-// publicText drops the store's own prefix ("sqlite: …") from a message.
-func publicText(err error) string {
-	msg := err.Error()
-	if i := strings.Index(msg, ": sqlite"); i > 0 {
-		return msg[:i]
-	}
-	if strings.HasPrefix(msg, "sqlite") || strings.HasPrefix(msg, "store") {
-		return "not found or conflicting"
-	}
-	return msg
 }
 
 var errBadBody = errors.New("invalid request body")

@@ -75,20 +75,20 @@ type membershipJSON struct {
 }
 
 func (h *Handler) membershipOut(r *http.Request, m store.Membership) (membershipJSON, error) {
-	st := h.eng.Store()
-	u, err := st.GetUser(r.Context(), m.UserID)
+	mm, err := h.eng.Member(r.Context(), m)
 	if err != nil {
 		return membershipJSON{}, err
 	}
-	o, err := st.GetOrganisation(r.Context(), m.OrganisationID)
-	if err != nil {
-		return membershipJSON{}, err
-	}
+	return memberOut(mm), nil
+}
+
+func memberOut(mm engine.Member) membershipJSON {
+	m := mm.Membership
 	ch := m.Channels
 	if ch == nil {
 		ch = []string{}
 	}
-	return membershipJSON{ID: m.ID, User: u.Name, Organisation: o.Name, Channels: ch, CreatedAt: ts(m.CreatedAt), RemovedAt: ts(m.RemovedAt)}, nil
+	return membershipJSON{ID: m.ID, User: mm.User.Name, Organisation: mm.Organisation.Name, Channels: ch, CreatedAt: ts(m.CreatedAt), RemovedAt: ts(m.RemovedAt)}
 }
 
 // ownMembership returns a membership of the caller's tenant.
@@ -101,32 +101,15 @@ func (h *Handler) ownMembership(r *http.Request, c caller) (store.Membership, er
 }
 
 func (h *Handler) listMemberships(w http.ResponseWriter, r *http.Request, c caller) error {
-	f := store.MembershipFilter{TenantID: c.Tenant.ID, IncludeRemoved: r.URL.Query().Get("removed") == "true"}
-	if name := r.URL.Query().Get("user"); name != "" {
-		u, err := h.eng.User(r.Context(), c.Tenant.Name, name)
-		if err != nil {
-			return err
-		}
-		f.UserID = u.ID
-	}
-	if name := r.URL.Query().Get("organisation"); name != "" {
-		o, err := h.eng.Organisation(r.Context(), c.Tenant.Name, name)
-		if err != nil {
-			return err
-		}
-		f.OrganisationID = o.ID
-	}
-	ms, err := h.eng.Store().ListMemberships(r.Context(), f)
+	q := r.URL.Query()
+	ms, err := h.eng.Members(r.Context(), engine.MemberQuery{Tenant: c.Tenant.Name, User: q.Get("user"),
+		Organisation: q.Get("organisation"), IncludeRemoved: q.Get("removed") == "true"})
 	if err != nil {
 		return err
 	}
 	out := make([]membershipJSON, 0, len(ms))
 	for _, m := range ms {
-		j, err := h.membershipOut(r, m)
-		if err != nil {
-			return err
-		}
-		out = append(out, j)
+		out = append(out, memberOut(m))
 	}
 	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil

@@ -28,8 +28,11 @@ import (
 
 // App is an opened gateway node.
 type App struct {
-	Config   config.Config
-	Log      *slog.Logger
+	Config config.Config
+	Log    *slog.Logger
+	// Store is the opened backend, for the wiring (readiness, Close) and
+	// for tests that inspect what was written; commands and surfaces go
+	// through Engine (internal/archtest checks it).
 	Store    store.Store
 	Ring     *token.Ring
 	Engine   *engine.Engine
@@ -42,6 +45,13 @@ type Options struct {
 	Now        func() time.Time
 	MasterKey  string // overrides TOKENGATE_MASTER_KEY
 	Registerer bool   // register metrics (the server does; CLI commands don't need to)
+	// MustExist makes Open refuse, with a *NotInitialisedError, data that
+	// does not exist yet (the data directory, the SQLite database or an
+	// empty PostgreSQL schema, the master key) instead of creating it.
+	// Admin commands open with it, so that one pointed at the wrong
+	// directory or database says so rather than starting a new, empty
+	// gateway there; only serve and init create.
+	MustExist bool
 	// NoMigrate opens the store without applying schema migrations; a
 	// schema that is behind is then an error (`tokengate serve --no-migrate`).
 	NoMigrate bool
@@ -56,10 +66,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	if opts.MustExist {
+		if err := checkExisting(cfg, masterKeyEnv(opts)); err != nil {
+			return nil, err
+		}
+	} else if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	st, err := openStore(ctx, cfg, opts.NoMigrate)
+	st, err := openStore(ctx, cfg, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -72,22 +86,33 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 }
 
 // openStore opens the store that cfg.Database selects, migrating its schema
-// unless noMigrate (then a schema that is behind is an error).
-func openStore(ctx context.Context, cfg config.Config, noMigrate bool) (store.Store, error) {
+// unless opts.NoMigrate (then a schema that is behind is an error). With
+// opts.MustExist a PostgreSQL schema that holds no tokengate tables is a
+// *NotInitialisedError (checkExisting looks for a SQLite file beforehand).
+func openStore(ctx context.Context, cfg config.Config, opts Options) (store.Store, error) {
 	kind, target, err := cfg.Database.Backend(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
 	switch kind {
 	case config.BackendPostgres:
-		st, err := postgres.Open(ctx, target, postgres.Options{NoMigrate: noMigrate})
+		if opts.MustExist {
+			res, err := postgres.Migrate(ctx, target, true)
+			if err != nil {
+				return nil, fmt.Errorf("open PostgreSQL store: %w", err)
+			}
+			if res.From == 0 {
+				return nil, &NotInitialisedError{Missing: MissingStore, Database: cfg.Database.Describe(cfg.DataDir)}
+			}
+		}
+		st, err := postgres.Open(ctx, target, postgres.Options{NoMigrate: opts.NoMigrate})
 		if err != nil {
 			// The error names the host and database, never the URL.
 			return nil, fmt.Errorf("open PostgreSQL store: %w", err)
 		}
 		return st, nil
 	default:
-		st, err := sqlite.OpenWith(ctx, target, sqlite.Options{NoMigrate: noMigrate})
+		st, err := sqlite.OpenWith(ctx, target, sqlite.Options{NoMigrate: opts.NoMigrate})
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite store %s: %w", target, err)
 		}
@@ -117,13 +142,17 @@ func Migrate(ctx context.Context, cfg config.Config, dryRun bool) (migrate.Resul
 	return sqlite.Migrate(ctx, target, dryRun)
 }
 
+// masterKeyEnv is the master key given outside the data directory.
+func masterKeyEnv(opts Options) string {
+	if opts.MasterKey != "" {
+		return opts.MasterKey
+	}
+	return os.Getenv("TOKENGATE_MASTER_KEY")
+}
+
 func (a *App) build(ctx context.Context, opts Options) error {
 	cfg := a.Config
-	envKey := opts.MasterKey
-	if envKey == "" {
-		envKey = os.Getenv("TOKENGATE_MASTER_KEY")
-	}
-	master, _, err := token.LoadOrCreateMasterKey(envKey, cfg.DataDir)
+	master, _, err := token.LoadOrCreateMasterKey(masterKeyEnv(opts), cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("master key: %w", err)
 	}
@@ -142,7 +171,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		policies[name] = p
 		longest = max(longest, p.AccessTTL, p.AbsoluteTTL)
 	}
-	ring, err := token.NewRing(a.Store, sealer, token.RingOptions{
+	ring, err := token.NewRing(engine.KeyStore(a.Store), sealer, token.RingOptions{
 		Alg: cfg.Keys.Algorithm, PublishLead: cfg.Keys.PublishLead.D(), Retention: longest, Now: opts.Now,
 	})
 	if err != nil {

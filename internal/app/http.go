@@ -10,14 +10,19 @@ import (
 	"github.com/tokengate/tokengate/internal/idp"
 )
 
-// Handler returns the node's HTTP surface: every dialect, health,
-// readiness and metrics, behind the shared middleware.
+// Handler returns the node's HTTP surface: every dialect, the proxy, the
+// admin API, health, readiness and metrics, behind the front router and
+// the shared middleware.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	ext := idp.New(a.Config.OIDC, a.Config.DefaultTenant, a.Engine, a.Log, nil)
-	oauth2.New(a.Engine, a.Log, ext.Exchanger()).Register(mux)
+	var exchange oauth2.ExternalVerifier // nil: no RFC 8693 token exchange
+	if ext.Configured() {
+		exchange = ext
+	}
+	oauth2.New(a.Engine, a.Log, exchange).Register(mux)
 	registerDialects(mux, a, ext)
-	registerWhitespace(mux, a)
+	refresh := registerWhitespace(mux, a)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -31,7 +36,8 @@ func (a *App) Handler() http.Handler {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/", notFound)
 	mw := httpx.NewMiddleware(a.Log, a.Registry)
 	mw.Access = a.Config.Log.Access
-	return mw.Wrap(mux)
+	return mw.Wrap(&front{refresh: refresh, mux: mux})
 }

@@ -23,7 +23,6 @@ import (
 	"github.com/tokengate/tokengate/internal/app"
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/engine"
-	"github.com/tokengate/tokengate/internal/store"
 )
 
 // The demo world's names and MU ids. The SUMO user's ids are the seed's.
@@ -88,7 +87,7 @@ func Load(ctx context.Context, a *app.App, opts Options) (Result, error) {
 	for _, u := range []struct{ name, display string }{{UserSUMO, "Sumo User (broker and underwriter)"}, {UserBroker, "Broker User"}} {
 		if _, err := eng.User(ctx, "", u.name); err == nil {
 			continue
-		} else if !errors.Is(err, store.ErrNotFound) {
+		} else if !errors.Is(err, engine.ErrUnknownUser) {
 			return res, err
 		}
 		if password == "" {
@@ -117,7 +116,7 @@ func Load(ctx context.Context, a *app.App, opts Options) (Result, error) {
 			return res, err
 		}
 		if _, err := eng.AddMembership(ctx, m); err != nil {
-			if errors.Is(err, store.ErrConflict) {
+			if errors.Is(err, engine.ErrAlreadyExists) {
 				opts.Log.Warn("demo membership not added", "membership", m.ID, "err", err)
 				continue
 			}
@@ -200,9 +199,9 @@ func PrintWalkthrough(w io.Writer, issuer string, res Result) {
 	default:
 		fmt.Fprintf(w, "Demo users' password: $%s, or `cat %s`\n", PasswordEnv, res.PasswordFile)
 	}
-	fmt.Fprintf(w, `Walk through the seed:
+	fmt.Fprintf(w, `Walk through the seed (in this directory, with the command built: go build -o tokengate ./cmd/tokengate):
   export SYNC=%[1]s BUCKET=%[2]s API=%[1]s/api
-  export RENEWABLE=$(tokengate apitoken create %[3]s --label demo)
+  export RENEWABLE=$(./tokengate apitoken create %[3]s --label demo)
   export TOKEN=`+"`"+`curl -s $SYNC/$BUCKET/_oidc_refresh?refresh_token=$RENEWABLE | jq -r .id_token`+"`"+`
   curl -H "Authorization: Bearer $TOKEN" $API/risks
   curl -H "Authorization: Bearer $TOKEN" -H "UserID:%[4]s" -s $API/risks | jq '. | length'   # %[5]d

@@ -104,7 +104,7 @@ func (e *Engine) RevokeToken(ctx context.Context, tok, clientID string) error {
 		return fmt.Errorf("%w: the token was issued to another client", ErrUnauthorizedClient)
 	}
 	err = e.RevokeSession(ctx, c.SessionID, "revoked_by_client")
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, ErrUnknownSession) {
 		return nil
 	}
 	return err
@@ -114,7 +114,9 @@ func (e *Engine) RevokeToken(ctx context.Context, tok, clientID string) error {
 func (e *Engine) RevokeSession(ctx context.Context, sid, reason string) error {
 	return e.st.Tx(ctx, func(q store.Queries) error {
 		s, err := q.GetSessionForUpdate(ctx, sid)
-		if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%w %q", ErrUnknownSession, sid)
+		} else if err != nil {
 			return err
 		}
 		if !s.RevokedAt.IsZero() {
@@ -142,7 +144,7 @@ func (e *Engine) RevokeUserSessions(ctx context.Context, userID, reason string) 
 func (e *Engine) revokeUser(ctx context.Context, q store.Queries, userID, reason string, n *int) error {
 	u, err := q.GetUser(ctx, userID)
 	if err != nil {
-		return err
+		return userByIDErr(err, userID)
 	}
 	if *n, err = q.RevokeUserSessions(ctx, userID, e.now(), reason); err != nil {
 		return err
@@ -152,29 +154,44 @@ func (e *Engine) revokeUser(ctx context.Context, q store.Queries, userID, reason
 		Detail: map[string]string{"reason": reason, "count": fmt.Sprint(*n)}})
 }
 
+// AuthenticatedClient is a client AuthenticateClient accepted, with the
+// name of its tenant: the tenant its password and token-exchange grants
+// sign users on to.
+type AuthenticatedClient struct {
+	store.Client
+	Tenant string
+}
+
 // AuthenticateClient checks a client's credentials. A public client (no
 // secret registered) authenticates by its id alone and must present no
 // secret; a confidential client must present its secret.
-func (e *Engine) AuthenticateClient(ctx context.Context, id, secret string) (store.Client, error) {
+func (e *Engine) AuthenticateClient(ctx context.Context, id, secret string) (AuthenticatedClient, error) {
 	if id == "" {
-		return store.Client{}, ErrInvalidClient
+		return AuthenticatedClient{}, ErrInvalidClient
 	}
 	// A client accepted on a cached record is at most clientCacheMaxAge
 	// old; a refusal is always decided on the stored record.
 	now := time.Now()
-	if c, ok := e.clients.get(id, now); ok && clientAccepts(c, secret) {
+	if c, ok := e.clients.get(id, now); ok && clientAccepts(c.Client, secret) {
 		return c, nil
 	}
-	c, err := e.st.GetClient(ctx, id)
+	sc, err := e.st.GetClient(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		e.clients.forget(id)
-		return c, ErrInvalidClient
+		return AuthenticatedClient{}, ErrInvalidClient
 	} else if err != nil {
-		return c, err
+		return AuthenticatedClient{}, err
 	}
+	// A tenant keeps its name for life, so the name is remembered with
+	// the client.
+	t, err := e.st.GetTenant(ctx, sc.TenantID)
+	if err != nil {
+		return AuthenticatedClient{}, err
+	}
+	c := AuthenticatedClient{Client: sc, Tenant: t.Name}
 	e.clients.put(c, now)
-	if !clientAccepts(c, secret) {
-		return c, ErrInvalidClient
+	if !clientAccepts(sc, secret) {
+		return AuthenticatedClient{}, ErrInvalidClient
 	}
 	return c, nil
 }

@@ -50,7 +50,7 @@ func TestIntrospect(t *testing.T) {
 
 func TestClientCredentialsAndIntrospect(t *testing.T) {
 	e := newEnv(t)
-	c, secret, err := e.eng.CreateClient(e.ctx, engine.NewClient{ID: "svc"})
+	_, secret, err := e.eng.CreateClient(e.ctx, engine.NewClient{ID: "svc"})
 	if err != nil || secret == "" {
 		t.Fatalf("create client: %v", err)
 	}
@@ -60,11 +60,11 @@ func TestClientCredentialsAndIntrospect(t *testing.T) {
 	if _, err := e.eng.AuthenticateClient(e.ctx, engine.DefaultClientID, "a secret"); !errors.Is(err, engine.ErrInvalidClient) {
 		t.Fatalf("public client with secret: %v", err)
 	}
-	c, err = e.eng.AuthenticateClient(e.ctx, "svc", secret)
+	authed, err := e.eng.AuthenticateClient(e.ctx, "svc", secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := e.eng.ClientCredentials(e.ctx, c, "read")
+	g, err := e.eng.ClientCredentials(e.ctx, authed.Client, "read")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,11 +2,8 @@ package engine
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"time"
 
@@ -38,10 +35,16 @@ func (e *Engine) CreateTenant(ctx context.Context, nt NewTenant) (store.Tenant, 
 	if nt.SessionLimitPolicy == "" {
 		nt.SessionLimitPolicy = store.LimitReject
 	}
+	if err := checkSessionLimit(nt.MaxSessions, nt.SessionLimitPolicy); err != nil {
+		return store.Tenant{}, err
+	}
 	t := store.Tenant{ID: e.newID(), Name: nt.Name, DisplayName: nt.DisplayName, MaxSessions: nt.MaxSessions,
 		SessionLimitPolicy: nt.SessionLimitPolicy, CreatedAt: e.now()}
 	err := e.st.Tx(ctx, func(q store.Queries) error {
 		if err := q.CreateTenant(ctx, t); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return fmt.Errorf("a tenant named %q %w", t.Name, ErrAlreadyExists)
+			}
 			return err
 		}
 		return e.audit(ctx, q, store.AuditEvent{Type: "tenant.create", TenantID: t.ID, Detail: map[string]string{"name": t.Name}})
@@ -49,22 +52,64 @@ func (e *Engine) CreateTenant(ctx context.Context, nt NewTenant) (store.Tenant, 
 	return t, err
 }
 
+// LimitPolicies are the valid session limit policies.
+var LimitPolicies = []store.LimitPolicy{store.LimitReject, store.LimitEndOldest}
+
+// ParseLimitPolicy returns the session limit policy named s.
+func ParseLimitPolicy(s string) (store.LimitPolicy, error) {
+	for _, p := range LimitPolicies {
+		if string(p) == s {
+			return p, nil
+		}
+	}
+	return "", invalidRequest("session limit policy %q: want reject or end_oldest", s)
+}
+
+func checkSessionLimit(max int, policy store.LimitPolicy) error {
+	if max < 0 {
+		return invalidRequest("session limit: max sessions must be 0 (no limit) or more, not %d", max)
+	}
+	_, err := ParseLimitPolicy(string(policy))
+	return err
+}
+
 // SetSessionLimit changes a tenant's per-user session limit.
 func (e *Engine) SetSessionLimit(ctx context.Context, tenant string, max int, policy store.LimitPolicy) (store.Tenant, error) {
-	if max < 0 || (policy != store.LimitReject && policy != store.LimitEndOldest) {
-		return store.Tenant{}, invalidRequest("session limit: max must be >= 0 and policy reject or end_oldest")
+	return e.UpdateSessionLimit(ctx, tenant, SessionLimitUpdate{MaxSessions: &max, Policy: &policy})
+}
+
+// SessionLimitUpdate changes a tenant's session limit; nil fields stay as
+// they are.
+type SessionLimitUpdate struct {
+	MaxSessions *int
+	Policy      *store.LimitPolicy
+}
+
+// UpdateSessionLimit changes what up sets of a tenant's per-user session
+// limit and leaves the rest as it is.
+func (e *Engine) UpdateSessionLimit(ctx context.Context, tenant string, up SessionLimitUpdate) (store.Tenant, error) {
+	if up.MaxSessions == nil && up.Policy == nil {
+		return store.Tenant{}, invalidRequest("session limit: nothing to change")
 	}
 	t, err := e.Tenant(ctx, tenant)
 	if err != nil {
 		return t, err
 	}
-	t.MaxSessions, t.SessionLimitPolicy = max, policy
+	if up.MaxSessions != nil {
+		t.MaxSessions = *up.MaxSessions
+	}
+	if up.Policy != nil {
+		t.SessionLimitPolicy = *up.Policy
+	}
+	if err := checkSessionLimit(t.MaxSessions, t.SessionLimitPolicy); err != nil {
+		return store.Tenant{}, err
+	}
 	err = e.st.Tx(ctx, func(q store.Queries) error {
 		if err := q.UpdateTenant(ctx, t); err != nil {
 			return err
 		}
 		return e.audit(ctx, q, store.AuditEvent{Type: "tenant.update", TenantID: t.ID,
-			Detail: map[string]string{"max_sessions": fmt.Sprint(max), "policy": string(policy)}})
+			Detail: map[string]string{"max_sessions": fmt.Sprint(t.MaxSessions), "policy": string(t.SessionLimitPolicy)}})
 	})
 	return t, err
 }
@@ -100,7 +145,7 @@ func (e *Engine) CreateUser(ctx context.Context, nu NewUser) (store.User, error)
 	err = e.st.Tx(ctx, func(q store.Queries) error {
 		if err := q.CreateUser(ctx, u); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return fmt.Errorf("user %q already exists in tenant %q: %w", u.Name, t.Name, err)
+				return fmt.Errorf("a user named %q %w in tenant %q", u.Name, ErrAlreadyExists, t.Name)
 			}
 			return err
 		}
@@ -118,7 +163,7 @@ func (e *Engine) User(ctx context.Context, tenant, name string) (store.User, err
 	}
 	u, err := e.st.GetUserByName(ctx, t.ID, name)
 	if errors.Is(err, store.ErrNotFound) {
-		return u, fmt.Errorf("no user %q in tenant %q: %w", name, t.Name, err)
+		return u, fmt.Errorf("%w %q in tenant %q", ErrUnknownUser, name, t.Name)
 	}
 	return u, err
 }
@@ -152,7 +197,7 @@ func (e *Engine) UpdateUser(ctx context.Context, userID string, up UserUpdate) (
 	err := e.st.Tx(ctx, func(q store.Queries) error {
 		var err error
 		if u, err = q.GetUser(ctx, userID); err != nil {
-			return err
+			return userByIDErr(err, userID)
 		}
 		var endSessions string
 		changed := map[string]string{}
@@ -246,16 +291,15 @@ func (e *Engine) CreateClient(ctx context.Context, nc NewClient) (store.Client, 
 	c := store.Client{ID: nc.ID, TenantID: t.ID, Name: nc.Name, GrantTypes: nc.GrantTypes, CreatedAt: e.now()}
 	var secret string
 	if !nc.Public {
-		var b [32]byte
-		if _, err := io.ReadFull(e.rand, b[:]); err != nil {
+		if secret, c.SecretHash, err = e.newClientSecret(); err != nil {
 			return store.Client{}, "", err
 		}
-		secret = base64.RawURLEncoding.EncodeToString(b[:])
-		sum := sha256.Sum256([]byte(secret))
-		c.SecretHash = sum[:]
 	}
 	err = e.st.Tx(ctx, func(q store.Queries) error {
 		if err := q.CreateClient(ctx, c); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return fmt.Errorf("a client with client_id %q %w", c.ID, ErrAlreadyExists)
+			}
 			return err
 		}
 		return e.audit(ctx, q, store.AuditEvent{Type: "client.create", TenantID: t.ID, ClientID: c.ID,
@@ -274,7 +318,7 @@ func (e *Engine) CreateAPIToken(ctx context.Context, userID, label string) (*Gra
 	}
 	u, err := e.st.GetUser(ctx, userID)
 	if err != nil {
-		return nil, err
+		return nil, userByIDErr(err, userID)
 	}
 	if !u.RefreshEnabled {
 		return nil, ErrRefreshNotEnabled

@@ -21,6 +21,10 @@ type BootstrapResult struct {
 	// AdminPassword is the generated admin password, set only when the
 	// admin was created without a password given; show it once.
 	AdminPassword string
+	// AdminPasswordNotApplied is set when a password was given but the
+	// admin user already existed: its password was left as it is, since
+	// a start must never change a password behind the operator's back.
+	AdminPasswordNotApplied bool
 }
 
 // Bootstrap prepares an empty store: the default tenant, a signing key,
@@ -31,7 +35,7 @@ func (e *Engine) Bootstrap(ctx context.Context, adminPassword string) (Bootstrap
 	var r BootstrapResult
 	t, err := e.Tenant(ctx, "")
 	if errors.Is(err, ErrUnknownTenant) {
-		if t, err = e.CreateTenant(ctx, NewTenant{Name: e.opts.DefaultTenant, DisplayName: "Default tenant"}); err != nil && !errors.Is(err, store.ErrConflict) {
+		if t, err = e.CreateTenant(ctx, NewTenant{Name: e.opts.DefaultTenant, DisplayName: "Default tenant"}); err != nil && !errors.Is(err, ErrAlreadyExists) {
 			return r, err
 		}
 		r.CreatedTenant = err == nil
@@ -46,7 +50,7 @@ func (e *Engine) Bootstrap(ctx context.Context, adminPassword string) (Bootstrap
 	}
 	if _, err := e.st.GetClient(ctx, DefaultClientID); errors.Is(err, store.ErrNotFound) {
 		_, _, err = e.CreateClient(ctx, NewClient{Tenant: t.Name, ID: DefaultClientID, Name: "tokengate public client", Public: true})
-		if err != nil && !errors.Is(err, store.ErrConflict) {
+		if err != nil && !errors.Is(err, ErrAlreadyExists) {
 			return r, err
 		}
 	} else if err != nil {
@@ -63,7 +67,7 @@ func (e *Engine) Bootstrap(ctx context.Context, adminPassword string) (Bootstrap
 			r.AdminPassword = pw
 		}
 		_, err = e.CreateUser(ctx, NewUser{Tenant: t.Name, Name: "admin", Password: pw, Admin: true, RefreshEnabled: true, DisplayName: "Administrator"})
-		if err != nil && !errors.Is(err, store.ErrConflict) {
+		if err != nil && !errors.Is(err, ErrAlreadyExists) {
 			return r, err
 		}
 		r.CreatedAdmin = err == nil
@@ -73,5 +77,6 @@ func (e *Engine) Bootstrap(ctx context.Context, adminPassword string) (Bootstrap
 	} else if err != nil {
 		return r, err
 	}
+	r.AdminPasswordNotApplied = adminPassword != "" && !r.CreatedAdmin
 	return r, nil
 }

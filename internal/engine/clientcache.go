@@ -3,7 +3,6 @@ package engine
 import (
 	"time"
 
-	"github.com/tokengate/tokengate/internal/store"
 	"github.com/tokengate/tokengate/internal/ttlcache"
 )
 
@@ -27,7 +26,7 @@ type clientCache struct {
 }
 
 type clientEntry struct {
-	c    store.Client
+	c    AuthenticatedClient
 	read time.Time
 }
 
@@ -35,15 +34,15 @@ func newClientCache() *clientCache {
 	return &clientCache{c: ttlcache.New[string, clientEntry](clientCacheSize)}
 }
 
-func (cc *clientCache) get(id string, now time.Time) (store.Client, bool) {
+func (cc *clientCache) get(id string, now time.Time) (AuthenticatedClient, bool) {
 	e, ok := cc.c.Get(id, now)
 	if !ok || now.Before(e.read) { // a clock that went back: read again
-		return store.Client{}, false
+		return AuthenticatedClient{}, false
 	}
 	return e.c, true
 }
 
-func (cc *clientCache) put(c store.Client, now time.Time) {
+func (cc *clientCache) put(c AuthenticatedClient, now time.Time) {
 	cc.c.Put(c.ID, clientEntry{c: c, read: now}, now.Add(clientCacheMaxAge), now)
 }
 

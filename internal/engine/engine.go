@@ -219,10 +219,6 @@ func (e *Engine) Audience() string { return e.opts.Audience }
 // Now returns the engine's clock reading.
 func (e *Engine) Now() time.Time { return e.now() }
 
-// Store returns the engine's store, for read-only listings by admin
-// surfaces; writes go through engine methods.
-func (e *Engine) Store() store.Store { return e.st }
-
 // Ring returns the signing key ring.
 func (e *Engine) Ring() *token.Ring { return e.ring }
 

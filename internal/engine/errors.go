@@ -53,3 +53,22 @@ var (
 func invalidRequest(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalidRequest, fmt.Sprintf(format, args...))
 }
+
+// Sentinels for records that are missing or already there. The store's own
+// ErrNotFound and ErrConflict never leave the engine: it translates them into
+// these, with a message that names the record (`a user named "bob" already
+// exists in tenant "default"`) and no storage text.
+var (
+	// ErrUnknownUser: no user of that name in the tenant, or with that id.
+	ErrUnknownUser = errors.New("unknown user")
+	// ErrUnknownClient: no OAuth 2.0 client with that client_id.
+	ErrUnknownClient = errors.New("unknown client")
+	// ErrUnknownSession: no session with that id.
+	ErrUnknownSession = errors.New("unknown session")
+	// ErrAlreadyExists: a tenant, user, client, organisation or membership
+	// of that name or id exists already.
+	ErrAlreadyExists = errors.New("already exists")
+	// ErrInUse: the record is still depended on (an organisation with
+	// active memberships) and can't be deleted.
+	ErrInUse = errors.New("still in use")
+)

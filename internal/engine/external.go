@@ -151,3 +151,12 @@ func identityHash(id ExternalIdentity) string {
 	sum := sha256.Sum256([]byte(id.Issuer + "\x00" + id.Subject))
 	return hex.EncodeToString(sum[:])
 }
+
+// ExchangeToken is the rule of RFC 8693 token exchange at the token
+// endpoint: the user of an external identity (whose token the caller has
+// verified) signs on for the client, in the client's tenant, under the
+// oauth2 service, so that the session refreshes by rotation like any
+// OAuth 2.0 session.
+func (e *Engine) ExchangeToken(ctx context.Context, c AuthenticatedClient, id ExternalIdentity, scope string) (*Grant, error) {
+	return e.SignOnExternal(ctx, c.Tenant, id, SignOnRequest{Service: ServiceOAuth2, ClientID: c.ID, Scope: scope})
+}

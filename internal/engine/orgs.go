@@ -55,7 +55,7 @@ func (e *Engine) CreateOrganisation(ctx context.Context, tenant, name, displayNa
 	err = e.st.Tx(ctx, func(q store.Queries) error {
 		if err := q.CreateOrganisation(ctx, o); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return fmt.Errorf("organisation %q already exists in tenant %q: %w", name, t.Name, err)
+				return fmt.Errorf("an organisation named %q %w in tenant %q", name, ErrAlreadyExists, t.Name)
 			}
 			return err
 		}
@@ -87,7 +87,7 @@ func (e *Engine) Organisations(ctx context.Context, tenant string) ([]store.Orga
 }
 
 // DeleteOrganisation deletes an organisation that has no active
-// membership (store.ErrConflict otherwise).
+// membership (ErrInUse otherwise).
 func (e *Engine) DeleteOrganisation(ctx context.Context, tenant, name string) error {
 	o, err := e.Organisation(ctx, tenant, name)
 	if err != nil {
@@ -95,6 +95,12 @@ func (e *Engine) DeleteOrganisation(ctx context.Context, tenant, name string) er
 	}
 	return e.st.Tx(ctx, func(q store.Queries) error {
 		if err := q.DeleteOrganisation(ctx, o.ID); err != nil {
+			switch {
+			case errors.Is(err, store.ErrConflict):
+				return fmt.Errorf("organisation %q is %w: it has active memberships", o.Name, ErrInUse)
+			case errors.Is(err, store.ErrNotFound): // deleted meanwhile
+				return fmt.Errorf("%w %q", ErrUnknownOrganisation, o.Name)
+			}
 			return err
 		}
 		return e.audit(ctx, q, store.AuditEvent{Type: "organisation.delete", TenantID: o.TenantID, Detail: map[string]string{"name": o.Name}})
@@ -142,7 +148,10 @@ func (e *Engine) AddMembership(ctx context.Context, nm NewMembership) (store.Mem
 	err = e.st.Tx(ctx, func(q store.Queries) error {
 		if err := q.CreateMembership(ctx, m); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return fmt.Errorf("user %q already holds a membership of %q, or id %s was used before: %w", u.Name, o.Name, id, err)
+				if nm.ID == "" { // the id is new: only the user and organisation can clash
+					return fmt.Errorf("a membership of user %q in %q %w", u.Name, o.Name, ErrAlreadyExists)
+				}
+				return fmt.Errorf("a membership of user %q in %q, or one with id %s, %w", u.Name, o.Name, id, ErrAlreadyExists)
 			}
 			return err
 		}

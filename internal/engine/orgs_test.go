@@ -18,7 +18,7 @@ func TestMemberships(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := e.eng.CreateOrganisation(e.ctx, "", "gailbkr", ""); !errors.Is(err, store.ErrConflict) {
+	if _, err := e.eng.CreateOrganisation(e.ctx, "", "gailbkr", ""); !errors.Is(err, engine.ErrAlreadyExists) {
 		t.Fatalf("duplicate organisation: %v", err)
 	}
 	m0, err := e.eng.AddMembership(e.ctx, engine.NewMembership{User: "sumo", Organisation: "gailbkr", Channels: []string{"gailbkr_ALL", " ", "gailbkr_ALL"},
@@ -40,10 +40,10 @@ func TestMemberships(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.eng.AddMembership(e.ctx, engine.NewMembership{User: "sumo", Organisation: "gailbkr"}); !errors.Is(err, store.ErrConflict) {
+	if _, err := e.eng.AddMembership(e.ctx, engine.NewMembership{User: "sumo", Organisation: "gailbkr"}); !errors.Is(err, engine.ErrAlreadyExists) {
 		t.Errorf("second active membership of one organisation: %v", err)
 	}
-	if _, err := e.eng.AddMembership(e.ctx, engine.NewMembership{User: "solo", Organisation: "mcneillieuwr", ID: m0.ID}); !errors.Is(err, store.ErrConflict) {
+	if _, err := e.eng.AddMembership(e.ctx, engine.NewMembership{User: "solo", Organisation: "mcneillieuwr", ID: m0.ID}); !errors.Is(err, engine.ErrAlreadyExists) {
 		t.Errorf("reused MU id: %v", err)
 	}
 	if _, err := e.eng.AddMembership(e.ctx, engine.NewMembership{User: "solo", Organisation: "mcneillieuwr", ID: "MU123"}); !errors.Is(err, engine.ErrInvalidRequest) {
@@ -137,7 +137,7 @@ func TestMemberships(t *testing.T) {
 		if _, err := e.eng.RemoveMembership(e.ctx, ms.ID); err != nil {
 			t.Errorf("removing twice: %v", err)
 		}
-		if _, err := e.eng.AddMembership(e.ctx, engine.NewMembership{User: "solo", Organisation: "gailbkr", ID: ms.ID}); !errors.Is(err, store.ErrConflict) {
+		if _, err := e.eng.AddMembership(e.ctx, engine.NewMembership{User: "solo", Organisation: "gailbkr", ID: ms.ID}); !errors.Is(err, engine.ErrAlreadyExists) {
 			t.Errorf("removed MU id reused: %v", err)
 		}
 		audit, err := e.st.ListAudit(e.ctx, store.AuditFilter{UserID: solo.ID, Type: "membership.remove"})

@@ -51,7 +51,7 @@ func TestVerifiedCacheBoundedAndExpiring(t *testing.T) {
 func TestClientCacheExpiresAndIsBounded(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	cc := newClientCache()
-	cc.put(store.Client{ID: "svc"}, now)
+	cc.put(AuthenticatedClient{Client: store.Client{ID: "svc"}}, now)
 	if _, ok := cc.get("svc", now.Add(clientCacheMaxAge-time.Millisecond)); !ok {
 		t.Error("entry gone before its bound")
 	}
@@ -62,7 +62,7 @@ func TestClientCacheExpiresAndIsBounded(t *testing.T) {
 		t.Error("entry served when the clock went back")
 	}
 	for i := range clientCacheSize + 100 {
-		cc.put(store.Client{ID: fmt.Sprint("c", i)}, now)
+		cc.put(AuthenticatedClient{Client: store.Client{ID: fmt.Sprint("c", i)}}, now)
 	}
 	if n := cc.c.Len(); n > clientCacheSize {
 		t.Fatalf("cache holds %d clients, bound %d", n, clientCacheSize)

@@ -285,3 +285,8 @@ func emailVerified(v any) bool {
 	}
 	return false
 }
+
+// Configured reports whether any tenant trusts an external issuer. Without
+// one, surfaces leave external sign-on out (the OAuth 2.0 token endpoint
+// then answers unsupported_grant_type to token exchange).
+func (r *Registry) Configured() bool { return len(r.issuers) > 0 }

@@ -34,7 +34,7 @@ func benchProxyEngine(b *testing.B) *engine.Engine {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ring, err := token.NewRing(st, sealer, token.RingOptions{Alg: token.AlgEdDSA, Retention: 30 * 24 * time.Hour})
+	ring, err := token.NewRing(engine.KeyStore(st), sealer, token.RingOptions{Alg: token.AlgEdDSA, Retention: 30 * 24 * time.Hour})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -57,7 +57,7 @@ type myDetails struct {
 // channels. Membership selection already ran, so a SUMO user without a
 // valid UserID never gets here.
 func (p *Proxy) myDetails(w http.ResponseWriter, r *http.Request, id Identity) {
-	u, err := p.eng.Store().GetUser(r.Context(), id.UserID)
+	u, err := p.eng.UserByID(r.Context(), id.UserID)
 	if err != nil {
 		writeError(w, r, p.log, err)
 		return

@@ -74,10 +74,6 @@ type Options struct {
 	Now       func() time.Time
 	Log       *slog.Logger
 	Transport http.RoundTripper
-	// Handoff, when set, may return another surface's handler for a path
-	// under a route's prefix that belongs to that surface (Sync Gateway's
-	// /{bucket}/_oidc_refresh, which overlaps a prefix such as /api/).
-	Handoff func(path string) http.Handler
 }
 
 // Proxy is the authenticating reverse proxy. It is safe for concurrent use.
@@ -194,12 +190,6 @@ func (p *Proxy) Register(mux *http.ServeMux) {
 
 func (p *Proxy) handler(rt *route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p.opts.Handoff != nil {
-			if h := p.opts.Handoff(r.URL.Path); h != nil {
-				h.ServeHTTP(w, r)
-				return
-			}
-		}
 		rest := strings.TrimPrefix(r.URL.Path, rt.cfg.Prefix)
 		builtin := rt.cfg.Builtins && (rest == "shared/corporate" || rest == "user/myDetails")
 		id, err := p.Authenticate(r.Context(), r, !(builtin && rest == "shared/corporate"))

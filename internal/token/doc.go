@@ -3,7 +3,8 @@
 // It owns three concepts: the master key and the Sealer that encrypts
 // private keys at rest (seal.go), the JWT claim set and its validation
 // (claims.go), and the key Ring that signs, verifies, publishes a JWKS and
-// rotates keys kept in the store (ring.go, rotate.go, jws.go, keys.go).
+// rotates keys kept in a KeyStore (ring.go, rotate.go, jws.go, keys.go,
+// keystore.go).
 //
 // Verification pins algorithms: a token is accepted only when its header
 // names, by kid, a key of the ring whose algorithm equals the header's alg,

@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,45 +10,51 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokengate/tokengate/internal/store"
+	"github.com/tokengate/tokengate/internal/fakeclock"
 )
 
 // memKeys is an in-memory KeyStore. The real backends are tested by the
 // store conformance suite; the ring only needs these four calls.
 type memKeys struct {
 	mu   sync.Mutex
-	keys map[string]store.SigningKey
+	keys map[string]KeyRecord
 	fail error // returned by every call when set
 }
 
 var _ KeyStore = (*memKeys)(nil)
 
-func newMemKeys() *memKeys { return &memKeys{keys: map[string]store.SigningKey{}} }
+// The errors of memKeys, standing for a store's own sentinels.
+var (
+	errKeyExists = errors.New("memKeys: key exists")
+	errNoKey     = errors.New("memKeys: no such key")
+)
 
-func (m *memKeys) CreateKey(_ context.Context, k store.SigningKey) error {
+func newMemKeys() *memKeys { return &memKeys{keys: map[string]KeyRecord{}} }
+
+func (m *memKeys) CreateKey(_ context.Context, k KeyRecord) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.fail != nil {
 		return m.fail
 	}
 	if _, ok := m.keys[k.ID]; ok {
-		return fmt.Errorf("key %s: %w", k.ID, store.ErrConflict)
+		return fmt.Errorf("key %s: %w", k.ID, errKeyExists)
 	}
 	m.keys[k.ID] = clone(k)
 	return nil
 }
 
-func (m *memKeys) ListKeys(context.Context) ([]store.SigningKey, error) {
+func (m *memKeys) ListKeys(context.Context) ([]KeyRecord, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.fail != nil {
 		return nil, m.fail
 	}
-	out := make([]store.SigningKey, 0, len(m.keys))
+	out := make([]KeyRecord, 0, len(m.keys))
 	for _, k := range m.keys {
 		out = append(out, clone(k))
 	}
-	slices.SortFunc(out, func(a, b store.SigningKey) int {
+	slices.SortFunc(out, func(a, b KeyRecord) int {
 		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
 			return c
 		}
@@ -56,14 +63,14 @@ func (m *memKeys) ListKeys(context.Context) ([]store.SigningKey, error) {
 	return out, nil
 }
 
-func (m *memKeys) UpdateKey(_ context.Context, k store.SigningKey) error {
+func (m *memKeys) UpdateKey(_ context.Context, k KeyRecord) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.fail != nil {
 		return m.fail
 	}
 	if _, ok := m.keys[k.ID]; !ok {
-		return fmt.Errorf("key %s: %w", k.ID, store.ErrNotFound)
+		return fmt.Errorf("key %s: %w", k.ID, errNoKey)
 	}
 	m.keys[k.ID] = clone(k)
 	return nil
@@ -76,45 +83,23 @@ func (m *memKeys) DeleteKey(_ context.Context, id string) error {
 		return m.fail
 	}
 	if _, ok := m.keys[id]; !ok {
-		return fmt.Errorf("key %s: %w", id, store.ErrNotFound)
+		return fmt.Errorf("key %s: %w", id, errNoKey)
 	}
 	delete(m.keys, id)
 	return nil
 }
 
-func (m *memKeys) get(id string) (store.SigningKey, bool) {
+func (m *memKeys) get(id string) (KeyRecord, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	k, ok := m.keys[id]
 	return clone(k), ok
 }
 
-func clone(k store.SigningKey) store.SigningKey {
+func clone(k KeyRecord) KeyRecord {
 	k.Public = slices.Clone(k.Public)
 	k.PrivateSealed = slices.Clone(k.PrivateSealed)
 	return k
-}
-
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 // testMasterKey is a fixed master key for tests.
@@ -130,9 +115,9 @@ func testSealer(t testing.TB) *Sealer {
 }
 
 // newTestRing returns a ring with one key of alg, on a fake store and clock.
-func newTestRing(t testing.TB, alg string) (*Ring, *memKeys, *fakeClock) {
+func newTestRing(t testing.TB, alg string) (*Ring, *memKeys, *fakeclock.Clock) {
 	t.Helper()
-	ks, clk := newMemKeys(), newFakeClock()
+	ks, clk := newMemKeys(), fakeclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	r, err := NewRing(ks, testSealer(t), RingOptions{
 		Alg: alg, PublishLead: time.Hour, Retention: 24 * time.Hour, Now: clk.Now,
 	})

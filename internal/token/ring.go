@@ -17,20 +17,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-
-	"github.com/tokengate/tokengate/internal/store"
 )
-
-// KeyStore is the part of the store the ring needs. store.Store satisfies it.
-type KeyStore interface {
-	CreateKey(ctx context.Context, k store.SigningKey) error
-	// ListKeys lists keys oldest first.
-	ListKeys(ctx context.Context) ([]store.SigningKey, error)
-	UpdateKey(ctx context.Context, k store.SigningKey) error
-	DeleteKey(ctx context.Context, id string) error
-}
-
-var _ KeyStore = store.Store(nil)
 
 // RingOptions configures a Ring.
 type RingOptions struct {
@@ -87,7 +74,7 @@ type Ring struct {
 
 // ringState is one immutable snapshot of the ring.
 type ringState struct {
-	all     []store.SigningKey  // every stored key, for Keys
+	all     []KeyRecord         // every stored key, for Keys
 	byID    map[string]*ringKey // keys that verify
 	signing []*ringKey          // keys that sign now or later, newest ActiveFrom first
 	allowed []jose.SignatureAlgorithm
@@ -97,7 +84,7 @@ type ringState struct {
 
 // ringKey is one parsed key.
 type ringKey struct {
-	rec    store.SigningKey
+	rec    KeyRecord
 	alg    jose.SignatureAlgorithm
 	public crypto.PublicKey
 	signer jose.Signer // nil when the key can no longer sign
@@ -187,7 +174,7 @@ func (r *Ring) Load(ctx context.Context) error {
 
 // parseKey builds the ring key for rec, reusing prev when it holds the same
 // key material.
-func (r *Ring) parseKey(rec store.SigningKey, prev *ringKey, now time.Time) (*ringKey, error) {
+func (r *Ring) parseKey(rec KeyRecord, prev *ringKey, now time.Time) (*ringKey, error) {
 	canSign := rec.RetiredAt.IsZero() || now.Before(rec.RetiredAt)
 	if prev != nil && prev.rec.Alg == rec.Alg && bytes.Equal(prev.rec.Public, rec.Public) &&
 		bytes.Equal(prev.rec.PrivateSealed, rec.PrivateSealed) && (prev.signer != nil || !canSign) {
@@ -235,7 +222,7 @@ func (r *Ring) parseKey(rec store.SigningKey, prev *ringKey, now time.Time) (*ri
 
 // buildJWKS encodes the public keys of byID as a JWK Set (RFC 7517
 // section 5), in store order.
-func buildJWKS(recs []store.SigningKey, byID map[string]*ringKey) ([]byte, error) {
+func buildJWKS(recs []KeyRecord, byID map[string]*ringKey) ([]byte, error) {
 	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
 	for _, rec := range recs {
 		if k := byID[rec.ID]; k != nil {

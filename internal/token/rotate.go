@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/tokengate/tokengate/internal/store"
 )
 
 // EnsureKey makes sure a key may sign now: after loading the store, it
@@ -34,25 +32,25 @@ func (r *Ring) EnsureKey(ctx context.Context) (created bool, err error) {
 // becomes the new key's ActiveFrom and its ExpiresAt RetiredAt+Retention,
 // so tokens in flight keep verifying until they expire. Rotate then loads
 // the ring and returns the new key's record.
-func (r *Ring) Rotate(ctx context.Context, activateIn time.Duration) (store.SigningKey, error) {
+func (r *Ring) Rotate(ctx context.Context, activateIn time.Duration) (KeyRecord, error) {
 	if activateIn < 0 {
 		activateIn = r.opts.PublishLead
 	}
 	recs, err := r.ks.ListKeys(ctx)
 	if err != nil {
-		return store.SigningKey{}, fmt.Errorf("token: rotate: %w", err)
+		return KeyRecord{}, fmt.Errorf("token: rotate: %w", err)
 	}
 	now := storeTime(r.opts.Now())
 	// Create first: should an update below fail, the new key still takes
 	// over at ActiveFrom and a later Prune retires the old one.
 	k, err := r.createKey(ctx, now, activateIn)
 	if err != nil {
-		return store.SigningKey{}, err
+		return KeyRecord{}, err
 	}
 	for _, old := range recs {
 		if old.RetiredAt.IsZero() || old.RetiredAt.After(k.ActiveFrom) {
 			if err := r.retire(ctx, old, k.ActiveFrom); err != nil {
-				return store.SigningKey{}, err
+				return KeyRecord{}, err
 			}
 		}
 	}
@@ -100,7 +98,7 @@ func (r *Ring) Prune(ctx context.Context) (int, error) {
 }
 
 // retire records that k stops signing at at.
-func (r *Ring) retire(ctx context.Context, k store.SigningKey, at time.Time) error {
+func (r *Ring) retire(ctx context.Context, k KeyRecord, at time.Time) error {
 	k.RetiredAt = storeTime(at)
 	k.ExpiresAt = k.RetiredAt.Add(r.opts.Retention)
 	if err := r.ks.UpdateKey(ctx, k); err != nil {
@@ -111,21 +109,21 @@ func (r *Ring) retire(ctx context.Context, k store.SigningKey, at time.Time) err
 
 // createKey generates, seals and stores a key that is published at now and
 // signs from now+activateIn.
-func (r *Ring) createKey(ctx context.Context, now time.Time, activateIn time.Duration) (store.SigningKey, error) {
+func (r *Ring) createKey(ctx context.Context, now time.Time, activateIn time.Duration) (KeyRecord, error) {
 	id, err := newKeyID(r.opts.Rand)
 	if err != nil {
-		return store.SigningKey{}, err
+		return KeyRecord{}, err
 	}
 	_, pkcs8, pkix, err := generateKey(r.opts.Alg, r.opts.Rand)
 	if err != nil {
-		return store.SigningKey{}, err
+		return KeyRecord{}, err
 	}
 	sealed, err := r.sealer.Seal(pkcs8, []byte(id))
 	clear(pkcs8)
 	if err != nil {
-		return store.SigningKey{}, err
+		return KeyRecord{}, err
 	}
-	k := store.SigningKey{
+	k := KeyRecord{
 		ID:            id,
 		Alg:           r.opts.Alg,
 		Public:        pkix,
@@ -134,7 +132,7 @@ func (r *Ring) createKey(ctx context.Context, now time.Time, activateIn time.Dur
 		ActiveFrom:    now.Add(activateIn),
 	}
 	if err := r.ks.CreateKey(ctx, k); err != nil {
-		return store.SigningKey{}, fmt.Errorf("token: store key %s: %w", id, err)
+		return KeyRecord{}, fmt.Errorf("token: store key %s: %w", id, err)
 	}
 	return k, nil
 }

@@ -2,9 +2,7 @@ package ags
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -24,7 +22,7 @@ type paramsBody struct {
 // against spec: no unknown or repeated names, every mandatory one present
 // and non-empty. An empty body is no parameters.
 func readParams(r *http.Request, spec []paramSpec) (map[string]string, error) {
-	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, httpx.MaxBodyBytes))
+	raw, err := httpx.ReadBody(r)
 	if err != nil {
 		return nil, errBadRequest("the request body could not be read")
 	}
@@ -34,9 +32,7 @@ func readParams(r *http.Request, spec []paramSpec) (map[string]string, error) {
 			return nil, errBadRequest("the request body must be JSON")
 		}
 		var body paramsBody
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&body); err != nil || dec.More() {
+		if err := httpx.UnmarshalJSON(raw, &body, true); err != nil {
 			return nil, errBadRequest(`the request body must be {"parameters":[{"name":"...","value":"..."}]}`)
 		}
 		for _, p := range body.Parameters {

@@ -11,7 +11,7 @@ func (h *Handler) discovery(w http.ResponseWriter, r *http.Request) {
 	iss := h.eng.Issuer()
 	algs := h.eng.Ring().Algorithms()
 	grants := []string{GrantPassword, GrantRefreshToken, GrantClientCredentials}
-	if h.exchange != nil {
+	if h.external != nil {
 		grants = append(grants, GrantTokenExchange)
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")

@@ -8,14 +8,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
-	"github.com/tokengate/tokengate/internal/store"
 )
 
 // Grant type identifiers (RFC 6749 §4, RFC 8693).
@@ -26,22 +24,17 @@ const (
 	GrantTokenExchange     = "urn:ietf:params:oauth:grant-type:token-exchange"
 )
 
-// TokenExchanger signs on with an external token (RFC 8693); provided by
-// the external IdP support when configured.
-type TokenExchanger interface {
-	Exchange(ctx context.Context, client store.Client, form url.Values) (*engine.Grant, error)
-}
-
 // Handler serves the OAuth 2.0 endpoints.
 type Handler struct {
 	eng      *engine.Engine
 	log      *slog.Logger
-	exchange TokenExchanger
+	external ExternalVerifier // nil: no token exchange
 }
 
-// New returns the OAuth 2.0 handler. exchange may be nil.
-func New(eng *engine.Engine, log *slog.Logger, exchange TokenExchanger) *Handler {
-	return &Handler{eng: eng, log: log, exchange: exchange}
+// New returns the OAuth 2.0 handler. external may be nil when no external
+// issuer is configured; the token exchange grant is then unsupported.
+func New(eng *engine.Engine, log *slog.Logger, external ExternalVerifier) *Handler {
+	return &Handler{eng: eng, log: log, external: external}
 }
 
 // Register mounts the endpoints on mux.
@@ -63,20 +56,19 @@ func (h *Handler) Register(mux *http.ServeMux) {
 // parseForm reads an application/x-www-form-urlencoded body (§3.2) and
 // refuses repeated parameters (§3.1).
 func parseForm(r *http.Request) (url.Values, error) {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/x-www-form-urlencoded" {
+	if !httpx.IsForm(r) {
 		return nil, errInvalidRequest("the request body must be application/x-www-form-urlencoded")
 	}
-	r.Body = http.MaxBytesReader(nil, r.Body, httpx.MaxBodyBytes)
-	if err := r.ParseForm(); err != nil {
+	form, err := httpx.ReadForm(r)
+	if err != nil {
 		return nil, errInvalidRequest("the request body could not be parsed")
 	}
-	for k, v := range r.PostForm {
+	for k, v := range form {
 		if len(v) > 1 {
 			return nil, errInvalidRequest("parameter " + k + " is repeated")
 		}
 	}
-	return r.PostForm, nil
+	return form, nil
 }
 
 // clientAuth extracts client credentials from HTTP Basic (§2.3.1, values
@@ -105,9 +97,9 @@ func readClientAuth(r *http.Request, form url.Values) (clientAuth, error) {
 	return clientAuth{id: form.Get("client_id"), secret: form.Get("client_secret")}, nil
 }
 
-func (h *Handler) authenticate(ctx context.Context, ca clientAuth) (store.Client, error) {
+func (h *Handler) authenticate(ctx context.Context, ca clientAuth) (engine.AuthenticatedClient, error) {
 	if ca.id == "" {
-		return store.Client{}, &Error{Status: http.StatusUnauthorized, Code: "invalid_client", Description: "client_id is required"}
+		return engine.AuthenticatedClient{}, &Error{Status: http.StatusUnauthorized, Code: "invalid_client", Description: "client_id is required"}
 	}
 	c, err := h.eng.AuthenticateClient(ctx, ca.id, ca.secret)
 	if err != nil {
@@ -133,7 +125,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 		resp.RefreshExpiresIn = g.RefreshExpiresIn()
 	}
 	if r.PostForm.Get("grant_type") == GrantTokenExchange {
-		resp.IssuedTokenType = "urn:ietf:params:oauth:token-type:access_token" // RFC 8693 §2.2.1
+		resp.IssuedTokenType = TokenTypeAccessToken // RFC 8693 §2.2.1
 	}
 	httpx.WriteJSON(w, http.StatusOK, resp)
 }
@@ -165,7 +157,7 @@ func (h *Handler) grant(r *http.Request) (*engine.Grant, error) {
 	switch gt {
 	case GrantPassword, GrantRefreshToken, GrantClientCredentials:
 	case GrantTokenExchange:
-		if h.exchange == nil {
+		if h.external == nil {
 			return nil, &Error{Status: http.StatusBadRequest, Code: "unsupported_grant_type", Description: "no external identity provider is configured"}
 		}
 	default:
@@ -175,7 +167,7 @@ func (h *Handler) grant(r *http.Request) (*engine.Grant, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := engine.ClientMayUse(client, gt); err != nil {
+	if err := engine.ClientMayUse(client.Client, gt); err != nil {
 		return nil, err
 	}
 	scope := strings.Join(strings.Fields(form.Get("scope")), " ")
@@ -185,11 +177,7 @@ func (h *Handler) grant(r *http.Request) (*engine.Grant, error) {
 		if user == "" || pass == "" {
 			return nil, errInvalidRequest("username and password are required")
 		}
-		tenant, err := h.tenantOf(ctx, client)
-		if err != nil {
-			return nil, err
-		}
-		return h.eng.SignOnPassword(ctx, engine.SignOnRequest{Tenant: tenant, Service: engine.ServiceOAuth2, ClientID: client.ID,
+		return h.eng.SignOnPassword(ctx, engine.SignOnRequest{Tenant: client.Tenant, Service: engine.ServiceOAuth2, ClientID: client.ID,
 			Username: user, Password: pass, Scope: scope})
 	case GrantRefreshToken:
 		rt := form.Get("refresh_token")
@@ -198,14 +186,8 @@ func (h *Handler) grant(r *http.Request) (*engine.Grant, error) {
 		}
 		return h.eng.Refresh(ctx, engine.RefreshRequest{Token: rt, ClientID: client.ID})
 	case GrantClientCredentials:
-		return h.eng.ClientCredentials(ctx, client, scope)
+		return h.eng.ClientCredentials(ctx, client.Client, scope)
 	default: // token exchange
-		return h.exchange.Exchange(ctx, client, form)
+		return h.exchange(ctx, client, form, scope)
 	}
-}
-
-// tenantOf names the tenant a client signs users on to.
-func (h *Handler) tenantOf(ctx context.Context, c store.Client) (string, error) {
-	t, err := h.eng.Store().GetTenant(ctx, c.TenantID)
-	return t.Name, err
 }

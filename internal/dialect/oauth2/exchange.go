@@ -1,15 +1,12 @@
-package idp
+package oauth2
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 
-	"github.com/tokengate/tokengate/internal/dialect/oauth2"
 	"github.com/tokengate/tokengate/internal/engine"
-	"github.com/tokengate/tokengate/internal/store"
 )
 
 // Token type identifiers of RFC 8693 §3.
@@ -19,23 +16,18 @@ const (
 	TokenTypeAccessToken = "urn:ietf:params:oauth:token-type:access_token"
 )
 
-// Exchanger returns the RFC 8693 token exchange of the OAuth 2.0 token
-// endpoint, or nil when no external issuer is configured (the endpoint
-// then answers unsupported_grant_type).
-func (r *Registry) Exchanger() oauth2.TokenExchanger {
-	if len(r.issuers) == 0 {
-		return nil
-	}
-	return exchanger{r}
+// ExternalVerifier verifies a token of an external OpenID Connect / Auth0
+// issuer that a tenant trusts: the subject_token of RFC 8693 token
+// exchange. With service "" the issuer is the one the token's iss names.
+// Package idp provides it.
+type ExternalVerifier interface {
+	Verify(ctx context.Context, tenant, service, raw string) (engine.ExternalIdentity, error)
 }
 
-type exchanger struct{ r *Registry }
-
-var _ oauth2.TokenExchanger = exchanger{}
-
-// Exchange signs on the user of an external token for the client, in the
-// client's tenant, under the oauth2 service (rotating refresh).
-func (x exchanger) Exchange(ctx context.Context, client store.Client, form url.Values) (*engine.Grant, error) {
+// exchange serves the RFC 8693 token exchange grant: it reads the request
+// (§2.1), verifies the subject token with an issuer of the client's tenant
+// and lets the engine sign its user on.
+func (h *Handler) exchange(ctx context.Context, client engine.AuthenticatedClient, form url.Values, scope string) (*engine.Grant, error) {
 	st, tt := form.Get("subject_token"), form.Get("subject_token_type")
 	if st == "" || tt == "" {
 		return nil, fmt.Errorf("%w: subject_token and subject_token_type are required", engine.ErrInvalidRequest)
@@ -49,12 +41,11 @@ func (x exchanger) Exchange(ctx context.Context, client store.Client, form url.V
 	if form.Get("actor_token") != "" {
 		return nil, fmt.Errorf("%w: delegation (actor_token) is not supported", engine.ErrInvalidRequest)
 	}
-	t, err := x.r.eng.Store().GetTenant(ctx, client.TenantID)
-	if err != nil {
-		return nil, err
+	id, err := h.external.Verify(ctx, client.Tenant, "", st)
+	var g *engine.Grant
+	if err == nil {
+		g, err = h.eng.ExchangeToken(ctx, client, id, scope)
 	}
-	g, err := x.r.SignOn(ctx, t.Name, "", st, engine.SignOnRequest{Service: engine.ServiceOAuth2, ClientID: client.ID,
-		Scope: strings.Join(strings.Fields(form.Get("scope")), " ")})
 	if err != nil && isSubjectTokenError(err) {
 		// RFC 8693 §2.2.2: an invalid or unacceptable subject_token is
 		// invalid_request.

@@ -1,4 +1,4 @@
-package loadgen
+package bench
 
 import (
 	"bytes"
@@ -213,7 +213,7 @@ const (
 // New returns the scenario called name against t.
 func New(name, dialect string, t *Target) (Scenario, error) {
 	if t.HTTP == nil {
-		return nil, errors.New("loadgen: target has no HTTP client")
+		return nil, errors.New("bench: target has no HTTP client")
 	}
 	t.BaseURL = strings.TrimRight(t.BaseURL, "/")
 	if u, err := url.Parse(t.BaseURL); err == nil && u.Scheme == "http" && !t.NetHTTP {
@@ -234,13 +234,13 @@ func New(name, dialect string, t *Target) (Scenario, error) {
 			}
 			return &stableScenario{t: t, dialect: dialect}, nil
 		default:
-			return nil, fmt.Errorf("loadgen: unknown refresh dialect %q (want oauth2, core or syncgw)", dialect)
+			return nil, fmt.Errorf("bench: unknown refresh dialect %q (want oauth2, core or syncgw)", dialect)
 		}
 	case ScenarioSignOn:
 		return &signOnScenario{t: t}, nil
 	case ScenarioIntrospect:
 		if t.ClientSecret == "" {
-			return nil, errors.New("loadgen: introspection needs a confidential client (a client secret)")
+			return nil, errors.New("bench: introspection needs a confidential client (a client secret)")
 		}
 		return &introspectScenario{t: t}, nil
 	case ScenarioProxy, ScenarioGet:
@@ -248,11 +248,11 @@ func New(name, dialect string, t *Target) (Scenario, error) {
 			t.Path = "/"
 		}
 		if !strings.HasPrefix(t.Path, "/") {
-			return nil, fmt.Errorf("loadgen: path %q must start with /", t.Path)
+			return nil, fmt.Errorf("bench: path %q must start with /", t.Path)
 		}
 		return &getScenario{t: t, auth: name == ScenarioProxy}, nil
 	default:
-		return nil, fmt.Errorf("loadgen: unknown scenario %q", name)
+		return nil, fmt.Errorf("bench: unknown scenario %q", name)
 	}
 }
 

@@ -1,8 +1,10 @@
-// Package loadgen is the engine of `tokengate bench`: it prepares one
-// session per worker, drives a scenario against a gateway from N workers
-// for a fixed time, and summarises throughput, latency quantiles, errors
-// by status and the server's CPU and memory.
-package loadgen
+// Package bench is the load generator behind `tokengate bench`: it signs
+// on one session per worker, drives a scenario against a gateway from N
+// workers for a fixed time, and summarises throughput, latency quantiles,
+// errors by status and the server's CPU and memory. It talks to the
+// gateway over HTTP only; the accounts and sessions a run needs in the
+// data directory are prepared through the engine by the command.
+package bench
 
 import (
 	"context"
@@ -35,7 +37,12 @@ type Scenario interface {
 // Options configures a run.
 type Options struct {
 	Concurrency int
-	Duration    time.Duration
+	// Duration ends the run after this long; Requests after that many
+	// completed requests in all (pgbench's -T and -t). With both, whichever
+	// comes first; with Requests alone the run lasts as long as they take,
+	// up to MaxDuration, so its outcome does not depend on speed.
+	Duration time.Duration
+	Requests uint64
 	// Progress, when set, receives a live line (carriage-return updated)
 	// every ProgressEvery (default 1s).
 	Progress      io.Writer
@@ -74,13 +81,17 @@ type workerState struct {
 }
 
 // Run prepares opts.Concurrency workers of sc, then drives them for
-// opts.Duration (at most MaxDuration) or until ctx ends.
+// opts.Duration or opts.Requests (at most MaxDuration) or until ctx ends.
 func Run(ctx context.Context, sc Scenario, opts Options) (*Result, error) {
 	if opts.Concurrency <= 0 {
-		return nil, errors.New("loadgen: concurrency must be positive")
+		return nil, errors.New("bench: concurrency must be positive")
 	}
-	if opts.Duration <= 0 || opts.Duration > MaxDuration {
-		return nil, fmt.Errorf("loadgen: duration must be between 0 and %s", MaxDuration)
+	if opts.Duration < 0 || opts.Duration > MaxDuration || (opts.Duration == 0 && opts.Requests == 0) {
+		return nil, fmt.Errorf("bench: want a duration between 0 and %s, or a number of requests", MaxDuration)
+	}
+	limit := opts.Duration
+	if limit == 0 {
+		limit = MaxDuration
 	}
 	workers, err := prepare(ctx, sc, opts.Concurrency)
 	if err != nil {
@@ -92,9 +103,9 @@ func Run(ctx context.Context, sc Scenario, opts Options) (*Result, error) {
 		}
 	}
 
-	runCtx, cancel := context.WithTimeout(ctx, opts.Duration)
+	runCtx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	var done, failed atomic.Uint64
+	var done, failed, started atomic.Uint64
 	states := make([]*workerState, len(workers))
 	var wg sync.WaitGroup
 	if opts.OnStart != nil {
@@ -108,6 +119,9 @@ func Run(ctx context.Context, sc Scenario, opts Options) (*Result, error) {
 		go func() {
 			defer wg.Done()
 			for runCtx.Err() == nil {
+				if opts.Requests > 0 && started.Add(1) > opts.Requests {
+					return
+				}
 				t0 := time.Now()
 				status, err := w.Do(runCtx)
 				d := time.Since(t0)

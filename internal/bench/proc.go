@@ -1,4 +1,4 @@
-package loadgen
+package bench
 
 import (
 	"bufio"
@@ -32,17 +32,17 @@ func ReadProc(pid int) (ProcSample, error) {
 	// The command name (field 2) may hold spaces; fields resume after ')'.
 	i := strings.LastIndexByte(string(b), ')')
 	if i < 0 {
-		return s, errors.New("loadgen: malformed /proc stat")
+		return s, errors.New("bench: malformed /proc stat")
 	}
 	f := strings.Fields(string(b[i+1:]))
 	// After ')': state is field 3, utime field 14, stime field 15.
 	if len(f) < 13 {
-		return s, errors.New("loadgen: short /proc stat")
+		return s, errors.New("bench: short /proc stat")
 	}
 	ut, err1 := strconv.ParseInt(f[11], 10, 64)
 	st, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return s, errors.New("loadgen: malformed /proc stat times")
+		return s, errors.New("bench: malformed /proc stat times")
 	}
 	s.CPU = time.Duration(ut+st) * time.Second / clockTicks
 	status, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
@@ -97,7 +97,7 @@ func ListeningPID(port int) (int, error) {
 		}
 	}
 	if len(inodes) == 0 {
-		return 0, fmt.Errorf("loadgen: no listening socket on port %d", port)
+		return 0, fmt.Errorf("bench: no listening socket on port %d", port)
 	}
 	procs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, p := range procs {
@@ -112,7 +112,7 @@ func ListeningPID(port int) (int, error) {
 			}
 		}
 	}
-	return 0, fmt.Errorf("loadgen: no readable process owns the socket on port %d", port)
+	return 0, fmt.Errorf("bench: no readable process owns the socket on port %d", port)
 }
 
 func readFileString(path string) (string, error) {
