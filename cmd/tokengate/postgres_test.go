@@ -35,9 +35,17 @@ func TestServePostgres(t *testing.T) {
 		return string(out), err
 	}
 
-	// An empty database: a dry run lists the migrations, serve --no-migrate
-	// refuses to start, migrate applies them.
-	out, err := run("migrate", "--dry-run", "--db", db)
+	// An empty database: an admin command refuses it and creates nothing, a
+	// dry run lists the migrations, serve --no-migrate refuses to start,
+	// migrate applies them.
+	out, err := run("user", "list", "--db", db)
+	if err == nil || !strings.Contains(out, "holds no tokengate data") || !strings.Contains(out, "tokengate init") {
+		t.Fatalf("user list on an empty database: %v\n%s", err, out)
+	}
+	if strings.Contains(out, "postgres://postgres@") {
+		t.Errorf("the message quotes the database URL:\n%s", out)
+	}
+	out, err = run("migrate", "--dry-run", "--db", db)
 	if err != nil || !strings.Contains(out, "would apply") || !strings.Contains(out, "0001_init.sql") {
 		t.Fatalf("migrate --dry-run: %v\n%s", err, out)
 	}
