@@ -18,17 +18,20 @@ import (
 //   - BEGIN is not sent on its own: it waits, queued, for fn's first
 //     statement and travels with it.
 //   - A write whose outcome is already certain is queued instead of sent
-//     (see deferred) and travels with the next statement, or with COMMIT.
+//     (see UpdateSession and AppendAudit) and travels with the next
+//     statement, or with COMMIT.
 //   - GetSessionForUpdate reads the session's user and tenant in the same
 //     round trip, after taking the lock, because every refresh reads them
-//     next (see lockSession).
+//     next.
 //
 // So a rotating refresh takes two round trips: BEGIN + lock + user +
 // tenant, then UPDATE + COMMIT.
 //
 // PostgreSQL aborts a transaction at its first error, so after a statement
 // fails every later call fails too (with the first error's text, never a
-// store sentinel), and Tx rolls back. fn must not go on after an error.
+// store sentinel), and Tx rolls back: fn must not go on after an error. A
+// read that finds no row (ErrNotFound) is not an error of the server's, and
+// the transaction goes on.
 type txn struct {
 	conn *pgx.Conn
 	// pending holds the statements queued for the next round trip.
@@ -39,7 +42,7 @@ type txn struct {
 	// side is aborted (or unknown) and nothing more is sent.
 	err error
 	// locked maps each session locked by GetSessionForUpdate to its user,
-	// for deferring its update (see canDefer).
+	// for deferring its update (see UpdateSession).
 	locked map[string]string
 	// users and tenants hold rows read ahead with a locked session.
 	users   map[string]store.User
@@ -111,8 +114,8 @@ func (t *txn) send(ctx context.Context, stmts ...stmt) (pgx.BatchResults, error)
 			_ = br.Close()
 			t.fail(err)
 			// Not wrapped: a deferred write cannot fail for a reason the
-			// store names (see canDefer), so whatever it failed with must
-			// not look like one.
+			// store names (see UpdateSession), so whatever it failed with
+			// must not look like one.
 			return nil, fmt.Errorf("%s, sent with this statement: %v", p.op, err)
 		}
 	}
