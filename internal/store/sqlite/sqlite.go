@@ -57,9 +57,11 @@ type Options struct {
 	NoMigrate bool
 }
 
-// Open opens (creating if needed) the database file at path and migrates its
-// schema to the latest version. The path must name a file: ":memory:" is
-// refused, because each pooled connection would see its own empty database.
+// Open opens (creating if needed, mode 0600) the database file at path and
+// migrates its schema to the latest version. The path must name a file:
+// ":memory:" is refused, because each pooled connection would see its own
+// empty database. A database, -wal or -shm file, or directory that group or
+// others may write is refused (files.go).
 func Open(ctx context.Context, path string) (*Store, error) {
 	return OpenWith(ctx, path, Options{})
 }
@@ -74,6 +76,9 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 			return nil, checkSchemaOf(path)
 		}
+	}
+	if err := prepareFiles(path); err != nil {
+		return nil, err
 	}
 	w, err := sql.Open("sqlite", dsn(path, url.Values{
 		"_txlock":       {"immediate"},
