@@ -37,6 +37,9 @@ func Migrate(ctx context.Context, path string, dryRun bool) (migrate.Result, err
 	if dryRun {
 		return dryRunMigrate(ctx, path)
 	}
+	if err := prepareFiles(path); err != nil { // 0600, as Open creates it
+		return migrate.Result{}, err
+	}
 	db, err := sql.Open("sqlite", dsn(path, url.Values{"_txlock": {"immediate"}, "_journal_mode": {"WAL"}, "_foreign_keys": {"1"}}))
 	if err != nil {
 		return migrate.Result{}, fmt.Errorf("sqlite: open: %w", err)

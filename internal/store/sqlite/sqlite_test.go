@@ -135,6 +135,9 @@ func TestMigrateDryRunAndNoMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := sqlite.OpenWith(ctx, path, sqlite.Options{NoMigrate: true}); err == nil || !strings.Contains(err.Error(), "version 0") {
 		t.Fatalf("OpenWith(NoMigrate) of an unmigrated file: %v", err)
 	}
@@ -145,6 +148,13 @@ func TestMigrateDryRunAndNoMigrate(t *testing.T) {
 	}
 	if !res.Applied || res.From != 0 || len(res.Pending) != res.Latest {
 		t.Fatalf("migrate: %+v", res)
+	}
+	fresh := filepath.Join(t.TempDir(), "new.db")
+	if _, err := sqlite.Migrate(ctx, fresh, false); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(fresh); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("migrate created the database with mode %v, %v; want 0600", fi.Mode().Perm(), err)
 	}
 	res, err = sqlite.Migrate(ctx, path, true)
 	if err != nil || len(res.Pending) != 0 || res.From != res.Latest {
