@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"html/template"
 	"net/http"
 	"slices"
@@ -159,12 +160,16 @@ func (h *Handler) sessions(w http.ResponseWriter, r *http.Request, p *engine.Bro
 func (h *Handler) adminRevokeSession(w http.ResponseWriter, r *http.Request, p *engine.BrowserPrincipal) {
 	id := r.PathValue("id")
 	s, err := h.eng.SessionLive(r.Context(), id)
-	if err == nil && s.TenantID != p.Tenant.ID {
-		err = engine.ErrUnknownSession
-	}
-	if err != nil {
-		// A session that is not live any more has nothing to revoke.
-		done(w, r, "/ui/admin/sessions", "session-revoked")
+	switch {
+	case err == nil && s.TenantID != p.Tenant.ID, errors.Is(err, engine.ErrInvalidToken):
+		h.fail(w, r, p, engine.ErrUnknownSession)
+		return
+	case errors.Is(err, engine.ErrTokenRevoked), errors.Is(err, engine.ErrTokenExpired):
+		// Ended meanwhile: there is nothing left to revoke.
+		done(w, r, returnOr(r, "/ui/admin/sessions"), "session-revoked")
+		return
+	case err != nil:
+		h.fail(w, r, p, err)
 		return
 	}
 	if !h.confirmed(w, r, p, "End this session?", "The application that holds it must sign in again.", "End session") {

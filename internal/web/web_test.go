@@ -496,3 +496,55 @@ func TestAdminPagesRender(t *testing.T) {
 	admin.get("/ui/admin/users/admin")
 	wantStatus(t, admin.post("/ui/admin/users/admin/disable", url.Values{"confirm": {"yes"}}), http.StatusBadRequest, "self-disable")
 }
+
+func TestAdminsActWithinTheirTenant(t *testing.T) {
+	g := newGateway(t, nil)
+	ctx := context.Background()
+	e := g.App.Engine
+	g.user(t, "alice", "alice-password", true, false)
+	if _, err := e.CreateOrganisation(ctx, "", "gailbkr", ""); err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.AddMembership(ctx, engine.NewMembership{User: "alice", Organisation: "gailbkr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := e.SignOnPassword(ctx, engine.SignOnRequest{Service: "oauth2", ClientID: engine.DefaultClientID, Username: "alice", Password: "alice-password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.CreateTenant(ctx, engine.NewTenant{Name: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.CreateUser(ctx, engine.NewUser{Tenant: "acme", Name: "boss", Password: "boss-password", Admin: true}); err != nil {
+		t.Fatal(err)
+	}
+	b := g.browser(t)
+	b.get("/ui/signin?tenant=acme")
+	p := b.post("/ui/signin", url.Values{"username": {"boss"}, "password": {"boss-password"}, "tenant": {"acme"}})
+	wantStatus(t, p, http.StatusSeeOther, "acme admin signs in")
+	b.get("/ui/profile")
+
+	wantStatus(t, b.get("/ui/admin/users/alice"), http.StatusNotFound, "another tenant's user")
+	wantStatus(t, b.post("/ui/admin/memberships/"+m.ID+"/remove", url.Values{"confirm": {"yes"}}), http.StatusNotFound, "another tenant's membership")
+	wantStatus(t, b.post("/ui/admin/clients/"+engine.DefaultClientID+"/disable", url.Values{"confirm": {"yes"}}), http.StatusNotFound, "another tenant's client")
+	wantStatus(t, b.post("/ui/admin/sessions/"+s.Session.ID+"/revoke", url.Values{"confirm": {"yes"}}), http.StatusNotFound, "another tenant's session")
+	wantStatus(t, b.post("/ui/admin/tenants", url.Values{"name": {"evil"}}), http.StatusForbidden, "create a tenant")
+	wantStatus(t, b.post("/ui/admin/tenants/default/limit", url.Values{"max_sessions": {"1"}, "policy": {"reject"}}), http.StatusNotFound, "another tenant's limit")
+	p = b.get("/ui/admin/tenants")
+	if strings.Contains(p.Body, `data-tenant="default"`) || !strings.Contains(p.Body, `data-tenant="acme"`) {
+		t.Fatalf("the acme admin sees other tenants:\n%s", p.Body)
+	}
+	if live, _ := e.Sessions(ctx, engine.SessionQuery{User: "alice"}); len(live) != 1 {
+		t.Fatal("another tenant's admin revoked alice's session")
+	}
+	if got, _ := e.Membership(ctx, m.ID); !got.RemovedAt.IsZero() {
+		t.Fatal("another tenant's admin removed alice's membership")
+	}
+	if c, _ := e.Client(ctx, engine.DefaultClientID); c.Disabled {
+		t.Fatal("another tenant's admin disabled the default client")
+	}
+	if def, _ := e.Tenant(ctx, ""); def.MaxSessions != 0 {
+		t.Fatal("another tenant's admin changed the default tenant's limit")
+	}
+}
