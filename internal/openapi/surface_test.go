@@ -7,6 +7,7 @@ import (
 
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/dialect/dialecttest"
+	"github.com/tokengate/tokengate/internal/engine"
 )
 
 // TestOperationalSurface validates the responses of the endpoints no
@@ -40,7 +41,7 @@ func TestWhitespaceSurface(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := s.App.Engine.CreateAPIToken(ctx, u.ID, "laptop")
+	g, err := s.App.Engine.CreateAPIToken(ctx, engine.APITokenRequest{User: u.ID, Label: "laptop", ByAdministrator: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -124,7 +124,7 @@ func userID(t *testing.T, s *dialecttest.Server, tenant, name string) string {
 // returns it with its session id.
 func apiToken(t *testing.T, s *dialecttest.Server, tenant, name string) (tok, sid string) {
 	t.Helper()
-	g, err := s.App.Engine.CreateAPIToken(context.Background(), userID(t, s, tenant, name), "")
+	g, err := s.App.Engine.CreateAPIToken(context.Background(), engine.APITokenRequest{User: userID(t, s, tenant, name), ByAdministrator: true})
 	if err != nil {
 		t.Fatalf("CreateAPIToken: %v", err)
 	}
@@ -477,7 +477,7 @@ func TestSyncGWBadRequest(t *testing.T) {
 func TestSyncGWRefreshNotEnabled(t *testing.T) {
 	s := dialecttest.New(t, nil)
 	s.User(t, "", "nora", pw, false)
-	_, err := s.App.Engine.CreateAPIToken(context.Background(), userID(t, s, "", "nora"), "")
+	_, err := s.App.Engine.CreateAPIToken(context.Background(), engine.APITokenRequest{User: userID(t, s, "", "nora"), ByAdministrator: true})
 	if !errors.Is(err, engine.ErrRefreshNotEnabled) {
 		t.Fatalf("CreateAPIToken for a user without refresh: %v, want ErrRefreshNotEnabled", err)
 	}
