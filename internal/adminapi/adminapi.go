@@ -6,27 +6,36 @@ package adminapi
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
-	"github.com/tokengate/tokengate/internal/store"
 )
 
 // Handler serves the admin and profile APIs.
 type Handler struct {
-	eng *engine.Engine
-	log *slog.Logger
+	eng     *engine.Engine
+	log     *slog.Logger
+	issuers Issuers
 }
 
-// New returns the handler.
-func New(eng *engine.Engine, log *slog.Logger) *Handler {
+// Issuers names the external issuers a tenant trusts, by service id or
+// iss URL; package idp provides it.
+type Issuers interface {
+	IssuerURL(tenant, idOrURL string) (string, bool)
+}
+
+// New returns the handler. issuers may be nil when no external issuer is
+// configured.
+func New(eng *engine.Engine, log *slog.Logger, issuers Issuers) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{eng: eng, log: log}
+	return &Handler{eng: eng, log: log, issuers: issuers}
 }
 
 // Register mounts the endpoints on mux.
@@ -40,6 +49,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/api/memberships/{id}", h.admin(h.getMembership))
 	mux.HandleFunc("DELETE /admin/api/memberships/{id}", h.admin(h.removeMembership))
 	mux.HandleFunc("PUT /admin/api/memberships/{id}/channels", h.admin(h.setChannels))
+	mux.HandleFunc("POST /admin/api/users/{name}/identities", h.admin(h.linkIdentity))
 	mux.HandleFunc("POST /profile/api-tokens", h.user(h.createToken))
 	mux.HandleFunc("GET /profile/api-tokens", h.user(h.listTokens))
 	mux.HandleFunc("DELETE /profile/api-tokens/{id}", h.user(h.revokeToken))
@@ -47,8 +57,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 
 // caller is the authenticated user of a request.
 type caller struct {
-	User   store.User
-	Tenant store.Tenant
+	engine.Principal
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, c caller) error
@@ -75,7 +84,7 @@ func (h *Handler) authenticate(r *http.Request) (caller, error) {
 		}
 		return caller{}, err
 	}
-	return caller{User: p.User, Tenant: p.Tenant}, nil
+	return caller{p}, nil
 }
 
 func (h *Handler) user(fn handlerFunc) http.HandlerFunc {
@@ -114,6 +123,14 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		status, code, msg = http.StatusBadRequest, "invalid_request", err.Error()
 	case errors.Is(err, engine.ErrRefreshNotEnabled):
 		status, code, msg = http.StatusForbidden, "refresh_not_enabled", err.Error()
+	case errors.Is(err, engine.ErrReauthenticationRequired):
+		// RFC 9470 §3: the step-up challenge, with the age of sign-on
+		// that would do.
+		status, code, msg = http.StatusUnauthorized, "insufficient_user_authentication", err.Error()
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="tokengate", error="insufficient_user_authentication", error_description=%q, max_age=%d`,
+			strings.ReplaceAll(msg, `"`, "'"), int(h.eng.ReauthWindow()/time.Second)))
+	case errors.Is(err, engine.ErrAPITokenLimit):
+		status, code, msg = http.StatusConflict, "api_token_limit", err.Error()
 	case errors.Is(err, engine.ErrUnknownOrganisation), errors.Is(err, engine.ErrUnknownMembership),
 		errors.Is(err, engine.ErrUnknownAPIToken), errors.Is(err, engine.ErrUnknownUser):
 		status, code, msg = http.StatusNotFound, "not_found", err.Error()

@@ -21,7 +21,7 @@ func (a *App) Handler() http.Handler {
 	}
 	oauth2.New(a.Engine, a.Log, exchange).Register(mux)
 	registerDialects(mux, a, ext)
-	registerWhitespace(mux, a)
+	registerWhitespace(mux, a, ext)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})

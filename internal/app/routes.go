@@ -6,13 +6,15 @@ import (
 	"github.com/tokengate/tokengate/internal/adminapi"
 	"github.com/tokengate/tokengate/internal/dialect/syncgw"
 	"github.com/tokengate/tokengate/internal/httpx"
+	"github.com/tokengate/tokengate/internal/idp"
 	"github.com/tokengate/tokengate/internal/proxy"
 )
 
 // registerWhitespace mounts the Whitespace API's surfaces: the proxy
 // routes (first, so that Sync Gateway's catch-all yields to them), the Sync
-// Gateway dialect, and the admin/profile JSON API.
-func registerWhitespace(mux *http.ServeMux, a *App) {
+// Gateway dialect, and the admin/profile JSON API (which names ext's
+// issuers when linking identities).
+func registerWhitespace(mux *http.ServeMux, a *App, ext *idp.Registry) {
 	var sg *syncgw.Handler
 	var handoff func(string) http.Handler
 	if a.Config.SyncGW.Enabled {
@@ -49,5 +51,5 @@ func registerWhitespace(mux *http.ServeMux, a *App) {
 		}
 		httpx.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "message": "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})
-	adminapi.New(a.Engine, a.Log).Register(mux)
+	adminapi.New(a.Engine, a.Log, ext).Register(mux)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
@@ -16,6 +17,8 @@ type Error struct {
 	Text          string `json:"error"` // the status text
 	Message       string `json:"message"`
 	CorrelationID string `json:"correlationId,omitempty"`
+	// RetryAfter is the seconds of a Retry-After header; 0 for none.
+	RetryAfter int `json:"-"`
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -36,6 +39,10 @@ func toError(err error) *Error {
 		return st(http.StatusBadRequest)
 	case errors.Is(err, engine.ErrBusy):
 		return st(http.StatusServiceUnavailable)
+	case errors.Is(err, engine.ErrThrottled):
+		e := st(http.StatusTooManyRequests)
+		e.RetryAfter = engine.RetryAfter(err)
+		return e
 	case errors.Is(err, engine.ErrExternalNotAllowed),
 		errors.Is(err, engine.ErrPolicyMismatch),
 		errors.Is(err, engine.ErrTenantMismatch),
@@ -68,6 +75,9 @@ func (h *Handler) writeError(ctx context.Context, w http.ResponseWriter, err err
 	httpx.NoStore(w)
 	if ae.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)
+	}
+	if ae.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(ae.RetryAfter))
 	}
 	httpx.WriteJSON(w, ae.Status, ae)
 }

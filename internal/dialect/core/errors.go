@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
@@ -15,6 +16,8 @@ type Error struct {
 	Code    int      `json:"code"`
 	Message string   `json:"message"`
 	Details []string `json:"details"`
+	// RetryAfter is the seconds of a Retry-After header; 0 for none.
+	RetryAfter int `json:"-"`
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -39,6 +42,9 @@ func toError(err error) *Error {
 		return errBadRequest(err.Error())
 	case errors.Is(err, engine.ErrBusy):
 		return &Error{Code: http.StatusServiceUnavailable, Message: "Service Unavailable", Details: []string{err.Error()}}
+	case errors.Is(err, engine.ErrThrottled):
+		return &Error{Code: http.StatusTooManyRequests, Message: http.StatusText(http.StatusTooManyRequests), Details: []string{err.Error()},
+			RetryAfter: engine.RetryAfter(err)}
 	case errors.Is(err, engine.ErrInvalidCredentials),
 		errors.Is(err, engine.ErrInvalidToken),
 		errors.Is(err, engine.ErrTokenExpired),
@@ -67,6 +73,9 @@ func (h *Handler) writeError(ctx context.Context, w http.ResponseWriter, err err
 	httpx.NoStore(w)
 	if ce.Code == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)
+	}
+	if ce.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(ce.RetryAfter))
 	}
 	httpx.WriteJSON(w, ce.Code, ce)
 }

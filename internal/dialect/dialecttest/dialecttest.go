@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -81,6 +82,16 @@ func New(t *testing.T, mutate func(*config.Config)) *Server {
 	ts.Start()
 	t.Cleanup(ts.Close)
 	return &Server{URL: ts.URL, App: a, Clock: clock, Issuer: iss, client: ts.Client(), logs: logs}
+}
+
+// From returns a view of s whose requests come from the loopback address
+// ip (such as "127.0.0.2"), so that tests can be several clients: every
+// 127.0.0.0/8 address is the local host on Linux.
+func (s *Server) From(ip string) *Server {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	c := *s
+	c.client = &http.Client{Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
+	return &c
 }
 
 // Logs returns everything the gateway logged so far.
