@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/tokengate/tokengate/client"
+	"github.com/tokengate/tokengate/internal/app/apptest"
 	"github.com/tokengate/tokengate/internal/config"
-	"github.com/tokengate/tokengate/internal/dialect/dialecttest"
 	"github.com/tokengate/tokengate/internal/engine"
 )
 
@@ -288,7 +288,7 @@ func TestProxyUserID(t *testing.T) {
 // one: OAuth 2.0 token exchange, Core's bearer login, and AGS's OIDC
 // service (found by service discovery). The issuer runs on loopback.
 func TestExternalToken(t *testing.T) {
-	gw := dialecttest.New(t, nil)
+	gw := apptest.New(t, nil)
 	// OAuth 2.0 token exchange needs a client allowed that grant; the
 	// default public client is not.
 	if _, _, err := gw.App.Engine.CreateClient(context.Background(), engine.NewClient{ID: "cli", Public: true,
@@ -303,7 +303,7 @@ func TestExternalToken(t *testing.T) {
 				t.Fatalf("New: %v", err)
 			}
 			tk := c.Tokens()
-			claims := dialecttest.Claims(t, tk.AccessToken)
+			claims := apptest.Claims(t, tk.AccessToken)
 			if tk.RefreshToken == "" || claims["sub"] == nil {
 				t.Errorf("tokens %+v, claims %v", tk, claims)
 			}

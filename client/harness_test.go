@@ -3,7 +3,6 @@ package client_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tokengate/tokengate/internal/app"
+	"github.com/tokengate/tokengate/internal/app/apptest"
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/engine"
 )
@@ -205,21 +205,11 @@ func (s *testServer) requireDialect(name, method, path string) {
 // side, so it may look inside).
 func sessionOf(t *testing.T, tok string) string {
 	t.Helper()
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a JWT: %q", tok)
+	sid, _ := apptest.Claims(t, tok)["sid"].(string)
+	if sid == "" {
+		t.Fatalf("no sid in token %q", tok)
 	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c struct {
-		Sid string `json:"sid"`
-	}
-	if err := json.Unmarshal(b, &c); err != nil || c.Sid == "" {
-		t.Fatalf("no sid in token: %v", err)
-	}
-	return c.Sid
+	return sid
 }
 
 // metric returns the engine's counter name{labels} (e.g. the refreshes

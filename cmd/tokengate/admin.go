@@ -3,19 +3,18 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/tokengate/tokengate/internal/app"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/idp"
+	"github.com/tokengate/tokengate/internal/store"
 )
 
 // readSecret reads one line (a password) from stdin, without the newline.
@@ -54,30 +53,6 @@ func (b *optBool) ptr() *bool {
 	return &b.val
 }
 
-func table(w io.Writer, header string, rows [][]string) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, header)
-	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
-	}
-	tw.Flush()
-}
-
-func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
-// printList prints a listing: v as JSON with --json, else rows as a table.
-func printList(w io.Writer, asJSON bool, v any, header string, rows [][]string) error {
-	if asJSON {
-		return printJSON(w, v)
-	}
-	table(w, header, rows)
-	return nil
-}
-
 func ts(t time.Time) string {
 	if t.IsZero() {
 		return "-"
@@ -95,8 +70,11 @@ func userCommand() *command {
 				email := fs.String("email", "", "e-mail `address`")
 				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
 				return func(ctx context.Context, env *cliEnv, args []string) error {
-					if len(args) != 1 || !*pwStdin {
-						return errUsage
+					if err := checkArgs(args, "NAME"); err != nil {
+						return err
+					}
+					if !*pwStdin {
+						return usagef("--password-stdin is required: the password is read from standard input, never from an argument (echo \"$PW\" | tokengate user add %s --password-stdin)", args[0])
 					}
 					pw, err := readSecret(env.stdin)
 					if err != nil {
@@ -112,32 +90,24 @@ func userCommand() *command {
 					})
 				}
 			}},
-		{name: "list", summary: "List users.", usage: "[--tenant T] [--json]",
-			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
-				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
-				asJSON := fs.Bool("json", false, "print JSON")
-				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
-					users, err := a.Engine.Users(ctx, *tenant)
-					if err != nil {
-						return err
-					}
-					type row struct {
-						Name             string `json:"name"`
-						Email            string `json:"email,omitempty"`
-						RefreshEnabled   bool   `json:"refresh_enabled"`
-						RefreshRequested bool   `json:"refresh_requested"`
-						Admin            bool   `json:"admin"`
-						Disabled         bool   `json:"disabled"`
-					}
-					var out []row
-					var rows [][]string
-					for _, u := range users {
-						out = append(out, row{u.Name, u.Email, u.RefreshEnabled, !u.RefreshRequestedAt.IsZero(), u.Admin, u.Disabled})
-						rows = append(rows, []string{u.Name, strconv.FormatBool(u.RefreshEnabled), strconv.FormatBool(!u.RefreshRequestedAt.IsZero()), strconv.FormatBool(u.Admin), strconv.FormatBool(u.Disabled)})
-					}
-					return printList(env.stdout, *asJSON, out, "NAME\tREFRESH\tREQUESTED\tADMIN\tDISABLED", rows)
-				})
-			}},
+		listCommand("List users.", "", true, noFilters(func(ctx context.Context, a *app.App, t store.Tenant) (listing, error) {
+			users, err := a.Engine.Users(ctx, t.Name)
+			if err != nil {
+				return listing{}, err
+			}
+			type row struct {
+				Name             string `json:"name"`
+				Email            string `json:"email,omitempty"`
+				RefreshEnabled   bool   `json:"refresh_enabled"`
+				RefreshRequested bool   `json:"refresh_requested"`
+				Admin            bool   `json:"admin"`
+				Disabled         bool   `json:"disabled"`
+			}
+			return listOf(users, "NAME\tREFRESH\tREQUESTED\tADMIN\tDISABLED", func(u store.User) (row, []string) {
+				r := row{u.Name, u.Email, u.RefreshEnabled, !u.RefreshRequestedAt.IsZero(), u.Admin, u.Disabled}
+				return r, []string{r.Name, strconv.FormatBool(r.RefreshEnabled), strconv.FormatBool(r.RefreshRequested), strconv.FormatBool(r.Admin), strconv.FormatBool(r.Disabled)}
+			}), nil
+		})),
 		{name: "link", summary: "Link an identity of an external issuer to a user, so that it signs on as the user.", usage: "NAME --issuer ID --subject SUB [--tenant T]",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 				issuer := fs.String("issuer", "", "the issuer's `id` in oidc.issuers (or its URL)")
@@ -171,8 +141,11 @@ func userCommand() *command {
 				pwStdin := fs.Bool("password-stdin", false, "set a new password read from standard input")
 				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
 				return func(ctx context.Context, env *cliEnv, args []string) error {
-					if len(args) != 1 || (!refresh.set && !disabled.set && !admin.set && !*pwStdin) {
-						return errUsage
+					if err := checkArgs(args, "NAME"); err != nil {
+						return err
+					}
+					if !refresh.set && !disabled.set && !admin.set && !*pwStdin {
+						return usagef("nothing to change: give --refresh-enabled, --disabled, --admin or --password-stdin")
 					}
 					up := engine.UserUpdate{RefreshEnabled: refresh.ptr(), Disabled: disabled.ptr(), Admin: admin.ptr()}
 					if *pwStdin {
@@ -200,61 +173,62 @@ func userCommand() *command {
 
 func sessionCommand() *command {
 	return &command{name: "session", summary: "List and revoke sessions (refresh-token families).", sub: []*command{
-		{name: "list", summary: "List live sessions.", usage: "[--user NAME] [--all] [--json]",
-			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
-				user := fs.String("user", "", "only this user's sessions")
-				all := fs.Bool("all", false, "include revoked and expired sessions")
-				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
-				asJSON := fs.Bool("json", false, "print JSON")
-				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
-					sessions, err := a.Engine.Sessions(ctx, engine.SessionQuery{Tenant: *tenant, User: *user, IncludeDead: *all})
-					if err != nil {
-						return err
-					}
-					names := map[string]string{}
-					type row struct {
-						ID         string    `json:"id"`
-						User       string    `json:"user"`
-						Service    string    `json:"service"`
-						Policy     string    `json:"policy"`
-						Label      string    `json:"label,omitempty"`
-						Generation int64     `json:"generation"`
-						Created    time.Time `json:"created_at"`
-						LastUsed   time.Time `json:"last_used_at"`
-						IdleExp    time.Time `json:"idle_expires_at"`
-						AbsExp     time.Time `json:"absolute_expires_at"`
-						Revoked    time.Time `json:"revoked_at,omitzero"`
-						Reason     string    `json:"revoke_reason,omitempty"`
-					}
-					var out []row
-					var rows [][]string
-					for _, s := range sessions {
-						if _, ok := names[s.UserID]; !ok {
-							u, err := a.Engine.UserByID(ctx, s.UserID)
-							if err != nil {
-								return err
-							}
-							names[s.UserID] = u.Name
+		listCommand("List live sessions.", "[--user NAME] [--all]", true, func(fs *flag.FlagSet) lister {
+			user := fs.String("user", "", "only this user's sessions")
+			all := fs.Bool("all", false, "include revoked and expired sessions")
+			return func(ctx context.Context, a *app.App, t store.Tenant) (listing, error) {
+				sessions, err := a.Engine.Sessions(ctx, engine.SessionQuery{Tenant: t.Name, User: *user, IncludeDead: *all})
+				if err != nil {
+					return listing{}, err
+				}
+				names := map[string]string{}
+				type row struct {
+					ID         string    `json:"id"`
+					User       string    `json:"user"`
+					Service    string    `json:"service"`
+					Policy     string    `json:"policy"`
+					Label      string    `json:"label,omitempty"`
+					Generation int64     `json:"generation"`
+					Created    time.Time `json:"created_at"`
+					LastUsed   time.Time `json:"last_used_at"`
+					IdleExp    time.Time `json:"idle_expires_at"`
+					AbsExp     time.Time `json:"absolute_expires_at"`
+					Revoked    time.Time `json:"revoked_at,omitzero"`
+					Reason     string    `json:"revoke_reason,omitempty"`
+				}
+				for _, s := range sessions {
+					if _, ok := names[s.UserID]; !ok {
+						u, err := a.Engine.UserByID(ctx, s.UserID)
+						if err != nil {
+							return listing{}, err
 						}
-						out = append(out, row{s.ID, names[s.UserID], s.Service, string(s.Policy), s.Label, s.Generation, s.CreatedAt, s.LastUsedAt, s.IdleExpiresAt, s.AbsoluteExpiresAt, s.RevokedAt, s.RevokeReason})
-						state := "live"
-						if !s.RevokedAt.IsZero() {
-							state = "revoked (" + s.RevokeReason + ")"
-						} else if !s.Live(a.Engine.Now()) {
-							state = "expired"
-						}
-						rows = append(rows, []string{s.ID, names[s.UserID], s.Service, string(s.Policy), ts(s.CreatedAt), ts(s.LastUsedAt), ts(s.AbsoluteExpiresAt), state})
+						names[s.UserID] = u.Name
 					}
-					return printList(env.stdout, *asJSON, out, "ID\tUSER\tSERVICE\tPOLICY\tCREATED\tLAST USED\tEXPIRES\tSTATE", rows)
-				})
-			}},
+				}
+				return listOf(sessions, "ID\tUSER\tSERVICE\tPOLICY\tCREATED\tLAST USED\tEXPIRES\tSTATE", func(s store.Session) (row, []string) {
+					state := "live"
+					if !s.RevokedAt.IsZero() {
+						state = "revoked (" + s.RevokeReason + ")"
+					} else if !s.Live(a.Engine.Now()) {
+						state = "expired"
+					}
+					return row{s.ID, names[s.UserID], s.Service, string(s.Policy), s.Label, s.Generation, s.CreatedAt, s.LastUsedAt, s.IdleExpiresAt, s.AbsoluteExpiresAt, s.RevokedAt, s.RevokeReason},
+						[]string{s.ID, names[s.UserID], s.Service, string(s.Policy), ts(s.CreatedAt), ts(s.LastUsedAt), ts(s.AbsoluteExpiresAt), state}
+				}), nil
+			}
+		}),
 		{name: "revoke", summary: "Revoke a session by id, or every session of a user.", usage: "ID | --user NAME",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 				user := fs.String("user", "", "revoke every live session of this user")
 				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
 				return func(ctx context.Context, env *cliEnv, args []string) error {
-					if (len(args) == 1) == (*user != "") || len(args) > 1 {
-						return errUsage
+					switch {
+					case len(args) > 1:
+						return usagef("unexpected argument %q", args[1])
+					case len(args) == 1 && *user != "":
+						return usagef("give a session ID or --user NAME, not both")
+					case len(args) == 0 && *user == "":
+						return usagef("missing session ID (or --user NAME)")
 					}
 					return withApp(ctx, env, func(a *app.App) error {
 						if *user != "" {

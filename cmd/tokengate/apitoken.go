@@ -39,43 +39,29 @@ func apitokenCommand() *command {
 					return nil
 				})
 			}},
-		{name: "list", summary: "List live API tokens.", usage: "[--user U] [--tenant T] [--json]",
-			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
-				user := fs.String("user", "", "only this user's")
-				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
-				asJSON := fs.Bool("json", false, "print JSON")
-				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
-					var ss []store.Session
-					if *user != "" {
-						u, err := a.Engine.User(ctx, *tenant, *user)
-						if err != nil {
-							return err
-						}
-						ss, err = a.Engine.APITokens(ctx, u.ID)
-						if err != nil {
-							return err
-						}
-					} else {
-						t, err := a.Engine.Tenant(ctx, *tenant)
-						if err != nil {
-							return err
-						}
-						if ss, err = a.Engine.AllAPITokens(ctx, t.ID); err != nil {
-							return err
-						}
+		listCommand("List live API tokens.", "[--user U]", true, func(fs *flag.FlagSet) lister {
+			user := fs.String("user", "", "only this user's")
+			return func(ctx context.Context, a *app.App, t store.Tenant) (listing, error) {
+				var ss []store.Session
+				var err error
+				if *user != "" {
+					var u store.User
+					if u, err = a.Engine.User(ctx, t.Name, *user); err != nil {
+						return listing{}, err
 					}
-					if *asJSON {
-						return printJSON(env.stdout, ss)
-					}
-					var rows [][]string
-					for _, s := range ss {
-						u, _ := a.Engine.UserByID(ctx, s.UserID)
-						rows = append(rows, []string{s.ID, u.Name, s.Label, ts(s.CreatedAt), ts(s.LastUsedAt), ts(s.AbsoluteExpiresAt)})
-					}
-					table(env.stdout, "ID\tUSER\tLABEL\tCREATED\tLAST USED\tEXPIRES", rows)
-					return nil
-				})
-			}},
+					ss, err = a.Engine.APITokens(ctx, u.ID)
+				} else {
+					ss, err = a.Engine.AllAPITokens(ctx, t.ID)
+				}
+				if err != nil {
+					return listing{}, err
+				}
+				return listOf(ss, "ID\tUSER\tLABEL\tCREATED\tLAST USED\tEXPIRES", func(s store.Session) (store.Session, []string) {
+					u, _ := a.Engine.UserByID(ctx, s.UserID)
+					return s, []string{s.ID, u.Name, s.Label, ts(s.CreatedAt), ts(s.LastUsedAt), ts(s.AbsoluteExpiresAt)}
+				}), nil
+			}
+		}),
 		{name: "revoke", summary: "Revoke an API token by its id.", usage: "ID",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 				return appAction(1, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {

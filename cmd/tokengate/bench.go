@@ -34,7 +34,7 @@ func benchCommand() *command {
 	return &command{
 		name:    "bench",
 		summary: "Load-test a gateway (like pgbench): refresh, signon, introspect, proxy; seed sessions; serve a stand-in upstream.",
-		usage:   "--server URL --scenario refresh|signon|introspect|proxy|get [--concurrency N] [--duration D] | --seed-sessions N | --upstream ADDR",
+		usage:   "--server URL --scenario refresh|signon|introspect|proxy|get [--concurrency N] [--duration D | --requests N] | --seed-sessions N | --upstream ADDR",
 		flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 			server := fs.String("server", "http://127.0.0.1:8080", "gateway base `URL`")
 			scenario := fs.String("scenario", "refresh", "what to send: refresh, signon, introspect, proxy (GET --path with a bearer token) or get (GET --path, no token)")
@@ -44,6 +44,7 @@ func benchCommand() *command {
 			upstream := fs.String("upstream", "", "instead of a run, serve a stand-in upstream on this loopback `address` until interrupted")
 			concurrency := fs.Int("concurrency", 32, "number of `workers`, each with its own session and connection")
 			duration := fs.Duration("duration", 10*time.Second, "how long to run (at most 10m)")
+			requests := fs.Uint64("requests", 0, "stop after `N` requests in all instead of after --duration (like pgbench -t); with both, whichever comes first")
 			allowRemote := fs.Bool("allow-remote", false, "allow a target that is not on the loopback interface")
 			username := fs.String("username", "", "sign on as this existing user instead of preparing one in the data directory")
 			pwStdin := fs.Bool("password-stdin", false, "read --username's password from standard input")
@@ -55,8 +56,8 @@ func benchCommand() *command {
 			benchAs := fs.String("bench-user", benchUser, "`name` of the user (and client tokengate-NAME) prepared in the data directory; give concurrent runs different names")
 			seed := fs.Int("seed-sessions", 0, "instead of a run, insert `N` live sessions into the data directory's store")
 			return func(ctx context.Context, env *cliEnv, args []string) error {
-				if len(args) != 0 {
-					return errUsage
+				if err := checkArgs(args); err != nil {
+					return err
 				}
 				if *seed > 0 {
 					return withApp(ctx, env, func(a *app.App) error { return benchSeed(ctx, env, a, *seed) })
@@ -115,7 +116,10 @@ func benchCommand() *command {
 				}
 				var before, after bench.ProcSample
 				var procErr error
-				opts := bench.Options{Concurrency: *concurrency, Duration: *duration}
+				opts := bench.Options{Concurrency: *concurrency, Duration: *duration, Requests: *requests}
+				if *requests > 0 && !flagGiven(fs, "duration") {
+					opts.Duration = 0 // bounded by the count (and bench.MaxDuration) only
+				}
 				if f, ok := env.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 					opts.Progress = env.stderr
 				}
@@ -144,6 +148,13 @@ func benchCommand() *command {
 			}
 		},
 	}
+}
+
+// flagGiven reports whether the flag name was set on the command line.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
 
 func isLoopback(host string) bool {

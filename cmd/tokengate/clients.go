@@ -8,6 +8,7 @@ import (
 
 	"github.com/tokengate/tokengate/internal/app"
 	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/store"
 )
 
 func clientCommand() *command {
@@ -36,30 +37,22 @@ func clientCommand() *command {
 					return nil
 				})
 			}},
-		{name: "list", summary: "List clients.", usage: "[--json]",
-			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
-				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
-				asJSON := fs.Bool("json", false, "print JSON")
-				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
-					cs, err := a.Engine.Clients(ctx, *tenant)
-					if err != nil {
-						return err
-					}
-					type row struct {
-						ID         string   `json:"client_id"`
-						Name       string   `json:"name,omitempty"`
-						Public     bool     `json:"public"`
-						GrantTypes []string `json:"grant_types"`
-						Disabled   bool     `json:"disabled"`
-					}
-					var out []row
-					var rows [][]string
-					for _, c := range cs {
-						out = append(out, row{c.ID, c.Name, len(c.SecretHash) == 0, c.GrantTypes, c.Disabled})
-						rows = append(rows, []string{c.ID, fmt.Sprint(len(c.SecretHash) == 0), strings.Join(c.GrantTypes, ","), fmt.Sprint(c.Disabled)})
-					}
-					return printList(env.stdout, *asJSON, out, "CLIENT_ID\tPUBLIC\tGRANTS\tDISABLED", rows)
-				})
-			}},
+		listCommand("List clients.", "", true, noFilters(func(ctx context.Context, a *app.App, t store.Tenant) (listing, error) {
+			cs, err := a.Engine.Clients(ctx, t.Name)
+			if err != nil {
+				return listing{}, err
+			}
+			type row struct {
+				ID         string   `json:"client_id"`
+				Name       string   `json:"name,omitempty"`
+				Public     bool     `json:"public"`
+				GrantTypes []string `json:"grant_types"`
+				Disabled   bool     `json:"disabled"`
+			}
+			return listOf(cs, "CLIENT_ID\tPUBLIC\tGRANTS\tDISABLED", func(c store.Client) (row, []string) {
+				r := row{c.ID, c.Name, len(c.SecretHash) == 0, c.GrantTypes, c.Disabled}
+				return r, []string{r.ID, fmt.Sprint(r.Public), strings.Join(r.GrantTypes, ","), fmt.Sprint(r.Disabled)}
+			}), nil
+		})),
 	}}
 }

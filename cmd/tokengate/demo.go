@@ -29,8 +29,8 @@ func demoAPICommand() *command {
 		flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 			listen := fs.String("listen", "127.0.0.1:9000", "`address` to listen on")
 			return func(ctx context.Context, env *cliEnv, args []string) error {
-				if len(args) != 0 {
-					return errUsage
+				if err := checkArgs(args); err != nil {
+					return err
 				}
 				ln, err := net.Listen("tcp", *listen)
 				if err != nil {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/tokengate/tokengate/internal/app"
+	"github.com/tokengate/tokengate/internal/store"
+	"github.com/tokengate/tokengate/internal/token"
 )
 
 func keyCommand() *command {
@@ -27,17 +29,10 @@ func keyCommand() *command {
 					return nil
 				})
 			}},
-		{name: "list", summary: "List signing keys.", usage: "[--json]",
-			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
-				asJSON := fs.Bool("json", false, "print JSON")
-				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
-					keys := a.Ring.Keys()
-					var rows [][]string
-					for _, k := range keys {
-						rows = append(rows, []string{k.ID, k.Alg, k.State, ts(k.CreatedAt), ts(k.ActiveFrom), ts(k.RetiredAt), ts(k.ExpiresAt)})
-					}
-					return printList(env.stdout, *asJSON, keys, "KID\tALG\tSTATE\tCREATED\tSIGNS FROM\tRETIRED\tLEAVES JWKS", rows)
-				})
-			}},
+		listCommand("List signing keys.", "", false, noFilters(func(ctx context.Context, a *app.App, _ store.Tenant) (listing, error) {
+			return listOf(a.Ring.Keys(), "KID\tALG\tSTATE\tCREATED\tSIGNS FROM\tRETIRED\tLEAVES JWKS", func(k token.KeyInfo) (token.KeyInfo, []string) {
+				return k, []string{k.ID, k.Alg, k.State, ts(k.CreatedAt), ts(k.ActiveFrom), ts(k.RetiredAt), ts(k.ExpiresAt)}
+			}), nil
+		})),
 	}}
 }

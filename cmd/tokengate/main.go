@@ -46,7 +46,32 @@ func (g *globalFlags) register(fs *flag.FlagSet) {
 }
 
 // errUsage marks an error that should be followed by the command's usage.
+// It has been printed already when run sees it.
 var errUsage = errors.New("usage")
+
+// usageError is a wrong command line: what is wrong is said first, then
+// the command's usage.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string        { return e.msg }
+func (e *usageError) Is(target error) bool { return target == errUsage }
+
+// usagef returns a usage error that says what is wrong with the command line.
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// checkArgs checks a command's positional arguments against the names of
+// those it takes, and says which is missing or which one is too many.
+func checkArgs(args []string, names ...string) error {
+	switch {
+	case len(args) < len(names):
+		return usagef("missing %s", strings.Join(names[len(args):], " "))
+	case len(args) > len(names):
+		return usagef("unexpected argument %q", args[len(names)])
+	}
+	return nil
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -73,29 +98,41 @@ func run(ctx context.Context, env *cliEnv, args []string) int {
 }
 
 func dispatch(ctx context.Context, env *cliEnv, c *command, path []string, args []string) error {
+	name := strings.Join(path, " ")
 	if len(c.sub) > 0 {
-		if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		switch {
+		case len(args) == 0:
+			fmt.Fprintf(env.stderr, "%s: missing command\n\n", name)
+			printGroup(env.stderr, c, path)
+			return errUsage
+		case args[0] == "-h" || args[0] == "--help" || args[0] == "-help" || args[0] == "help":
 			printGroup(env.stdout, c, path)
-			if len(args) == 0 {
-				return errUsage
-			}
 			return nil
+		case len(path) == 1 && (args[0] == "--version" || args[0] == "-version"):
+			args = append([]string{"version"}, args[1:]...)
 		}
 		for _, s := range c.sub {
 			if s.name == args[0] {
 				return dispatch(ctx, env, s, append(path, s.name), args[1:])
 			}
 		}
+		fmt.Fprintf(env.stderr, "%s: unknown command %q\n\n", name, strings.Join(append(path, args[0]), " "))
 		printGroup(env.stderr, c, path)
-		return fmt.Errorf("unknown command %q", strings.Join(append(path, args[0]), " "))
+		return errUsage
 	}
-	fs := flag.NewFlagSet(strings.Join(path, " "), flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	// The flag package would print its errors and the usage itself, and
+	// run would print the error again: it stays silent, and dispatch says
+	// once what is wrong, then the usage.
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	env.global.register(fs)
 	runFn := c.flags(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: %s %s\n\n%s\n\nFlags:\n", strings.Join(path, " "), c.usage, c.summary)
+	usage := func(w io.Writer) {
+		fmt.Fprintf(w, "Usage: %s %s\n\n%s\n\nFlags:\n", name, c.usage, c.summary)
+		fs.SetOutput(w)
 		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
 	}
 	// Allow flags after positional arguments (tokengate user set NAME --disabled=true).
 	var positional []string
@@ -106,14 +143,15 @@ func dispatch(ctx context.Context, env *cliEnv, c *command, path []string, args 
 		}
 		if a == "-h" || a == "--h" || a == "-help" || a == "--help" {
 			// Help asked for is output, not an error: print it once, to stdout.
-			fs.SetOutput(env.stdout)
-			fs.Usage()
+			usage(env.stdout)
 			return flag.ErrHelp
 		}
 	}
+	var err error
 	for {
-		if err := fs.Parse(rest); err != nil {
-			return err
+		if err = fs.Parse(rest); err != nil {
+			err = usagef("%v", err)
+			break
 		}
 		if fs.NArg() == 0 {
 			break
@@ -121,9 +159,15 @@ func dispatch(ctx context.Context, env *cliEnv, c *command, path []string, args 
 		positional = append(positional, fs.Arg(0))
 		rest = fs.Args()[1:]
 	}
-	err := runFn(ctx, env, positional)
+	if err == nil {
+		err = runFn(ctx, env, positional)
+	}
 	if errors.Is(err, errUsage) {
-		fs.Usage()
+		if msg := err.Error(); msg != errUsage.Error() {
+			fmt.Fprintf(env.stderr, "%s: %s\n\n", name, msg)
+		}
+		usage(env.stderr)
+		return errUsage
 	}
 	return err
 }
@@ -144,6 +188,7 @@ func rootCommand() *command {
 		summary: "tokengate is an authentication gateway: renewable tokens for API usage.",
 		sub: []*command{
 			serveCommand(),
+			initCommand(),
 			userCommand(),
 			sessionCommand(),
 			keyCommand(),

@@ -36,22 +36,15 @@ func orgCommand() *command {
 					return nil
 				})
 			}},
-		{name: "list", summary: "List organisations.", usage: "[--tenant T] [--json]",
-			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
-				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
-				asJSON := fs.Bool("json", false, "print JSON")
-				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
-					orgs, err := a.Engine.Organisations(ctx, *tenant)
-					if err != nil {
-						return err
-					}
-					var rows [][]string
-					for _, o := range orgs {
-						rows = append(rows, []string{o.Name, o.DisplayName, ts(o.CreatedAt)})
-					}
-					return printList(env.stdout, *asJSON, orgs, "NAME\tDISPLAY NAME\tCREATED", rows)
-				})
-			}},
+		listCommand("List organisations.", "", true, noFilters(func(ctx context.Context, a *app.App, t store.Tenant) (listing, error) {
+			orgs, err := a.Engine.Organisations(ctx, t.Name)
+			if err != nil {
+				return listing{}, err
+			}
+			return listOf(orgs, "NAME\tDISPLAY NAME\tCREATED", func(o store.Organisation) (store.Organisation, []string) {
+				return o, []string{o.Name, o.DisplayName, ts(o.CreatedAt)}
+			}), nil
+		})),
 		{name: "remove", summary: "Remove an organisation without active memberships.", usage: "NAME [--tenant T]",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
@@ -102,30 +95,19 @@ func memberCommand() *command {
 					return nil
 				})
 			}},
-		{name: "list", summary: "List memberships.", usage: "[--user U] [--org O] [--removed] [--tenant T] [--json]",
-			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
-				user := fs.String("user", "", "only this user's")
-				org := fs.String("org", "", "only this organisation's")
-				removed := fs.Bool("removed", false, "include removed memberships")
-				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
-				asJSON := fs.Bool("json", false, "print JSON")
-				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
-					members, err := a.Engine.Members(ctx, engine.MemberQuery{Tenant: *tenant, User: *user, Organisation: *org, IncludeRemoved: *removed})
-					if err != nil {
-						return err
-					}
-					var ms []store.Membership
-					var rows [][]string
-					for _, m := range members {
-						ms = append(ms, m.Membership)
-						rows = append(rows, []string{m.Membership.ID, m.User.Name, m.Organisation.Name, strings.Join(m.Membership.Channels, ","), ts(m.Membership.RemovedAt)})
-					}
-					if *asJSON {
-						return printJSON(env.stdout, ms)
-					}
-					table(env.stdout, "MU ID\tUSER\tORGANISATION\tCHANNELS\tREMOVED", rows)
-					return nil
-				})
-			}},
+		listCommand("List memberships.", "[--user U] [--org O] [--removed]", true, func(fs *flag.FlagSet) lister {
+			user := fs.String("user", "", "only this user's")
+			org := fs.String("org", "", "only this organisation's")
+			removed := fs.Bool("removed", false, "include removed memberships")
+			return func(ctx context.Context, a *app.App, t store.Tenant) (listing, error) {
+				members, err := a.Engine.Members(ctx, engine.MemberQuery{Tenant: t.Name, User: *user, Organisation: *org, IncludeRemoved: *removed})
+				if err != nil {
+					return listing{}, err
+				}
+				return listOf(members, "MU ID\tUSER\tORGANISATION\tCHANNELS\tREMOVED", func(m engine.Member) (store.Membership, []string) {
+					return m.Membership, []string{m.Membership.ID, m.User.Name, m.Organisation.Name, strings.Join(m.Membership.Channels, ","), ts(m.Membership.RemovedAt)}
+				}), nil
+			}
+		}),
 	}}
 }

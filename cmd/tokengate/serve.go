@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"syscall"
 	"time"
 
 	"github.com/tokengate/tokengate/internal/app"
 	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/obs"
 )
 
@@ -41,27 +43,18 @@ func loadConfig(env *cliEnv, override func(*config.Config)) (config.Config, erro
 	return cfg, cfg.Validate()
 }
 
-// openApp opens the data directory for an admin command, bootstrapping an
-// empty one so commands work before the first `serve`.
+// openApp opens the data directory for an admin command. It creates
+// nothing: a directory that does not exist (a typo in --data, a command
+// run from another directory) is refused with a message that names it,
+// rather than silently started anew with a new master key and a new
+// admin beside the server's real data. Only serve and init create.
 func openApp(ctx context.Context, env *cliEnv) (*app.App, error) {
 	cfg, err := loadConfig(env, nil)
 	if err != nil {
 		return nil, err
 	}
 	log := obs.NewLogger(env.stderr, "warn", cfg.Log.Format)
-	a, err := app.Open(ctx, cfg, log, app.Options{})
-	if err != nil {
-		return nil, err
-	}
-	res, err := a.Engine.Bootstrap(ctx, env.getenv("TOKENGATE_ADMIN_PASSWORD"))
-	if err != nil {
-		a.Close()
-		return nil, err
-	}
-	if res.AdminPassword != "" {
-		fmt.Fprintf(env.stderr, "Initialised %s; admin password (shown once): %s\n", cfg.DataDir, res.AdminPassword)
-	}
-	return a, nil
+	return app.Open(ctx, cfg, log, app.Options{MustExist: true})
 }
 
 // withApp runs fn on the opened data directory and closes it afterwards.
@@ -80,8 +73,11 @@ func withApp(ctx context.Context, env *cliEnv, fn func(a *app.App) error) error 
 // leaves it untouched.
 func appAction(nargs int, fn func(ctx context.Context, env *cliEnv, a *app.App, args []string) error) func(context.Context, *cliEnv, []string) error {
 	return func(ctx context.Context, env *cliEnv, args []string) error {
-		if len(args) != nargs {
-			return errUsage
+		switch {
+		case len(args) > nargs:
+			return usagef("unexpected argument %q", args[nargs])
+		case len(args) < nargs:
+			return usagef("missing argument: takes %d, got %d", nargs, len(args))
 		}
 		return withApp(ctx, env, func(a *app.App) error { return fn(ctx, env, a, args) })
 	}
@@ -98,8 +94,8 @@ func serveCommand() *command {
 			demoMode := fs.Bool("demo", false, "load the demo world of the Whitespace seed (users sumo and broker, bucket whitespace, /api/ -> demo risks service)")
 			pprofAddr := fs.String("pprof", "", "serve Go profiling endpoints on this loopback `address` (e.g. 127.0.0.1:6060)")
 			return func(ctx context.Context, env *cliEnv, args []string) error {
-				if len(args) > 0 {
-					return errUsage
+				if err := checkArgs(args); err != nil {
+					return err
 				}
 				cfg, err := loadConfig(env, func(c *config.Config) {
 					if *listen != "" {
@@ -128,6 +124,17 @@ func serveCommand() *command {
 func serve(ctx context.Context, env *cliEnv, cfg config.Config, demoMode bool) error {
 	log := obs.NewLogger(env.stderr, cfg.Log.Level, cfg.Log.Format)
 	slog.SetDefault(log)
+	// Listen before anything is created: a first start that cannot bind
+	// must leave no data directory behind, and above all no admin whose
+	// generated password was never shown.
+	ln, err := listen(cfg.Listen)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
 	tuneRuntime(env.getenv, cfg.Password.WorkerCount())
 	a, err := app.Open(ctx, cfg, log, app.Options{Registerer: true})
 	if err != nil {
@@ -144,10 +151,6 @@ func serve(ctx context.Context, env *cliEnv, cfg config.Config, demoMode bool) e
 			return fmt.Errorf("demo: %w", err)
 		}
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{
 		Handler:           a.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -160,7 +163,7 @@ func serve(ctx context.Context, env *cliEnv, cfg config.Config, demoMode bool) e
 	bg, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go a.Engine.Run(bg, cfg.Keys.ReloadInterval.D())
-	printWelcome(env.stdout, cfg, res.AdminPassword, res.CreatedAdmin)
+	printWelcome(env.stdout, cfg, res)
 	if printDemo != nil {
 		printDemo()
 	}
@@ -182,19 +185,38 @@ func serve(ctx context.Context, env *cliEnv, cfg config.Config, demoMode bool) e
 	return nil
 }
 
-func printWelcome(w io.Writer, cfg config.Config, generated string, created bool) {
+// listen binds addr, saying what to do when the port is taken.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("cannot listen on %s: the address is already in use (another tokengate, or another program, holds the port): stop it, or choose another address with --listen", addr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+func printWelcome(w io.Writer, cfg config.Config, res engine.BootstrapResult) {
 	iss := cfg.Issuer()
 	fmt.Fprintf(w, "tokengate listening on http://%s (issuer %s, data %s)\n", cfg.Listen, iss, cfg.DataDir)
-	pw := "$TOKENGATE_ADMIN_PASSWORD"
-	switch {
-	case generated != "":
-		fmt.Fprintf(w, "Created user \"admin\" with password %s (shown once; set TOKENGATE_ADMIN_PASSWORD to choose it).\n", generated)
-		pw = generated
-	case created:
-		fmt.Fprintln(w, "Created user \"admin\" with the password in TOKENGATE_ADMIN_PASSWORD.")
-	default:
-		pw = "YOUR_PASSWORD"
-	}
+	pw := printAdminCreated(w, res)
 	fmt.Fprintf(w, "Get a first token:\n  curl -s %s/oauth2/token -d grant_type=password -d client_id=tokengate -d username=admin -d 'password=%s' | jq\n", iss, pw)
 	fmt.Fprintf(w, "Discovery: %s/.well-known/openid-configuration\n", iss)
+}
+
+// printAdminCreated says what Bootstrap did about the admin user and
+// returns the password to show in examples.
+func printAdminCreated(w io.Writer, res engine.BootstrapResult) string {
+	switch {
+	case res.AdminPassword != "":
+		fmt.Fprintf(w, "Created user \"admin\" with password %s (shown once; set TOKENGATE_ADMIN_PASSWORD to choose it).\n", res.AdminPassword)
+		return res.AdminPassword
+	case res.CreatedAdmin:
+		fmt.Fprintln(w, "Created user \"admin\" with the password in TOKENGATE_ADMIN_PASSWORD.")
+		return "$TOKENGATE_ADMIN_PASSWORD"
+	case res.AdminPasswordNotApplied:
+		fmt.Fprintln(w, "TOKENGATE_ADMIN_PASSWORD was not applied: user \"admin\" already exists and keeps its password; change it with `tokengate user set admin --password-stdin`.")
+	}
+	return "YOUR_PASSWORD"
 }

@@ -31,17 +31,6 @@ const (
 	serveBobPassword   = "bob-password-1"
 )
 
-// buildTokengate builds the binary into dir.
-func buildTokengate(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "tokengate")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // hermeticEnv is the test process's environment without TOKENGATE_*
 // variables, plus extra.
 func hermeticEnv(extra ...string) []string {
@@ -66,15 +55,26 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
-// syncBuffer is a bytes.Buffer safe for a process writing while a test reads.
+// hangBound ends a process or a wait that hangs. It is far above how long
+// anything here takes on a loaded machine under -race, so it never decides
+// a test's outcome; it only turns a hang into a failure.
+const hangBound = 5 * time.Minute
+
+// syncBuffer is a bytes.Buffer safe for a process writing while a test
+// reads, which a test can also wait on.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{} // closed at the next write, when someone waits
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
 	return s.b.Write(p)
 }
 
@@ -82,6 +82,28 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// waitFor blocks until the buffer holds sub (true) or done is closed
+// without it (false).
+func (s *syncBuffer) waitFor(sub string, done <-chan struct{}) bool {
+	for {
+		s.mu.Lock()
+		if strings.Contains(s.b.String(), sub) {
+			s.mu.Unlock()
+			return true
+		}
+		if s.changed == nil {
+			s.changed = make(chan struct{})
+		}
+		ch := s.changed
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-done:
+			return strings.Contains(s.String(), sub)
+		}
+	}
 }
 
 // gateway is a running `tokengate serve` process.
@@ -94,15 +116,24 @@ type gateway struct {
 	exited chan struct{}
 }
 
-// startGateway runs `tokengate serve` and waits (at most 10 s) until
-// /healthz answers. The process is always killed when the test ends.
+// startGateway runs `tokengate serve` on a data directory and address.
 func startGateway(t *testing.T, bin, dataDir, addr, configFile string, env ...string) *gateway {
 	t.Helper()
 	args := []string{"serve", "--data", dataDir, "--listen", addr}
 	if configFile != "" {
 		args = append(args, "--config", configFile)
 	}
-	g := &gateway{t: t, URL: "http://" + addr, stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
+	return startServe(t, bin, "http://"+addr, args, env...)
+}
+
+// startServe runs tokengate with args (a serve command) and waits until it
+// says it is listening, then checks that base/healthz answers. It waits on
+// the process's own output, not on a clock, so a slow first start (an
+// argon2id hash under -race on a loaded machine) is only slow. The process
+// is always killed when the test ends.
+func startServe(t *testing.T, bin, base string, args []string, env ...string) *gateway {
+	t.Helper()
+	g := &gateway{t: t, URL: base, stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
 	g.cmd = exec.Command(bin, args...)
 	g.cmd.Env = hermeticEnv(env...)
 	g.cmd.Stdout, g.cmd.Stderr = g.stdout, g.stderr
@@ -114,25 +145,18 @@ func startGateway(t *testing.T, bin, dataDir, addr, configFile string, env ...st
 		close(g.exited)
 	}()
 	t.Cleanup(g.kill)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		select {
-		case <-g.exited:
-			t.Fatalf("tokengate serve exited early:\nstdout:\n%s\nstderr:\n%s", g.stdout, g.stderr)
-		default:
-		}
-		resp, err := http.Get(g.URL + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return g
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tokengate serve not healthy after 10 s (last error %v):\nstderr:\n%s", err, g.stderr)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !g.stdout.waitFor("tokengate listening on", g.exited) {
+		t.Fatalf("tokengate serve exited before listening:\nstdout:\n%s\nstderr:\n%s", g.stdout, g.stderr)
 	}
+	resp, err := http.Get(g.URL + "/healthz")
+	if err != nil {
+		t.Fatalf("healthz: %v\nstderr:\n%s", err, g.stderr)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz: %s\nstderr:\n%s", resp.Status, g.stderr)
+	}
+	return g
 }
 
 // kill sends SIGKILL (kill -9) and waits for the process to be gone.
@@ -145,7 +169,7 @@ func (g *gateway) kill() {
 	_ = g.cmd.Process.Signal(syscall.SIGKILL)
 	select {
 	case <-g.exited:
-	case <-time.After(10 * time.Second):
+	case <-time.After(hangBound):
 		g.t.Errorf("tokengate serve (pid %d) did not die after SIGKILL", g.cmd.Process.Pid)
 	}
 }
@@ -153,7 +177,7 @@ func (g *gateway) kill() {
 // cli runs an admin command on dataDir and returns its stdout.
 func cli(t *testing.T, bin, dataDir, stdin string, args ...string) (string, string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangBound)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, append(args, "--data", dataDir)...)
 	cmd.Env = hermeticEnv("TOKENGATE_ADMIN_PASSWORD=" + serveAdminPassword)
@@ -350,12 +374,12 @@ func testAdminWhileServing(t *testing.T, bin string) {
 		t.Fatalf("key list lacks %s or %s:\n%s", newKid, oldKid, out)
 	}
 	// The server reloads the ring and publishes the new key; the old one stays.
-	deadline := time.Now().Add(10 * time.Second)
-	for !slices.Contains(g.jwksKids(), newKid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("new key %s not in JWKS after 10 s (before: %v)", newKid, before)
+	// Polling waits for the server's reload ticker, not for a guess of
+	// how fast it runs.
+	for start := time.Now(); !slices.Contains(g.jwksKids(), newKid); time.Sleep(100 * time.Millisecond) {
+		if time.Since(start) > hangBound {
+			t.Fatalf("new key %s not in JWKS after %s (before: %v)", newKid, hangBound, before)
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 	if kids := g.jwksKids(); !slices.Contains(kids, oldKid) {
 		t.Fatalf("old key left JWKS at rotation: %v", kids)

@@ -8,11 +8,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/tokengate/tokengate/client"
 )
@@ -52,8 +54,8 @@ func tokenCommand() *command {
 			var f clientFlags
 			f.register(fs, true)
 			return func(ctx context.Context, env *cliEnv, args []string) error {
-				if len(args) > 0 {
-					return errUsage
+				if err := checkArgs(args); err != nil {
+					return err
 				}
 				c, err := f.connect(ctx, env, false)
 				if err != nil {
@@ -79,8 +81,14 @@ func loginCommand() *command {
 			var f clientFlags
 			f.register(fs, true)
 			return func(ctx context.Context, env *cliEnv, args []string) error {
-				if len(args) > 0 || f.server == "" || (f.username == "" && f.refreshTokenFile == "") {
-					return errUsage
+				if err := checkArgs(args); err != nil {
+					return err
+				}
+				if f.server == "" {
+					return usagef("missing --server URL")
+				}
+				if f.username == "" && f.refreshTokenFile == "" {
+					return usagef("missing --username U --password-stdin (or --refresh-token-file F)")
 				}
 				if _, err := f.connect(ctx, env, true); err != nil {
 					return err
@@ -89,7 +97,7 @@ func loginCommand() *command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(env.stderr, "Signed in to %s; tokens stored in %s\n", f.server, path)
+				fmt.Fprintf(env.stderr, "Signed in to %s; tokens stored in %s (mode 0600: only you can read it; it holds no password), for tokengate token and tokengate api\n", f.server, path)
 				return nil
 			}
 		},
@@ -106,8 +114,8 @@ func apiCommand() *command {
 			f.register(fs, false)
 			body := fs.String("body", "", "request `body` (sent as application/json)")
 			return func(ctx context.Context, env *cliEnv, args []string) error {
-				if len(args) != 2 {
-					return errUsage
+				if err := checkArgs(args, "METHOD", "PATH"); err != nil {
+					return err
 				}
 				c, err := f.connect(ctx, env, false)
 				if err != nil {
@@ -216,7 +224,7 @@ func (f *clientFlags) connect(ctx context.Context, env *cliEnv, store bool) (*cl
 		return nil, errors.New("--password-stdin needs --username")
 	default:
 		if store {
-			return nil, errUsage
+			return nil, usagef("missing --username U --password-stdin (or --refresh-token-file F)")
 		}
 		return f.resume(ctx, env, cfg)
 	}
@@ -339,12 +347,37 @@ func (f *clientFlags) explain(err error) error {
 			return fmt.Errorf("the refresh token in %s has expired or was revoked: get a new one from your User Profile page", f.refreshTokenFile)
 		}
 		return errors.New("the stored login has expired or was revoked: run `tokengate login` again")
-	case errors.As(err, &se) && se.Unreachable():
-		return fmt.Errorf("cannot reach the server at %s: is it running, and is --server right? (%v)", f.server, errors.Unwrap(se.Err))
+	case errors.As(err, &se) && se.Unreachable(), isTransportError(err):
+		return fmt.Errorf("cannot reach the server at %s%s: is it running, and is --server right?", f.server, transportCause(err))
 	case errors.As(err, &se) && se.Status == http.StatusNotFound:
 		return fmt.Errorf("the server at %s does not serve the %s dialect here (404): check --server and --dialect", f.server, firstNonEmpty(f.dialect, "oauth2"))
 	}
 	return err
+}
+
+// isTransportError reports whether err is a failure to reach the server
+// at all (net/http wraps it in a *url.Error), not an answer.
+func isTransportError(err error) bool {
+	var op *net.OpError
+	var dns *net.DNSError
+	return errors.As(err, &op) || errors.As(err, &dns)
+}
+
+// transportCause names in a few words why the server was not reached, for
+// the cases a user can act on; Go's own dial error text says nothing more
+// useful to them.
+func transportCause(err error) string {
+	var dns *net.DNSError
+	var ne net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return " (connection refused)"
+	case errors.As(err, &dns):
+		return " (unknown host " + dns.Name + ")"
+	case errors.As(err, &ne) && ne.Timeout():
+		return " (timed out)"
+	}
+	return ""
 }
 
 func readPassword(r io.Reader) (string, error) {

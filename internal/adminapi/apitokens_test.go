@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokengate/tokengate/internal/dialect/dialecttest"
+	"github.com/tokengate/tokengate/internal/app/apptest"
 )
 
 // TestAPITokenCreationNeedsRecentPassword: a one-year API token is minted
@@ -18,7 +18,7 @@ import (
 // older sign-on (refreshed or not), not for an external sign-on. The
 // refusal is RFC 9470's step-up challenge.
 func TestAPITokenCreationNeedsRecentPassword(t *testing.T) {
-	s := dialecttest.New(t, nil)
+	s := apptest.New(t, nil)
 	s.User(t, "", "alice", "alice-password", true)
 	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
 	token := func(v url.Values) map[string]any {
@@ -35,12 +35,12 @@ func TestAPITokenCreationNeedsRecentPassword(t *testing.T) {
 	refresh := func(rt any) map[string]any {
 		return token(url.Values{"grant_type": {"refresh_token"}, "client_id": {"tokengate"}, "refresh_token": {rt.(string)}})
 	}
-	create := func(access any, label string) dialecttest.Response {
+	create := func(access any, label string) apptest.Response {
 		t.Helper()
 		b, _ := json.Marshal(map[string]string{"label": label})
 		return s.Do(t, "POST", "/profile/api-tokens", map[string]string{"Authorization": "Bearer " + access.(string)}, string(b))
 	}
-	refused := func(what string, r dialecttest.Response) {
+	refused := func(what string, r apptest.Response) {
 		t.Helper()
 		ch := r.Header.Get("WWW-Authenticate")
 		if r.Status != http.StatusUnauthorized || r.JSON(t)["error"] != "insufficient_user_authentication" ||
@@ -75,7 +75,7 @@ func TestAPITokenCreationNeedsRecentPassword(t *testing.T) {
 // TestAPITokenLimits: at most ten live API tokens a user, labels of at most
 // 100 characters.
 func TestAPITokenLimits(t *testing.T) {
-	s := dialecttest.New(t, nil)
+	s := apptest.New(t, nil)
 	s.User(t, "", "alice", "alice-password", true)
 	form := url.Values{"grant_type": {"password"}, "client_id": {"tokengate"}, "username": {"alice"}, "password": {"alice-password"}}
 	r := s.Do(t, "POST", "/oauth2/token", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, form.Encode())
@@ -83,7 +83,7 @@ func TestAPITokenLimits(t *testing.T) {
 		t.Fatalf("sign-on: %d %s", r.Status, r.Body)
 	}
 	bearer := map[string]string{"Authorization": "Bearer " + r.JSON(t)["access_token"].(string)}
-	create := func(label string) dialecttest.Response {
+	create := func(label string) apptest.Response {
 		b, _ := json.Marshal(map[string]string{"label": label})
 		return s.Do(t, "POST", "/profile/api-tokens", bearer, string(b))
 	}

@@ -20,11 +20,11 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, c caller) 
 		}
 		label = in.Label
 	} else {
-		r.Body = http.MaxBytesReader(nil, r.Body, httpx.MaxBodyBytes)
-		if err := r.ParseForm(); err != nil {
+		form, err := httpx.ReadForm(r)
+		if err != nil {
 			return errBadBody
 		}
-		label = r.PostForm.Get("label")
+		label = form.Get("label")
 	}
 	g, err := h.eng.CreateAPITokenAs(r.Context(), c.Principal, label)
 	if err != nil {

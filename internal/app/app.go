@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,6 +42,12 @@ type Options struct {
 	Now        func() time.Time
 	MasterKey  string // overrides TOKENGATE_MASTER_KEY
 	Registerer bool   // register metrics (the server does; CLI commands don't need to)
+	// MustExist makes Open refuse, with a *NotInitialisedError, data that
+	// does not exist yet (the data directory, the SQLite database, the
+	// master key) instead of creating it. Admin commands open with it, so
+	// that one pointed at the wrong directory says so rather than starting
+	// a new, empty gateway there; only serve and init create.
+	MustExist bool
 }
 
 // Open opens the store and key ring and builds the engine. It does not
@@ -54,8 +59,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	if opts.MustExist {
+		if err := checkExisting(cfg, masterKeyEnv(opts)); err != nil {
+			return nil, err
+		}
+	} else if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	if err := checkDataDir(cfg.DataDir); err != nil {
+		return nil, err
 	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
@@ -72,10 +84,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 	switch cfg.Store.Driver {
 	case "sqlite":
-		path := cfg.Store.DSN
-		if path == "" {
-			path = filepath.Join(cfg.DataDir, "tokengate.db")
-		}
+		path := sqlitePath(cfg)
 		st, err := sqlite.Open(ctx, path)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
@@ -86,13 +95,17 @@ func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 	}
 }
 
+// masterKeyEnv is the master key given outside the data directory.
+func masterKeyEnv(opts Options) string {
+	if opts.MasterKey != "" {
+		return opts.MasterKey
+	}
+	return os.Getenv("TOKENGATE_MASTER_KEY")
+}
+
 func (a *App) build(ctx context.Context, opts Options) error {
 	cfg := a.Config
-	envKey := opts.MasterKey
-	if envKey == "" {
-		envKey = os.Getenv("TOKENGATE_MASTER_KEY")
-	}
-	master, _, err := token.LoadOrCreateMasterKey(envKey, cfg.DataDir)
+	master, _, err := token.LoadOrCreateMasterKey(masterKeyEnv(opts), cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("master key: %w", err)
 	}

@@ -10,8 +10,9 @@ import (
 	"github.com/tokengate/tokengate/internal/idp"
 )
 
-// Handler returns the node's HTTP surface: every dialect, health,
-// readiness and metrics, behind the shared middleware.
+// Handler returns the node's HTTP surface: every dialect, the proxy, the
+// admin API, health, readiness and metrics, behind the front router and
+// the shared middleware.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	ext := idp.New(a.Config.OIDC, a.Config.DefaultTenant, a.Engine, a.Log, nil)
@@ -21,7 +22,7 @@ func (a *App) Handler() http.Handler {
 	}
 	oauth2.New(a.Engine, a.Log, exchange).Register(mux)
 	registerDialects(mux, a, ext)
-	registerWhitespace(mux, a, ext)
+	refresh := registerWhitespace(mux, a, ext)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -35,7 +36,8 @@ func (a *App) Handler() http.Handler {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/", notFound)
 	mw := httpx.NewMiddleware(a.Log, a.Registry)
 	mw.Access = a.Config.Log.Access
-	return mw.Wrap(mux)
+	return mw.Wrap(&front{refresh: refresh, mux: mux})
 }

@@ -6,8 +6,8 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/tokengate/tokengate/internal/app/apptest"
 	"github.com/tokengate/tokengate/internal/config"
-	"github.com/tokengate/tokengate/internal/dialect/dialecttest"
 	"github.com/tokengate/tokengate/internal/engine"
 )
 
@@ -16,20 +16,20 @@ import (
 type externalSignOn struct {
 	name string
 	// send returns the status and, on success, the access token.
-	send func(t *testing.T, s *dialecttest.Server, tok string) (int, string)
+	send func(t *testing.T, s *apptest.Server, tok string) (int, string)
 }
 
 var externalSignOns = []externalSignOn{
-	{"core bearer login", func(t *testing.T, s *dialecttest.Server, tok string) (int, string) {
+	{"core bearer login", func(t *testing.T, s *apptest.Server, tok string) (int, string) {
 		r := s.Do(t, "POST", "/api/login", map[string]string{"Authorization": "Bearer " + tok}, "")
 		return accessOf(t, r)
 	}},
-	{"ags OIDC service", func(t *testing.T, s *dialecttest.Server, tok string) (int, string) {
+	{"ags OIDC service", func(t *testing.T, s *apptest.Server, tok string) (int, string) {
 		r := s.Do(t, "POST", "/ags/signOn", map[string]string{"x-auth-service-id": "auth0"},
 			`{"parameters":[{"name":"id_token","value":"`+tok+`"}]}`)
 		return accessOf(t, r)
 	}},
-	{"oauth2 token exchange", func(t *testing.T, s *dialecttest.Server, tok string) (int, string) {
+	{"oauth2 token exchange", func(t *testing.T, s *apptest.Server, tok string) (int, string) {
 		form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "client_id": {"exchanger"},
 			"subject_token": {tok}, "subject_token_type": {"urn:ietf:params:oauth:token-type:id_token"}}
 		r := s.Do(t, "POST", "/oauth2/token", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, form.Encode())
@@ -37,7 +37,7 @@ var externalSignOns = []externalSignOn{
 	}},
 }
 
-func accessOf(t *testing.T, r dialecttest.Response) (int, string) {
+func accessOf(t *testing.T, r apptest.Response) (int, string) {
 	t.Helper()
 	if r.Status != http.StatusOK {
 		return r.Status, ""
@@ -54,7 +54,7 @@ func accessOf(t *testing.T, r dialecttest.Response) (int, string) {
 func TestExternalSignOnNeverTakesOverAnAccount(t *testing.T) {
 	for _, surface := range externalSignOns {
 		t.Run(surface.name, func(t *testing.T) {
-			s := dialecttest.New(t, func(c *config.Config) {
+			s := apptest.New(t, func(c *config.Config) {
 				is := &c.OIDC.Issuers[0]
 				is.CreateUsers = false
 				is.AllowedSubjects = []string{"auth0|alice", "auth0|mallory"}
@@ -73,7 +73,7 @@ func TestExternalSignOnNeverTakesOverAnAccount(t *testing.T) {
 				"unverified email":   {"sub": "auth0|someone", "nickname": "alice", "email": "alice@example.test"},
 			} {
 				if code, tok := surface.send(t, s, s.ExternalToken(t, claims["sub"].(string), claims)); code == http.StatusOK {
-					t.Fatalf("%s: an unlinked identity signed on as %v", name, dialecttest.Claims(t, tok)["sub"])
+					t.Fatalf("%s: an unlinked identity signed on as %v", name, apptest.Claims(t, tok)["sub"])
 				}
 			}
 			// The account's owner is unlinked too, until an administrator
@@ -89,7 +89,7 @@ func TestExternalSignOnNeverTakesOverAnAccount(t *testing.T) {
 				t.Fatalf("link: %d %s", r.Status, r.Body)
 			}
 			code, tok := surface.send(t, s, s.ExternalToken(t, "auth0|alice", map[string]any{"nickname": "somebody-else"}))
-			if code != http.StatusOK || dialecttest.Claims(t, tok)["sub"] != "alice" {
+			if code != http.StatusOK || apptest.Claims(t, tok)["sub"] != "alice" {
 				t.Fatalf("linked identity: %d", code)
 			}
 			if code, _ := surface.send(t, s, s.ExternalToken(t, "auth0|mallory", map[string]any{"preferred_username": "alice"})); code == http.StatusOK {
@@ -103,7 +103,7 @@ func TestExternalSignOnNeverTakesOverAnAccount(t *testing.T) {
 // users of their own tenant, of issuers the tenant trusts; a subject links
 // to one user.
 func TestIdentityLinkAdministration(t *testing.T) {
-	s := dialecttest.New(t, nil)
+	s := apptest.New(t, nil)
 	ctx := context.Background()
 	s.User(t, "", "alice", "alice-password", true)
 	s.User(t, "", "bob", "bob-password", true)
@@ -132,7 +132,7 @@ func TestIdentityLinkAdministration(t *testing.T) {
 }
 
 // adminToken signs the bootstrap administrator on.
-func adminToken(t *testing.T, s *dialecttest.Server) string {
+func adminToken(t *testing.T, s *apptest.Server) string {
 	t.Helper()
 	g, err := s.App.Engine.SignOnPassword(context.Background(), engine.SignOnRequest{Service: "oauth2", ClientID: "tokengate", Username: "admin", Password: "admin-pass"})
 	if err != nil {

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/app/apptest"
 	"github.com/tokengate/tokengate/internal/config"
-	"github.com/tokengate/tokengate/internal/dialect/dialecttest"
 	"github.com/tokengate/tokengate/internal/engine"
 )
 
@@ -21,7 +21,7 @@ import (
 type passwordDialect struct {
 	name string
 	// signOn sends one password sign-on.
-	signOn func(t *testing.T, s *dialecttest.Server, user, password string) dialecttest.Response
+	signOn func(t *testing.T, s *apptest.Server, user, password string) apptest.Response
 	// refused is the dialect's status for a wrong password.
 	refused int
 	// throttledShape checks the body of a 429 in the dialect's own shape.
@@ -31,7 +31,7 @@ type passwordDialect struct {
 var passwordDialects = []passwordDialect{
 	{
 		name: "oauth2",
-		signOn: func(t *testing.T, s *dialecttest.Server, user, password string) dialecttest.Response {
+		signOn: func(t *testing.T, s *apptest.Server, user, password string) apptest.Response {
 			form := url.Values{"grant_type": {"password"}, "client_id": {"tokengate"}, "username": {user}, "password": {password}}
 			return s.Do(t, "POST", "/oauth2/token", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, form.Encode())
 		},
@@ -45,7 +45,7 @@ var passwordDialects = []passwordDialect{
 	},
 	{
 		name: "core",
-		signOn: func(t *testing.T, s *dialecttest.Server, user, password string) dialecttest.Response {
+		signOn: func(t *testing.T, s *apptest.Server, user, password string) apptest.Response {
 			b, _ := json.Marshal(map[string]string{"username": user, "password": password})
 			return s.Do(t, "POST", "/api/login", nil, string(b))
 		},
@@ -58,7 +58,7 @@ var passwordDialects = []passwordDialect{
 	},
 	{
 		name: "ags",
-		signOn: func(t *testing.T, s *dialecttest.Server, user, password string) dialecttest.Response {
+		signOn: func(t *testing.T, s *apptest.Server, user, password string) apptest.Response {
 			b, _ := json.Marshal(map[string]any{"parameters": []map[string]string{{"name": "username", "value": user}, {"name": "password", "value": password}}})
 			return s.Do(t, "POST", "/ags/signOn", map[string]string{"x-auth-service-id": "password"}, string(b))
 		},
@@ -73,7 +73,7 @@ var passwordDialects = []passwordDialect{
 
 // retryAfter returns the Retry-After of a 429 in whole seconds, failing
 // the test unless the response is one in the dialect's shape.
-func (d passwordDialect) retryAfter(t *testing.T, r dialecttest.Response) time.Duration {
+func (d passwordDialect) retryAfter(t *testing.T, r apptest.Response) time.Duration {
 	t.Helper()
 	if r.Status != http.StatusTooManyRequests {
 		t.Fatalf("%s: status %d, want 429: %s", d.name, r.Status, r.Body)
@@ -97,7 +97,7 @@ func (d passwordDialect) retryAfter(t *testing.T, r dialecttest.Response) time.D
 func TestPasswordGuessingThrottled(t *testing.T) {
 	for _, d := range passwordDialects {
 		t.Run(d.name, func(t *testing.T) {
-			s := dialecttest.New(t, nil)
+			s := apptest.New(t, nil)
 			s.User(t, "", "victim", "victim-password", true)
 			s.User(t, "", "bystander", "bystander-password", true)
 			owner, attacker := s.From("127.0.0.4"), s.From("127.0.0.2")
@@ -197,7 +197,7 @@ func TestPasswordGuessingThrottled(t *testing.T) {
 // address's own count, and only that address is.
 func TestPasswordSprayingThrottledByAddress(t *testing.T) {
 	d := passwordDialects[0]
-	s := dialecttest.New(t, nil)
+	s := apptest.New(t, nil)
 	for i := range 3 {
 		s.User(t, "", fmt.Sprintf("user%d", i), "right-password", true)
 	}
@@ -233,12 +233,12 @@ func TestThrottleHoldsAcrossNodes(t *testing.T) {
 	d := passwordDialects[0]
 	dir := t.TempDir()
 	shared := func(c *config.Config) { c.DataDir = dir }
-	a, b := dialecttest.New(t, shared), dialecttest.New(t, shared)
+	a, b := apptest.New(t, shared), apptest.New(t, shared)
 	b.Clock.Advance(a.Clock.Now().Sub(b.Clock.Now())) // the nodes' clocks agree
 	if _, err := a.App.Engine.CreateUser(context.Background(), engine.NewUser{Name: "victim", Password: "victim-password"}); err != nil {
 		t.Fatal(err)
 	}
-	nodes := []*dialecttest.Server{a.From("127.0.0.2"), b.From("127.0.0.2")}
+	nodes := []*apptest.Server{a.From("127.0.0.2"), b.From("127.0.0.2")}
 	failures := 0
 	for i := 0; ; i++ {
 		r := d.signOn(t, nodes[i%2], "victim", fmt.Sprintf("guess-%d", i))
@@ -251,7 +251,7 @@ func TestThrottleHoldsAcrossNodes(t *testing.T) {
 		}
 		failures++
 	}
-	single := dialecttest.New(t, nil)
+	single := apptest.New(t, nil)
 	single.User(t, "", "victim", "victim-password", false)
 	alone := 0
 	for i := 0; ; i++ {

@@ -37,7 +37,12 @@ type Scenario interface {
 // Options configures a run.
 type Options struct {
 	Concurrency int
-	Duration    time.Duration
+	// Duration ends the run after this long; Requests after that many
+	// completed requests in all (pgbench's -T and -t). With both, whichever
+	// comes first; with Requests alone the run lasts as long as they take,
+	// up to MaxDuration, so its outcome does not depend on speed.
+	Duration time.Duration
+	Requests uint64
 	// Progress, when set, receives a live line (carriage-return updated)
 	// every ProgressEvery (default 1s).
 	Progress      io.Writer
@@ -76,13 +81,17 @@ type workerState struct {
 }
 
 // Run prepares opts.Concurrency workers of sc, then drives them for
-// opts.Duration (at most MaxDuration) or until ctx ends.
+// opts.Duration or opts.Requests (at most MaxDuration) or until ctx ends.
 func Run(ctx context.Context, sc Scenario, opts Options) (*Result, error) {
 	if opts.Concurrency <= 0 {
 		return nil, errors.New("bench: concurrency must be positive")
 	}
-	if opts.Duration <= 0 || opts.Duration > MaxDuration {
-		return nil, fmt.Errorf("bench: duration must be between 0 and %s", MaxDuration)
+	if opts.Duration < 0 || opts.Duration > MaxDuration || (opts.Duration == 0 && opts.Requests == 0) {
+		return nil, fmt.Errorf("bench: want a duration between 0 and %s, or a number of requests", MaxDuration)
+	}
+	limit := opts.Duration
+	if limit == 0 {
+		limit = MaxDuration
 	}
 	workers, err := prepare(ctx, sc, opts.Concurrency)
 	if err != nil {
@@ -94,9 +103,9 @@ func Run(ctx context.Context, sc Scenario, opts Options) (*Result, error) {
 		}
 	}
 
-	runCtx, cancel := context.WithTimeout(ctx, opts.Duration)
+	runCtx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	var done, failed atomic.Uint64
+	var done, failed, started atomic.Uint64
 	states := make([]*workerState, len(workers))
 	var wg sync.WaitGroup
 	if opts.OnStart != nil {
@@ -110,6 +119,9 @@ func Run(ctx context.Context, sc Scenario, opts Options) (*Result, error) {
 		go func() {
 			defer wg.Done()
 			for runCtx.Err() == nil {
+				if opts.Requests > 0 && started.Add(1) > opts.Requests {
+					return
+				}
 				t0 := time.Now()
 				status, err := w.Do(runCtx)
 				d := time.Since(t0)

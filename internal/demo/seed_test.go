@@ -15,44 +15,21 @@ import (
 	"time"
 
 	"github.com/tokengate/tokengate/internal/app"
+	"github.com/tokengate/tokengate/internal/app/apptest"
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/demo"
 	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/fakeclock"
 	"github.com/tokengate/tokengate/internal/proxy"
 )
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 type world struct {
 	t      *testing.T
 	ctx    context.Context
 	a      *app.App
-	clk    *clock
+	clk    *fakeclock.Clock
 	srv    *httptest.Server
-	logs   *syncBuffer
+	logs   *apptest.Buffer
 	res    demo.Result
 	seenMu sync.Mutex
 	seen   []http.Header // headers the upstream received
@@ -65,7 +42,7 @@ func newWorld(t *testing.T) *world {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	w := &world{t: t, ctx: ctx, clk: &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}}
+	w := &world{t: t, ctx: ctx, clk: fakeclock.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)), logs: &apptest.Buffer{}}
 	up := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		w.seenMu.Lock()
 		w.seen = append(w.seen, r.Header.Clone())

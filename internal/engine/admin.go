@@ -15,7 +15,7 @@ var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$`)
 
 func checkName(kind, name string) error {
 	if !namePattern.MatchString(name) {
-		return invalidRequest("%s name %q: use 1-128 letters, digits and . _ @ + -, starting with a letter or digit", kind, name)
+		return invalidRequest("%s name: use 1-128 letters, digits and . _ @ + -, starting with a letter or digit", kind)
 	}
 	return nil
 }
@@ -45,6 +45,9 @@ func (e *Engine) CreateTenant(ctx context.Context, nt NewTenant) (store.Tenant, 
 	if nt.SessionLimitPolicy == "" {
 		nt.SessionLimitPolicy = store.LimitReject
 	}
+	if err := checkSessionLimit(nt.MaxSessions, nt.SessionLimitPolicy); err != nil {
+		return store.Tenant{}, err
+	}
 	t := store.Tenant{ID: e.newID(), Name: nt.Name, DisplayName: nt.DisplayName, MaxSessions: nt.MaxSessions,
 		SessionLimitPolicy: nt.SessionLimitPolicy, CreatedAt: e.now()}
 	err := e.st.Tx(ctx, func(q store.Queries) error {
@@ -59,22 +62,64 @@ func (e *Engine) CreateTenant(ctx context.Context, nt NewTenant) (store.Tenant, 
 	return t, err
 }
 
+// LimitPolicies are the valid session limit policies.
+var LimitPolicies = []store.LimitPolicy{store.LimitReject, store.LimitEndOldest}
+
+// ParseLimitPolicy returns the session limit policy named s.
+func ParseLimitPolicy(s string) (store.LimitPolicy, error) {
+	for _, p := range LimitPolicies {
+		if string(p) == s {
+			return p, nil
+		}
+	}
+	return "", invalidRequest("session limit policy %q: want reject or end_oldest", s)
+}
+
+func checkSessionLimit(max int, policy store.LimitPolicy) error {
+	if max < 0 {
+		return invalidRequest("session limit: max sessions must be 0 (no limit) or more, not %d", max)
+	}
+	_, err := ParseLimitPolicy(string(policy))
+	return err
+}
+
 // SetSessionLimit changes a tenant's per-user session limit.
 func (e *Engine) SetSessionLimit(ctx context.Context, tenant string, max int, policy store.LimitPolicy) (store.Tenant, error) {
-	if max < 0 || (policy != store.LimitReject && policy != store.LimitEndOldest) {
-		return store.Tenant{}, invalidRequest("session limit: max must be >= 0 and policy reject or end_oldest")
+	return e.UpdateSessionLimit(ctx, tenant, SessionLimitUpdate{MaxSessions: &max, Policy: &policy})
+}
+
+// SessionLimitUpdate changes a tenant's session limit; nil fields stay as
+// they are.
+type SessionLimitUpdate struct {
+	MaxSessions *int
+	Policy      *store.LimitPolicy
+}
+
+// UpdateSessionLimit changes what up sets of a tenant's per-user session
+// limit and leaves the rest as it is.
+func (e *Engine) UpdateSessionLimit(ctx context.Context, tenant string, up SessionLimitUpdate) (store.Tenant, error) {
+	if up.MaxSessions == nil && up.Policy == nil {
+		return store.Tenant{}, invalidRequest("session limit: nothing to change")
 	}
 	t, err := e.Tenant(ctx, tenant)
 	if err != nil {
 		return t, err
 	}
-	t.MaxSessions, t.SessionLimitPolicy = max, policy
+	if up.MaxSessions != nil {
+		t.MaxSessions = *up.MaxSessions
+	}
+	if up.Policy != nil {
+		t.SessionLimitPolicy = *up.Policy
+	}
+	if err := checkSessionLimit(t.MaxSessions, t.SessionLimitPolicy); err != nil {
+		return store.Tenant{}, err
+	}
 	err = e.st.Tx(ctx, func(q store.Queries) error {
 		if err := q.UpdateTenant(ctx, t); err != nil {
 			return err
 		}
 		return e.audit(ctx, q, store.AuditEvent{Type: "tenant.update", TenantID: t.ID,
-			Detail: map[string]string{"max_sessions": fmt.Sprint(max), "policy": string(policy)}})
+			Detail: map[string]string{"max_sessions": fmt.Sprint(t.MaxSessions), "policy": string(t.SessionLimitPolicy)}})
 	})
 	return t, err
 }

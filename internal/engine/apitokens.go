@@ -139,7 +139,7 @@ func (e *Engine) AllAPITokens(ctx context.Context, tenantID string) ([]store.Ses
 func (e *Engine) RevokeAPIToken(ctx context.Context, userID, id string) error {
 	s, err := e.st.GetSession(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (s.Label == "" || (userID != "" && s.UserID != userID))) {
-		return fmt.Errorf("%w %q", ErrUnknownAPIToken, id)
+		return ErrUnknownAPIToken
 	} else if err != nil {
 		return err
 	}

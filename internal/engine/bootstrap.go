@@ -22,6 +22,10 @@ type BootstrapResult struct {
 	// AdminPassword is the generated admin password, set only when the
 	// admin was created without a password given; show it once.
 	AdminPassword string
+	// AdminPasswordNotApplied is set when a password was given but the
+	// admin user already existed: its password was left as it is, since
+	// a start must never change a password behind the operator's back.
+	AdminPasswordNotApplied bool
 }
 
 // Bootstrap prepares an empty store: the default tenant, a signing key,
@@ -74,5 +78,6 @@ func (e *Engine) Bootstrap(ctx context.Context, adminPassword string) (Bootstrap
 	} else if err != nil {
 		return r, err
 	}
+	r.AdminPasswordNotApplied = adminPassword != "" && !r.CreatedAdmin
 	return r, nil
 }

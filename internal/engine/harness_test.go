@@ -7,38 +7,15 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/fakeclock"
 	"github.com/tokengate/tokengate/internal/store"
 	"github.com/tokengate/tokengate/internal/store/sqlite"
 	"github.com/tokengate/tokengate/internal/token"
 )
-
-// fakeClock is a mutable clock shared by the ring and the engine, so that
-// expiry tests take no wall time.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // Lifetimes of the test policies.
 const (
@@ -56,7 +33,7 @@ const (
 type env struct {
 	t     *testing.T
 	ctx   context.Context
-	clock *fakeClock
+	clock *fakeclock.Clock
 	st    store.Store
 	ring  *token.Ring
 	eng   *engine.Engine
@@ -70,7 +47,9 @@ func newEnv(t *testing.T) *env {
 func newEnvAlg(t *testing.T, alg string) *env {
 	t.Helper()
 	ctx := context.Background()
-	clock := newClock()
+	// One clock for the ring and the engine, so that expiry tests take no
+	// wall time.
+	clock := fakeclock.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tokengate.db"))
 	if err != nil {
 		t.Fatalf("open store: %v", err)

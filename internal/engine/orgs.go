@@ -72,7 +72,7 @@ func (e *Engine) Organisation(ctx context.Context, tenant, name string) (store.O
 	}
 	o, err := e.st.GetOrganisationByName(ctx, t.ID, name)
 	if errors.Is(err, store.ErrNotFound) {
-		return o, fmt.Errorf("%w %q in tenant %q", ErrUnknownOrganisation, name, t.Name)
+		return o, ErrUnknownOrganisation
 	}
 	return o, err
 }
@@ -142,12 +142,15 @@ func (e *Engine) AddMembership(ctx context.Context, nm NewMembership) (store.Mem
 		}
 		id = MembershipPrefix + v.String()
 	} else if !ValidMembershipID(id) {
-		return store.Membership{}, invalidRequest("membership id %q: want MU followed by a UUID", id)
+		return store.Membership{}, invalidRequest("membership id: want MU followed by a UUID")
 	}
 	m := store.Membership{ID: id, TenantID: u.TenantID, OrganisationID: o.ID, UserID: u.ID, Channels: channels, CreatedAt: e.now()}
 	err = e.st.Tx(ctx, func(q store.Queries) error {
 		if err := q.CreateMembership(ctx, m); err != nil {
 			if errors.Is(err, store.ErrConflict) {
+				if nm.ID == "" { // the id is new: only the user and organisation can clash
+					return fmt.Errorf("a membership of user %q in %q %w", u.Name, o.Name, ErrAlreadyExists)
+				}
 				return fmt.Errorf("a membership of user %q in %q, or one with id %s, %w", u.Name, o.Name, id, ErrAlreadyExists)
 			}
 			return err
@@ -171,7 +174,7 @@ func (e *Engine) RemoveMembership(ctx context.Context, id string) (store.Members
 		var err error
 		if m, err = q.GetMembership(ctx, id); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("%w %q", ErrUnknownMembership, id)
+				return ErrUnknownMembership
 			}
 			return err
 		}
@@ -210,12 +213,12 @@ func (e *Engine) SetChannels(ctx context.Context, id string, channels []string) 
 		var err error
 		if m, err = q.GetMembership(ctx, id); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("%w %q", ErrUnknownMembership, id)
+				return ErrUnknownMembership
 			}
 			return err
 		}
 		if !m.RemovedAt.IsZero() {
-			return fmt.Errorf("%w %q: it was removed", ErrUnknownMembership, id)
+			return fmt.Errorf("%w: it was removed", ErrUnknownMembership)
 		}
 		m.Channels = channels
 		if err := q.UpdateMembership(ctx, m); err != nil {
@@ -231,7 +234,7 @@ func (e *Engine) SetChannels(ctx context.Context, id string, channels []string) 
 func (e *Engine) Membership(ctx context.Context, id string) (store.Membership, error) {
 	m, err := e.st.GetMembership(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return m, fmt.Errorf("%w %q", ErrUnknownMembership, id)
+		return m, ErrUnknownMembership
 	}
 	return m, err
 }
@@ -356,7 +359,7 @@ func cleanChannels(in []string) ([]string, error) {
 			continue
 		}
 		if !channelPattern.MatchString(c) {
-			return nil, invalidRequest("channel %q: use letters, digits and . _ @ + -", c)
+			return nil, invalidRequest("channels use letters, digits and . _ @ + -")
 		}
 		out = append(out, c)
 	}

@@ -4,12 +4,8 @@
 package httpx
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"log/slog"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -25,9 +21,6 @@ import (
 // CorrelationHeader carries the correlation id in and out of every request.
 const CorrelationHeader = "X-Correlation-Id"
 
-// MaxBodyBytes bounds request bodies of token endpoints.
-const MaxBodyBytes = 64 << 10
-
 // WriteJSON writes v as JSON with status.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -42,63 +35,6 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 func NoStore(w http.ResponseWriter) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
-}
-
-// ErrBodyTooLarge is returned by DecodeJSON for a body over MaxBodyBytes.
-var ErrBodyTooLarge = errors.New("request body too large")
-
-// DecodeJSON decodes a JSON request body into v, refusing unknown fields
-// when strict, trailing data, and bodies over MaxBodyBytes.
-func DecodeJSON(r *http.Request, v any, strict bool) error {
-	body := http.MaxBytesReader(nil, r.Body, MaxBodyBytes)
-	dec := json.NewDecoder(body)
-	if strict {
-		dec.DisallowUnknownFields()
-	}
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return ErrBodyTooLarge
-		}
-		if errors.Is(err, io.EOF) {
-			return errors.New("request body is empty")
-		}
-		return errors.New("request body is not valid JSON: " + err.Error())
-	}
-	if dec.More() {
-		return errors.New("request body has data after the JSON value")
-	}
-	return nil
-}
-
-// IsJSON reports whether the request declares a JSON body (or none).
-func IsJSON(r *http.Request) bool {
-	ct := r.Header.Get("Content-Type")
-	if ct == "" {
-		return true
-	}
-	mt, _, err := mime.ParseMediaType(ct)
-	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
-}
-
-// JSONBody reports whether raw, the body of r, is to be read as JSON: it
-// is declared JSON (or not declared), or it is a JSON object sent with
-// curl's default type for -d (application/x-www-form-urlencoded) or as
-// text/plain. The seeds' own curl lines send Content-Type:
-// application/json, but `curl -d '{...}'` without it is how people try an
-// API by hand, and such a body can't be a form anyway. Accepting it opens
-// no cross-site hole: the endpoints that use this answer tokens in the
-// response body, which a cross-site page cannot read, and set no cookie.
-func JSONBody(r *http.Request, raw []byte) bool {
-	if IsJSON(r) {
-		return true
-	}
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || (mt != "application/x-www-form-urlencoded" && mt != "text/plain") {
-		return false
-	}
-	trimmed := bytes.TrimSpace(raw)
-	return len(trimmed) > 0 && trimmed[0] == '{'
 }
 
 // BearerToken returns the token of an "Authorization: Bearer" header.
@@ -146,8 +82,8 @@ func RedactedURI(u *url.URL) string {
 	return u.Path + "?" + q.Encode()
 }
 
-// Middleware wraps every request: it takes or makes the correlation id,
-// echoes it, puts it in the context for logs and audit events, recovers
+// Middleware wraps every request: it sets the security headers every
+// response carries (public.go), takes or makes the correlation id, echoes it, puts it in the context for logs and audit events, recovers
 // panics into a plain 500 (never a stack trace to the client), logs one
 // access line with secrets redacted, and counts the request in metrics.
 type Middleware struct {
@@ -220,6 +156,7 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 			id = obs.NewCorrelationID()
 		}
 		r.Header.Set(CorrelationHeader, id)
+		setSecurityHeaders(w.Header())
 		w.Header().Set(CorrelationHeader, id)
 		ctx := obs.WithRequest(r.Context(), obs.RequestInfo{CorrelationID: id, RemoteAddr: ClientIP(r), UserAgent: r.UserAgent()})
 		r = r.WithContext(ctx)

@@ -7,8 +7,8 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/tokengate/tokengate/internal/app/apptest"
 	"github.com/tokengate/tokengate/internal/config"
-	"github.com/tokengate/tokengate/internal/dialect/dialecttest"
 	"github.com/tokengate/tokengate/internal/engine"
 )
 
@@ -27,12 +27,12 @@ func formHeader() map[string]string {
 }
 
 func TestTokenExchange(t *testing.T) {
-	s := dialecttest.New(t, nil)
+	s := apptest.New(t, nil)
 	if _, _, err := s.App.Engine.CreateClient(context.Background(), engine.NewClient{ID: "cli", Public: true,
 		GrantTypes: []string{grantTE, "refresh_token"}}); err != nil {
 		t.Fatal(err)
 	}
-	exchange := func(tok, typ string) dialecttest.Response {
+	exchange := func(tok, typ string) apptest.Response {
 		f := url.Values{"grant_type": {grantTE}, "subject_token": {tok}, "subject_token_type": {typ}}
 		return s.Do(t, "POST", "/oauth2/token", formHeader(), f.Encode())
 	}
@@ -44,7 +44,7 @@ func TestTokenExchange(t *testing.T) {
 	if m["issued_token_type"] != tokenTypeAccessToken || m["token_type"] != "Bearer" || m["refresh_token"] == nil {
 		t.Fatalf("exchange body %s", r.Body)
 	}
-	if c := dialecttest.Claims(t, m["access_token"].(string)); c["sub"] != "alice" || c["client_id"] != "cli" {
+	if c := apptest.Claims(t, m["access_token"].(string)); c["sub"] != "alice" || c["client_id"] != "cli" {
 		t.Fatalf("claims %v", c)
 	}
 	f := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {m["refresh_token"].(string)}}
@@ -72,7 +72,7 @@ func TestTokenExchange(t *testing.T) {
 }
 
 func TestTokenExchangeWithoutIssuers(t *testing.T) {
-	s := dialecttest.New(t, func(c *config.Config) { c.OIDC.Issuers = nil })
+	s := apptest.New(t, func(c *config.Config) { c.OIDC.Issuers = nil })
 	if _, _, err := s.App.Engine.CreateClient(context.Background(), engine.NewClient{ID: "cli", Public: true, GrantTypes: []string{grantTE}}); err != nil {
 		t.Fatal(err)
 	}

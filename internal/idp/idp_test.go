@@ -3,7 +3,6 @@ package idp_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,22 +11,16 @@ import (
 	"github.com/tokengate/tokengate/internal/app"
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/fakeclock"
 	"github.com/tokengate/tokengate/internal/idp"
 	"github.com/tokengate/tokengate/internal/idp/idptest"
 )
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 
 type fixture struct {
 	app   *app.App
 	iss   *idptest.Issuer
 	reg   *idp.Registry
-	clock *clock
+	clock *fakeclock.Clock
 }
 
 const audience = "https://api.example.test"
@@ -35,7 +28,7 @@ const audience = "https://api.example.test"
 func newFixture(t *testing.T, mutate func(*config.OIDCIssuer)) *fixture {
 	t.Helper()
 	iss := idptest.New(t)
-	clk := &clock{now: time.Now().Truncate(time.Second)}
+	clk := fakeclock.New(time.Now().Truncate(time.Second))
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Password.MemoryKiB, cfg.Password.Iterations = 8192, 1

@@ -1,19 +1,17 @@
 package openapi_test
 
 import (
-	"context"
 	"net/http"
 	"testing"
 
+	"github.com/tokengate/tokengate/internal/app/apptest"
 	"github.com/tokengate/tokengate/internal/config"
-	"github.com/tokengate/tokengate/internal/dialect/dialecttest"
-	"github.com/tokengate/tokengate/internal/engine"
 )
 
 // TestOperationalSurface validates the responses of the endpoints no
 // dialect test walks (discovery, JWKS, health, this document).
 func TestOperationalSurface(t *testing.T) {
-	s := dialecttest.New(t, nil)
+	s := apptest.New(t, nil)
 	for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server",
 		"/.well-known/jwks.json", "/healthz", "/readyz", "/openapi.json"} {
 		t.Run(path, func(t *testing.T) {
@@ -31,20 +29,12 @@ func TestOperationalSurface(t *testing.T) {
 // TestWhitespaceSurface validates real responses of the Sync Gateway
 // dialect and the proxy's built-in endpoints against the document.
 func TestWhitespaceSurface(t *testing.T) {
-	s := dialecttest.New(t, func(c *config.Config) {
+	s := apptest.New(t, func(c *config.Config) {
 		c.SyncGW = config.SyncGW{Enabled: true, Buckets: []string{"whitespace"}}
 		c.Proxy.Routes = []config.ProxyRoute{{Prefix: "/wsapi/", Upstream: "http://127.0.0.1:1/", Builtins: true}}
 	})
-	ctx := context.Background()
 	s.User(t, "", "alice", "alice-pass-1", true)
-	u, err := s.App.Engine.User(ctx, "", "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := s.App.Engine.CreateAPIToken(ctx, engine.APITokenRequest{User: u.ID, Label: "laptop", ByAdministrator: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := s.APIToken(t, "", "alice", "laptop")
 	bearer := map[string]string{"Authorization": "Bearer " + g.AccessToken}
 	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
 	tests := []struct {
@@ -81,7 +71,7 @@ func TestWhitespaceSurface(t *testing.T) {
 
 // TestAdminSurface validates real responses of the admin and profile API.
 func TestAdminSurface(t *testing.T) {
-	s := dialecttest.New(t, nil)
+	s := apptest.New(t, nil)
 	s.User(t, "", "alice", "alice-pass-1", true)
 	login := func(user, pass string) map[string]string {
 		r := s.Do(t, "POST", "/api/login", nil, `{"username":"`+user+`","password":"`+pass+`"}`)
@@ -101,7 +91,7 @@ func TestAdminSurface(t *testing.T) {
 		header       map[string]string
 		body         string
 		status       int
-		after        func(dialecttest.Response)
+		after        func(apptest.Response)
 	}{
 		{"create organisation", "POST", func() string { return "/admin/api/organisations" }, admin, `{"name":"gailbkr","displayName":"Gail Baker"}`, 201, nil},
 		{"list organisations", "GET", func() string { return "/admin/api/organisations" }, admin, "", 200, nil},
@@ -110,7 +100,7 @@ func TestAdminSurface(t *testing.T) {
 		{"not an administrator", "GET", func() string { return "/admin/api/organisations" }, alice, "", 403, nil},
 		{"no token", "GET", func() string { return "/admin/api/organisations" }, nil, "", 401, nil},
 		{"add membership", "POST", func() string { return "/admin/api/memberships" }, admin, `{"user":"alice","organisation":"gailbkr","channels":["risks"]}`, 201,
-			func(r dialecttest.Response) { mu = r.JSON(t)["id"].(string) }},
+			func(r apptest.Response) { mu = r.JSON(t)["id"].(string) }},
 		{"list memberships", "GET", func() string { return "/admin/api/memberships" }, admin, "", 200, nil},
 		{"set channels", "PUT", func() string { return "/admin/api/memberships/" + mu + "/channels" }, admin, `{"channels":["a","b"]}`, 200, nil},
 		{"get membership", "GET", func() string { return "/admin/api/memberships/" + mu }, admin, "", 200, nil},
@@ -121,7 +111,7 @@ func TestAdminSurface(t *testing.T) {
 			}
 			return "/profile/api-tokens"
 		}, alice2, `{"label":"laptop"}`, 201,
-			func(r dialecttest.Response) { tokenID = r.JSON(t)["id"].(string) }},
+			func(r apptest.Response) { tokenID = r.JSON(t)["id"].(string) }},
 		{"list API tokens", "GET", func() string { return "/profile/api-tokens" }, alice2, "", 200, nil},
 		{"revoke API token", "DELETE", func() string { return "/profile/api-tokens/" + tokenID }, alice2, "", 204, nil},
 		{"delete organisation", "DELETE", func() string { return "/admin/api/organisations/gailbkr" }, admin, "", 204, nil},

@@ -51,6 +51,8 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		reason = ReasonBadToken
 	case errors.Is(err, errMethod):
 		status, reason = http.StatusMethodNotAllowed, reasonMethod
+	case errors.Is(err, errBadPath):
+		status, reason = http.StatusBadRequest, reasonBadPath
 	case errors.Is(err, errNotFound):
 		status, reason = http.StatusNotFound, reasonNotFound
 	default:

@@ -12,23 +12,16 @@ import (
 	"github.com/tokengate/tokengate/internal/app"
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/fakeclock"
 	"github.com/tokengate/tokengate/internal/proxy"
 )
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.now = c.now.Add(d) }
 
 // TestSeenTokenSkipsVerification checks the hot path: a token seen before
 // is answered from the cache (no signature verification) and its session
 // is checked again only once per bound.
 func TestSeenTokenSkipsVerification(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	clk := fakeclock.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Password.MemoryKiB, cfg.Password.Iterations = 8192, 1

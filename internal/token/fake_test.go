@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tokengate/tokengate/internal/fakeclock"
 )
 
 // memKeys is an in-memory KeyStore. The real backends are tested by the
@@ -100,28 +102,6 @@ func clone(k KeyRecord) KeyRecord {
 	return k
 }
 
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // testMasterKey is a fixed master key for tests.
 var testMasterKey = []byte("0123456789abcdef0123456789abcdef")
 
@@ -135,9 +115,9 @@ func testSealer(t testing.TB) *Sealer {
 }
 
 // newTestRing returns a ring with one key of alg, on a fake store and clock.
-func newTestRing(t testing.TB, alg string) (*Ring, *memKeys, *fakeClock) {
+func newTestRing(t testing.TB, alg string) (*Ring, *memKeys, *fakeclock.Clock) {
 	t.Helper()
-	ks, clk := newMemKeys(), newFakeClock()
+	ks, clk := newMemKeys(), fakeclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	r, err := NewRing(ks, testSealer(t), RingOptions{
 		Alg: alg, PublishLead: time.Hour, Retention: 24 * time.Hour, Now: clk.Now,
 	})

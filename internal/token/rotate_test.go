@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/tokengate/tokengate/internal/fakeclock"
 )
 
 // jwksKIDs returns the key IDs of the ring's JWKS, checking each entry.
@@ -263,7 +265,7 @@ func TestLoad(t *testing.T) {
 	})
 }
 
-func mustSign(t *testing.T, r *Ring, clk *fakeClock) string {
+func mustSign(t *testing.T, r *Ring, clk *fakeclock.Clock) string {
 	t.Helper()
 	tok, err := r.Sign(testClaims(clk.Now()))
 	if err != nil {

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/app/apptest"
 	"github.com/tokengate/tokengate/internal/config"
-	"github.com/tokengate/tokengate/internal/dialect/dialecttest"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/store"
 )
@@ -35,7 +35,7 @@ func hdr(kv ...string) map[string]string {
 	return m
 }
 
-func signOn(t *testing.T, s *dialecttest.Server, tenant, user string) map[string]any {
+func signOn(t *testing.T, s *apptest.Server, tenant, user string) map[string]any {
 	t.Helper()
 	r := s.Do(t, "POST", "/ags/signOn", hdr("x-auth-service-id", "password", "nv-tenant-id", tenant), params("username", user, "password", pw))
 	if r.Status != http.StatusOK {
@@ -45,14 +45,14 @@ func signOn(t *testing.T, s *dialecttest.Server, tenant, user string) map[string
 }
 
 func TestAGSDiscovery(t *testing.T) {
-	s := dialecttest.New(t, nil)
+	s := apptest.New(t, nil)
 	for _, path := range []string{"/servicediscovery", "/ags/servicediscovery"} {
 		for _, tenant := range []string{"", "default"} {
 			r := s.Do(t, "GET", path, hdr("nv-tenant-id", tenant), "")
 			if r.Status != http.StatusOK {
 				t.Fatalf("%s tenant %q: %d %s", path, tenant, r.Status, r.Body)
 			}
-			dialecttest.Golden(t, "discovery", r.Body)
+			apptest.Golden(t, "discovery", r.Body)
 			svcs := r.JSON(t)["availableServices"].([]any)
 			if len(svcs) != 2 {
 				t.Fatalf("services %s", r.Body)
@@ -81,7 +81,7 @@ func TestAGSDiscovery(t *testing.T) {
 }
 
 func TestAGSFlow(t *testing.T) {
-	s := dialecttest.New(t, nil)
+	s := apptest.New(t, nil)
 	s.User(t, "", "alice", pw, true)
 	u, _ := s.App.Engine.User(context.Background(), "", "alice")
 
@@ -93,7 +93,7 @@ func TestAGSFlow(t *testing.T) {
 	if got := r.Header.Get("X-Correlation-Id"); got != "ags-corr-1" {
 		t.Fatalf("correlation id echoed %q", got)
 	}
-	dialecttest.Golden(t, "signon", r.Body, "access_token", "refresh_token", "accountId")
+	apptest.Golden(t, "signon", r.Body, "access_token", "refresh_token", "accountId")
 	m := r.JSON(t)
 	want := map[string]any{"client_id": "PUB_989", "accountId": u.ID, "token_type": "bearer",
 		"expires_in": 3600.0, "refresh_expires_in": 172800.0, "fixed_refresh_expires_in": 2592000.0}
@@ -103,12 +103,12 @@ func TestAGSFlow(t *testing.T) {
 		}
 	}
 	at, rt := m["access_token"].(string), m["refresh_token"].(string)
-	ac := dialecttest.Claims(t, at)
+	ac := apptest.Claims(t, at)
 	claimsJSON, _ := json.Marshal(ac)
-	dialecttest.Golden(t, "access_claims", claimsJSON, "iss", "exp", "nbf", "iat", "jti", "sid", "accountId", "userId", "fixed_exp")
+	apptest.Golden(t, "access_claims", claimsJSON, "iss", "exp", "nbf", "iat", "jti", "sid", "accountId", "userId", "fixed_exp")
 	fixedExp := ac["iat"].(float64) + 2592000
 	checkAGSClaims(t, ac, "DevAuthN", u.ID, fixedExp)
-	checkAGSClaims(t, dialecttest.Claims(t, rt), "RefreshAuthN", u.ID, fixedExp)
+	checkAGSClaims(t, apptest.Claims(t, rt), "RefreshAuthN", u.ID, fixedExp)
 
 	v := s.Do(t, "GET", "/ags/validate", hdr("Authorization", "Bearer "+at), "")
 	if v.Status != http.StatusOK || v.JSON(t)["accountId"] != u.ID {
@@ -134,8 +134,8 @@ func TestAGSFlow(t *testing.T) {
 			t.Fatalf("refresh %d lifetimes: %s", i+1, r.Body)
 		}
 		rt, latestAT = m["refresh_token"].(string), m["access_token"].(string)
-		checkAGSClaims(t, dialecttest.Claims(t, latestAT), "DevAuthN", u.ID, fixedExp)
-		checkAGSClaims(t, dialecttest.Claims(t, rt), "RefreshAuthN", u.ID, fixedExp)
+		checkAGSClaims(t, apptest.Claims(t, latestAT), "DevAuthN", u.ID, fixedExp)
+		checkAGSClaims(t, apptest.Claims(t, rt), "RefreshAuthN", u.ID, fixedExp)
 	}
 
 	if r := s.Do(t, "POST", "/ags/signOff", hdr("Authorization", "Bearer "+latestAT, "x-correlation-id", "ags-corr-2"), ""); r.Status != http.StatusNoContent {
@@ -173,7 +173,7 @@ func checkAGSClaims(t *testing.T, c map[string]any, typ, userID string, fixedExp
 }
 
 func TestAGSOIDCService(t *testing.T) {
-	s := dialecttest.New(t, nil)
+	s := apptest.New(t, nil)
 	r := s.Do(t, "POST", "/ags/signOn", hdr("x-auth-service-id", "auth0"), params("id_token", s.ExternalToken(t, "auth0|alice", nil)))
 	if r.Status != http.StatusOK {
 		t.Fatalf("OIDC signOn: %d %s", r.Status, r.Body)
@@ -207,7 +207,7 @@ func TestAGSOIDCService(t *testing.T) {
 }
 
 func TestAGSErrors(t *testing.T) {
-	s := dialecttest.New(t, nil)
+	s := apptest.New(t, nil)
 	ctx := context.Background()
 	eng := s.App.Engine
 	for _, tn := range []string{"acme", "limited", "closed"} {
@@ -223,7 +223,7 @@ func TestAGSErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	lim := signOn(t, s, "limited", "lim")
-	if sc := dialecttest.Claims(t, lim["access_token"].(string))["sessionControl"].(map[string]any); sc["maxSessions"] != 1.0 || sc["sessionControlEnabled"] != true {
+	if sc := apptest.Claims(t, lim["access_token"].(string))["sessionControl"].(map[string]any); sc["maxSessions"] != 1.0 || sc["sessionControlEnabled"] != true {
 		t.Fatalf("sessionControl of a limited tenant: %v", sc)
 	}
 	closed, _ := eng.Tenant(ctx, "closed")
@@ -299,7 +299,7 @@ func TestAGSErrors(t *testing.T) {
 				t.Fatalf("status %d, want %d: %s", r.Status, tc.status, r.Body)
 			}
 			if tc.name == "signOn session limit" {
-				dialecttest.Golden(t, "error_403", r.Body)
+				apptest.Golden(t, "error_403", r.Body)
 			}
 			m := r.JSON(t)
 			if m["status"] != float64(tc.status) || m["error"] != http.StatusText(tc.status) || m["message"] == "" || m["correlationId"] != h["x-correlation-id"] {
@@ -324,7 +324,7 @@ func TestAGSErrors(t *testing.T) {
 // the wire (a non-canonical header key is sent as is) and finds it echoed
 // and on the audit event of the sign-on.
 func TestCorrelationHeaderCase(t *testing.T) {
-	s := dialecttest.New(t, nil)
+	s := apptest.New(t, nil)
 	s.User(t, "", "alice", pw, true)
 	req, err := http.NewRequest("POST", s.URL+"/ags/signOn", strings.NewReader(params("username", "alice", "password", pw)))
 	if err != nil {
@@ -355,7 +355,7 @@ func TestCorrelationHeaderCase(t *testing.T) {
 // TestAGSPerTenantLifetimes: a tenant's own lifetimes (services."ags@acme")
 // apply to its sign-ons and refreshes; other tenants keep the defaults.
 func TestAGSPerTenantLifetimes(t *testing.T) {
-	s := dialecttest.New(t, func(c *config.Config) {
+	s := apptest.New(t, func(c *config.Config) {
 		base := c.Services["ags"]
 		base.AccessTTL, base.IdleTTL, base.AbsoluteTTL = config.Duration(600*time.Second), config.Duration(3600*time.Second), config.Duration(86400*time.Second)
 		c.Services["ags@acme"] = base
@@ -375,7 +375,7 @@ func TestAGSPerTenantLifetimes(t *testing.T) {
 	}
 	acme := signOn(t, s, "acme", "alice")
 	check("acme sign-on", acme, 600, 3600, 86400)
-	if c := dialecttest.Claims(t, acme["access_token"].(string)); c["exp"].(float64)-c["iat"].(float64) != 600 {
+	if c := apptest.Claims(t, acme["access_token"].(string)); c["exp"].(float64)-c["iat"].(float64) != 600 {
 		t.Errorf("acme access token lives %v s, want 600", c["exp"].(float64)-c["iat"].(float64))
 	} else if c["typ"] != "DevAuthN" || c["tenantId"] == nil {
 		t.Errorf("acme access token lacks the AGS claims its service adds: %v", c)
@@ -402,7 +402,7 @@ func TestAGSPerTenantLifetimes(t *testing.T) {
 // application/x-www-form-urlencoded; a JSON object body is read as JSON,
 // while a real form body is refused in the AGS shape.
 func TestAGSSignOnWithCurlDefaultContentType(t *testing.T) {
-	s := dialecttest.New(t, nil)
+	s := apptest.New(t, nil)
 	s.User(t, "", "alice", pw, true)
 	h := hdr("x-auth-service-id", "password", "Content-Type", "application/x-www-form-urlencoded")
 	if r := s.Do(t, "POST", "/ags/signOn", h, params("username", "alice", "password", pw)); r.Status != http.StatusOK {

@@ -2,9 +2,7 @@ package ags
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -24,7 +22,7 @@ type paramsBody struct {
 // against spec: no unknown or repeated names, every mandatory one present
 // and non-empty. An empty body is no parameters.
 func readParams(r *http.Request, spec []paramSpec) (map[string]string, error) {
-	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, httpx.MaxBodyBytes))
+	raw, err := httpx.ReadBody(r)
 	if err != nil {
 		return nil, errBadRequest("the request body could not be read")
 	}
@@ -34,9 +32,7 @@ func readParams(r *http.Request, spec []paramSpec) (map[string]string, error) {
 			return nil, errBadRequest("the request body must be JSON")
 		}
 		var body paramsBody
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&body); err != nil || dec.More() {
+		if err := httpx.UnmarshalJSON(raw, &body, true); err != nil {
 			return nil, errBadRequest(`the request body must be {"parameters":[{"name":"...","value":"..."}]}`)
 		}
 		for _, p := range body.Parameters {
@@ -45,7 +41,7 @@ func readParams(r *http.Request, spec []paramSpec) (map[string]string, error) {
 				known = known || s.Name == p.Name
 			}
 			if !known {
-				return nil, errBadRequest(fmt.Sprintf("unknown parameter %q", p.Name))
+				return nil, errBadRequest(unknownParam(spec)) // never echo a client's name
 			}
 			if _, dup := out[p.Name]; dup {
 				return nil, errBadRequest(fmt.Sprintf("parameter %q is repeated", p.Name))
@@ -215,4 +211,14 @@ func (h *Handler) validate(w http.ResponseWriter, r *http.Request) {
 	}
 	httpx.NoStore(w)
 	httpx.WriteJSON(w, http.StatusOK, c)
+}
+
+// unknownParam says which parameters a service takes, for a request that
+// sent another one.
+func unknownParam(spec []paramSpec) string {
+	names := make([]string, len(spec))
+	for i, s := range spec {
+		names[i] = s.Name
+	}
+	return "unknown parameter; this service takes " + strings.Join(names, ", ")
 }

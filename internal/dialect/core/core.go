@@ -10,10 +10,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"runtime"
@@ -80,7 +78,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	req := engine.SignOnRequest{Tenant: h.cfg.Tenant, Service: Service}
 	var g *engine.Grant
 	var err error
-	raw, rerr := io.ReadAll(http.MaxBytesReader(nil, r.Body, httpx.MaxBodyBytes))
+	raw, rerr := httpx.ReadBody(r)
 	if rerr != nil {
 		h.writeError(ctx, w, errBadRequest("the request body could not be read"))
 		return
@@ -99,8 +97,8 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		var body loginRequest
 		if !httpx.JSONBody(r, raw) {
 			err = errBadRequest("the request body must be JSON")
-		} else if derr := decode(raw, &body); derr != nil {
-			err = errBadRequest(derr.Error())
+		} else if derr := httpx.UnmarshalJSON(raw, &body, false); derr != nil {
+			err = errBadRequest(jsonProblem(derr))
 		} else if body.Username == "" || body.Password == "" {
 			err = errBadRequest("username and password are required")
 		} else {
@@ -192,13 +190,11 @@ func (h *Handler) validAccess(ctx context.Context, tok string) bool {
 	return err == nil
 }
 
-func decode(raw []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(v); err != nil {
-		return errors.New("request body is not valid JSON")
+// jsonProblem is what Core says of a body that is not one JSON value: the
+// body reader's own words, never the decoder's detail.
+func jsonProblem(err error) string {
+	if errors.Is(err, httpx.ErrTrailingData) {
+		return httpx.ErrTrailingData.Error()
 	}
-	if dec.More() {
-		return errors.New("request body has data after the JSON value")
-	}
-	return nil
+	return httpx.ErrNotJSON.Error()
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokengate/tokengate/internal/dialect/dialecttest"
+	"github.com/tokengate/tokengate/internal/app/apptest"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/store"
 )
@@ -22,7 +22,7 @@ var seedClaims = []string{"exi", "exp", "iat", "iss", "jti", "sub", "usefor"}
 
 func checkClaims(t *testing.T, tok, use string, exi float64) map[string]any {
 	t.Helper()
-	c := dialecttest.Claims(t, tok)
+	c := apptest.Claims(t, tok)
 	for _, k := range seedClaims {
 		if _, ok := c[k]; !ok {
 			t.Errorf("%s token lacks claim %q: %v", use, k, c)
@@ -37,7 +37,7 @@ func checkClaims(t *testing.T, tok, use string, exi float64) map[string]any {
 	return c
 }
 
-func isFullAbout(t *testing.T, r dialecttest.Response) bool {
+func isFullAbout(t *testing.T, r apptest.Response) bool {
 	t.Helper()
 	if r.Status != http.StatusOK {
 		t.Fatalf("GET /api: %d %s", r.Status, r.Body)
@@ -66,14 +66,14 @@ func isFullAbout(t *testing.T, r dialecttest.Response) bool {
 }
 
 func TestCoreFlow(t *testing.T) {
-	s := dialecttest.New(t, nil)
+	s := apptest.New(t, nil)
 	s.User(t, "", "alice", pw, true)
 
 	minimal := s.Do(t, "GET", "/api", nil, "")
 	if isFullAbout(t, minimal) {
 		t.Fatal("about without a token is the full shape")
 	}
-	dialecttest.Golden(t, "about_minimal", minimal.Body)
+	apptest.Golden(t, "about_minimal", minimal.Body)
 	login := s.Do(t, "POST", "/api/login", map[string]string{"X-Correlation-Id": "core-corr-1"}, `{"username":"alice","password":"`+pw+`"}`)
 	if login.Status != http.StatusOK {
 		t.Fatalf("login: %d %s", login.Status, login.Body)
@@ -81,7 +81,7 @@ func TestCoreFlow(t *testing.T) {
 	if got := login.Header.Get("X-Correlation-Id"); got != "core-corr-1" {
 		t.Fatalf("correlation id echoed %q", got)
 	}
-	dialecttest.Golden(t, "login", login.Body, "access_token", "refresh_token")
+	apptest.Golden(t, "login", login.Body, "access_token", "refresh_token")
 	lb := login.JSON(t)
 	if len(lb) != 2 {
 		t.Fatalf("login body %s", login.Body)
@@ -94,7 +94,7 @@ func TestCoreFlow(t *testing.T) {
 	if !isFullAbout(t, full) {
 		t.Fatal("about with a valid access token is not the full shape")
 	}
-	dialecttest.Golden(t, "about_full", full.Body, "id", "created_at", "uptime_seconds", "repository_commit", "build_date", "arch", "compiler")
+	apptest.Golden(t, "about_full", full.Body, "id", "created_at", "uptime_seconds", "repository_commit", "build_date", "arch", "compiler")
 	if isFullAbout(t, s.Do(t, "GET", "/api", bearer(rt), "")) {
 		t.Fatal("a refresh token was accepted as an access token")
 	}
@@ -109,7 +109,7 @@ func TestCoreFlow(t *testing.T) {
 			t.Fatalf("refresh %d: %d %s", i+1, r.Status, r.Body)
 		}
 		m := r.JSON(t)
-		dialecttest.Golden(t, "refresh", r.Body, "access_token")
+		apptest.Golden(t, "refresh", r.Body, "access_token")
 		if len(m) != 1 || m["access_token"] == nil {
 			t.Fatalf("refresh %d body %s", i+1, r.Body)
 		}
@@ -123,7 +123,7 @@ func TestCoreFlow(t *testing.T) {
 
 	// Sign off: Core has no logout endpoint; the session is revoked (as
 	// by the admin CLI or the profile page) and both tokens stop working.
-	sid := dialecttest.Claims(t, rt)["sid"].(string)
+	sid := apptest.Claims(t, rt)["sid"].(string)
 	if err := s.App.Engine.RevokeSession(context.Background(), sid, "test"); err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestCoreFlow(t *testing.T) {
 }
 
 func TestCoreExternalLogin(t *testing.T) {
-	s := dialecttest.New(t, nil)
+	s := apptest.New(t, nil)
 	r := s.Do(t, "POST", "/api/login", bearer(s.ExternalToken(t, "auth0|alice", nil)), "")
 	if r.Status != http.StatusOK {
 		t.Fatalf("external login: %d %s", r.Status, r.Body)
@@ -162,7 +162,7 @@ func TestCoreExternalLogin(t *testing.T) {
 }
 
 func TestCoreErrors(t *testing.T) {
-	s := dialecttest.New(t, nil)
+	s := apptest.New(t, nil)
 	ctx := context.Background()
 	s.User(t, "", "alice", pw, true)
 	s.User(t, "", "nora", pw, false)
@@ -222,7 +222,7 @@ func TestCoreErrors(t *testing.T) {
 				t.Fatalf("status %d, want %d: %s", r.Status, tc.status, r.Body)
 			}
 			if tc.name == "wrong password" {
-				dialecttest.Golden(t, "error_401", r.Body)
+				apptest.Golden(t, "error_401", r.Body)
 			}
 			m := r.JSON(t)
 			if m["code"] != float64(tc.status) || m["message"] == "" || m["details"] == nil {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tokengate/tokengate/internal/app/apptest"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/store"
 )
@@ -30,13 +31,13 @@ func TestConcurrentRefreshOverHTTP(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			r := s.do(request{path: "/oauth2/token", form: url.Values{"grant_type": {"refresh_token"}, "client_id": {"tokengate"}, "refresh_token": {p.RefreshToken}}})
+			r := s.do(apptest.Request{Path: "/oauth2/token", Form: url.Values{"grant_type": {"refresh_token"}, "client_id": {"tokengate"}, "refresh_token": {p.RefreshToken}}})
 			mu.Lock()
 			defer mu.Unlock()
-			statuses[r.status]++
-			if r.status == http.StatusOK {
+			statuses[r.Status]++
+			if r.Status == http.StatusOK {
 				var tp tokenPair
-				if err := json.Unmarshal(r.body, &tp); err == nil {
+				if err := json.Unmarshal(r.Body, &tp); err == nil {
 					rts[tp.RefreshToken] = true
 				}
 			}
@@ -60,7 +61,7 @@ func TestConcurrentRefreshOverHTTP(t *testing.T) {
 func TestSessionLimitOverHTTP(t *testing.T) {
 	const attempts, limit = 20, 5
 	s := newServer(t, "")
-	e := s.app.Engine
+	e := s.App.Engine
 	if _, err := e.CreateTenant(s.ctx, engine.NewTenant{Name: "acme", MaxSessions: limit, SessionLimitPolicy: store.LimitReject}); err != nil {
 		t.Fatal(err)
 	}
@@ -82,14 +83,14 @@ func TestSessionLimitOverHTTP(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			r := s.do(request{path: "/oauth2/token", form: url.Values{"grant_type": {"password"}, "client_id": {"acme-app"}, "username": {"zed"}, "password": {password}}})
+			r := s.do(apptest.Request{Path: "/oauth2/token", Form: url.Values{"grant_type": {"password"}, "client_id": {"acme-app"}, "username": {"zed"}, "password": {password}}})
 			key := "200"
-			if r.status != http.StatusOK {
+			if r.Status != http.StatusOK {
 				var body struct {
 					Error string `json:"error"`
 				}
-				_ = json.Unmarshal(r.body, &body)
-				key = http.StatusText(r.status) + " " + body.Error
+				_ = json.Unmarshal(r.Body, &body)
+				key = http.StatusText(r.Status) + " " + body.Error
 			}
 			mu.Lock()
 			counts[key]++
@@ -101,7 +102,7 @@ func TestSessionLimitOverHTTP(t *testing.T) {
 	if counts["200"] != limit || counts["Bad Request invalid_grant"] != attempts-limit {
 		t.Fatalf("outcomes %v; want %d successes and %d invalid_grant", counts, limit, attempts-limit)
 	}
-	live, err := s.app.Store.ListSessions(s.ctx, store.SessionFilter{UserID: u.ID, LiveAt: s.clock.Now()})
+	live, err := s.App.Store.ListSessions(s.ctx, store.SessionFilter{UserID: u.ID, LiveAt: s.Clock.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}

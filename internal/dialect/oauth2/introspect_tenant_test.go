@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/tokengate/tokengate/internal/app/apptest"
 	"github.com/tokengate/tokengate/internal/engine"
 )
 
@@ -16,7 +17,7 @@ import (
 func TestIntrospectionStaysInTenant(t *testing.T) {
 	ctx := context.Background()
 	s := newServer(t, "")
-	eng := s.app.Engine
+	eng := s.App.Engine
 	if _, err := eng.CreateTenant(ctx, engine.NewTenant{Name: "acme"}); err != nil {
 		t.Fatal(err)
 	}
@@ -36,11 +37,11 @@ func TestIntrospectionStaysInTenant(t *testing.T) {
 	}
 	token := func(v url.Values) map[string]any {
 		t.Helper()
-		r := s.do(request{path: "/oauth2/token", form: v})
-		if r.status != http.StatusOK {
-			t.Fatalf("token: %d %s", r.status, r.body)
+		r := s.do(apptest.Request{Path: "/oauth2/token", Form: v})
+		if r.Status != http.StatusOK {
+			t.Fatalf("token: %d %s", r.Status, r.Body)
 		}
-		return r.json(t)
+		return r.JSON(t)
 	}
 	bob := token(url.Values{"grant_type": {"password"}, "client_id": {"tokengate"}, "username": {"bob"}, "password": {password}})
 	ann := token(url.Values{"grant_type": {"password"}, "client_id": {"acme-app"}, "username": {"ann"}, "password": {password}})
@@ -49,11 +50,11 @@ func TestIntrospectionStaysInTenant(t *testing.T) {
 	introspect := func(client, tok string) map[string]any {
 		t.Helper()
 		v := url.Values{"token": {tok}, "client_id": {client}, "client_secret": {secrets[client]}}
-		r := s.do(request{path: "/oauth2/introspect", form: v})
-		if r.status != http.StatusOK {
-			t.Fatalf("introspect: %d %s", r.status, r.body)
+		r := s.do(apptest.Request{Path: "/oauth2/introspect", Form: v})
+		if r.Status != http.StatusOK {
+			t.Fatalf("introspect: %d %s", r.Status, r.Body)
 		}
-		return r.json(t)
+		return r.JSON(t)
 	}
 	for _, tc := range []struct {
 		name, client string

@@ -17,7 +17,6 @@ package syncgw
 
 import (
 	"log/slog"
-	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -43,21 +42,12 @@ func New(eng *engine.Engine, log *slog.Logger, buckets []string) *Handler {
 	return &Handler{eng: eng, log: log, buckets: slices.Clone(buckets)}
 }
 
-// Register mounts _oidc_refresh of each configured bucket on mux. Unknown
-// buckets are answered through ServeHTTP by whoever owns the path: the
-// node's root fallback, or a proxy route such as /api/ that overlaps
-// /{bucket}/_oidc_refresh (the mux refuses overlapping patterns, so no
-// catch-all pattern is registered here).
-func (h *Handler) Register(mux *http.ServeMux) {
-	for _, b := range h.buckets {
-		p := "/" + url.PathEscape(b) + "/_oidc_refresh"
-		mux.HandleFunc("GET "+p, h.refresh)
-		mux.HandleFunc("POST "+p, h.refresh)
-	}
-}
-
-// ServeHTTP answers _oidc_refresh; a surface that owns a path of the form
-// /{bucket}/_oidc_refresh (see Register) hands such requests here.
+// ServeHTTP answers every request to a path of the form
+// /{bucket}/_oidc_refresh (see IsRefreshPath), whatever its method and
+// bucket: a configured bucket's GET or POST refreshes, an unknown bucket
+// gets Sync Gateway's 404 and another method its 405 with Allow. The node's
+// front router sends all such paths here, so that a proxy prefix that
+// contains them (/api/) does not take them.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.refresh(w, r) }
 
 // IsRefreshPath reports whether path has the form /{bucket}/_oidc_refresh.
@@ -117,15 +107,14 @@ func refreshToken(r *http.Request) (string, error) {
 		if len(vals) > 0 {
 			return "", errBadRequest("send refresh_token in the body only, not in the URL")
 		}
-		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if err != nil || mt != "application/x-www-form-urlencoded" {
+		if !httpx.IsForm(r) {
 			return "", errBadRequest("the body must be application/x-www-form-urlencoded")
 		}
-		r.Body = http.MaxBytesReader(nil, r.Body, httpx.MaxBodyBytes)
-		if err := r.ParseForm(); err != nil {
+		form, err := httpx.ReadForm(r)
+		if err != nil {
 			return "", errBadRequest("the body could not be parsed")
 		}
-		vals = r.PostForm["refresh_token"]
+		vals = form["refresh_token"]
 	}
 	switch {
 	case len(vals) == 0 || vals[0] == "":

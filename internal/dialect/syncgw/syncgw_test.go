@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/app/apptest"
 	"github.com/tokengate/tokengate/internal/config"
-	"github.com/tokengate/tokengate/internal/dialect/dialecttest"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/store"
 )
@@ -29,24 +29,24 @@ var formHeader = map[string]string{"Content-Type": "application/x-www-form-urlen
 
 // get calls GET /{b}/_oidc_refresh?refresh_token=tok, the form the
 // Whitespace API documents.
-func get(t *testing.T, s *dialecttest.Server, b, tok string) dialecttest.Response {
+func get(t *testing.T, s *apptest.Server, b, tok string) apptest.Response {
 	t.Helper()
 	return s.Do(t, "GET", "/"+b+"/_oidc_refresh?"+url.Values{"refresh_token": {tok}}.Encode(), nil, "")
 }
 
 // post calls POST /{b}/_oidc_refresh with the token in a form body, the
 // form that keeps the token out of every URL.
-func post(t *testing.T, s *dialecttest.Server, b, tok string) dialecttest.Response {
+func post(t *testing.T, s *apptest.Server, b, tok string) apptest.Response {
 	t.Helper()
 	return s.Do(t, "POST", "/"+b+"/_oidc_refresh", formHeader, url.Values{"refresh_token": {tok}}.Encode())
 }
 
-var methods = map[string]func(*testing.T, *dialecttest.Server, string, string) dialecttest.Response{"GET": get, "POST": post}
+var methods = map[string]func(*testing.T, *apptest.Server, string, string) apptest.Response{"GET": get, "POST": post}
 
 // checkHeaders asserts the headers every _oidc_refresh answer carries,
 // success or error: the token (in the URL, and the id_token in the body)
 // must stay out of caches and Referer headers.
-func checkHeaders(t *testing.T, r dialecttest.Response) {
+func checkHeaders(t *testing.T, r apptest.Response) {
 	t.Helper()
 	for k, v := range map[string]string{"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "Content-Type": "application/json"} {
 		if got := r.Header.Get(k); !strings.HasPrefix(got, v) {
@@ -57,7 +57,7 @@ func checkHeaders(t *testing.T, r dialecttest.Response) {
 
 // wantError asserts an error answer: its status, its exact body (compared
 // as JSON, with no other field) and its headers.
-func wantError(t *testing.T, r dialecttest.Response, status int, code, reason string) {
+func wantError(t *testing.T, r apptest.Response, status int, code, reason string) {
 	t.Helper()
 	checkHeaders(t, r)
 	m := r.JSON(t)
@@ -69,7 +69,7 @@ func wantError(t *testing.T, r dialecttest.Response, status int, code, reason st
 	}
 }
 
-func wantUnauthorized(t *testing.T, r dialecttest.Response) {
+func wantUnauthorized(t *testing.T, r apptest.Response) {
 	t.Helper()
 	wantError(t, r, http.StatusUnauthorized, "Unauthorized", "Unable to refresh token.")
 	if string(r.Body) != unableToRefresh+"\n" && string(r.Body) != unableToRefresh {
@@ -80,19 +80,19 @@ func wantUnauthorized(t *testing.T, r dialecttest.Response) {
 // wantRefreshed asserts a 200 answer of the documented shape for user in
 // session sid and returns its id_token, after checking that the engine
 // accepts it as an access token of a live session.
-func wantRefreshed(t *testing.T, s *dialecttest.Server, r dialecttest.Response, user, tenant, sid string) string {
+func wantRefreshed(t *testing.T, s *apptest.Server, r apptest.Response, user, tenant, sid string) string {
 	t.Helper()
 	checkHeaders(t, r)
 	if r.Status != http.StatusOK {
 		t.Fatalf("refresh: %d %s", r.Status, r.Body)
 	}
-	dialecttest.Golden(t, "refresh", r.Body, "id_token", "session_id", "name")
+	apptest.Golden(t, "refresh", r.Body, "id_token", "session_id", "name")
 	m := r.JSON(t)
 	if len(m) != 3 || m["session_id"] != sid || m["name"] != user {
 		t.Fatalf("refresh body %s, want session_id %q and name %q only", r.Body, sid, user)
 	}
 	idt, _ := m["id_token"].(string)
-	c := dialecttest.Claims(t, idt)
+	c := apptest.Claims(t, idt)
 	for k, v := range map[string]any{"usefor": "access", "sub": user, "sid": sid, "tenant": tenant} {
 		if c[k] != v {
 			t.Errorf("id_token claim %s = %v, want %v", k, c[k], v)
@@ -111,7 +111,7 @@ func wantRefreshed(t *testing.T, s *dialecttest.Server, r dialecttest.Response, 
 	return idt
 }
 
-func userID(t *testing.T, s *dialecttest.Server, tenant, name string) string {
+func userID(t *testing.T, s *apptest.Server, tenant, name string) string {
 	t.Helper()
 	u, err := s.App.Engine.User(context.Background(), tenant, name)
 	if err != nil {
@@ -122,12 +122,9 @@ func userID(t *testing.T, s *dialecttest.Server, tenant, name string) string {
 
 // apiToken creates an API refresh token (as the profile page does) and
 // returns it with its session id.
-func apiToken(t *testing.T, s *dialecttest.Server, tenant, name string) (tok, sid string) {
+func apiToken(t *testing.T, s *apptest.Server, tenant, name string) (tok, sid string) {
 	t.Helper()
-	g, err := s.App.Engine.CreateAPIToken(context.Background(), engine.APITokenRequest{User: userID(t, s, tenant, name), ByAdministrator: true})
-	if err != nil {
-		t.Fatalf("CreateAPIToken: %v", err)
-	}
+	g := s.APIToken(t, tenant, name, "")
 	if g.RefreshToken == "" || g.Session.Policy != store.PolicyStable {
 		t.Fatalf("API token: %q, policy %q", g.RefreshToken, g.Session.Policy)
 	}
@@ -136,20 +133,20 @@ func apiToken(t *testing.T, s *dialecttest.Server, tenant, name string) (tok, si
 
 // coreLogin signs on through the Core dialect and returns its (stable)
 // refresh token with its session id.
-func coreLogin(t *testing.T, s *dialecttest.Server, name string) (tok, sid string) {
+func coreLogin(t *testing.T, s *apptest.Server, name string) (tok, sid string) {
 	t.Helper()
 	r := s.Do(t, "POST", "/api/login", nil, `{"username":"`+name+`","password":"`+pw+`"}`)
 	if r.Status != http.StatusOK {
 		t.Fatalf("core login: %d %s", r.Status, r.Body)
 	}
 	tok, _ = r.JSON(t)["refresh_token"].(string)
-	sid, _ = dialecttest.Claims(t, tok)["sid"].(string)
+	sid, _ = apptest.Claims(t, tok)["sid"].(string)
 	return tok, sid
 }
 
 // oauth2Login signs on with the password grant of the default client,
 // which issues rotating refresh tokens.
-func oauth2Login(t *testing.T, s *dialecttest.Server, name string) string {
+func oauth2Login(t *testing.T, s *apptest.Server, name string) string {
 	t.Helper()
 	f := url.Values{"grant_type": {"password"}, "client_id": {engine.DefaultClientID}, "username": {name}, "password": {pw}}
 	r := s.Do(t, "POST", "/oauth2/token", formHeader, f.Encode())
@@ -165,7 +162,7 @@ func oauth2Login(t *testing.T, s *dialecttest.Server, name string) string {
 
 // checkLogs asserts that no secret reached the gateway's log, though the
 // GET form carried refresh tokens in the query string.
-func checkLogs(t *testing.T, s *dialecttest.Server, secrets ...string) {
+func checkLogs(t *testing.T, s *apptest.Server, secrets ...string) {
 	t.Helper()
 	logs := s.Logs()
 	for _, sec := range secrets {
@@ -179,7 +176,7 @@ func checkLogs(t *testing.T, s *dialecttest.Server, secrets ...string) {
 }
 
 func TestSyncGWRefresh(t *testing.T) {
-	s := dialecttest.New(t, nil)
+	s := apptest.New(t, nil)
 	s.User(t, "", "alice", pw, true)
 	var secrets []string
 	for _, src := range []struct {
@@ -206,7 +203,7 @@ func TestSyncGWRefresh(t *testing.T) {
 					if idt == last {
 						t.Fatalf("refresh %d returned the previous id_token", i+1)
 					}
-					c := dialecttest.Claims(t, idt)
+					c := apptest.Claims(t, idt)
 					if c["iat"] != float64(s.Clock.Now().Unix()) {
 						t.Errorf("refresh %d: iat %v, want now %d", i+1, c["iat"], s.Clock.Now().Unix())
 					}
@@ -230,7 +227,7 @@ func TestSyncGWRefresh(t *testing.T) {
 }
 
 func TestSyncGWOtherTenant(t *testing.T) {
-	s := dialecttest.New(t, nil)
+	s := apptest.New(t, nil)
 	if _, err := s.App.Engine.CreateTenant(context.Background(), engine.NewTenant{Name: "acme"}); err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +240,7 @@ func TestSyncGWOtherTenant(t *testing.T) {
 // refresh, up to the absolute one (apitoken: 90 days idle, 365 absolute;
 // core: one day both).
 func TestSyncGWExpiry(t *testing.T) {
-	s := dialecttest.New(t, nil)
+	s := apptest.New(t, nil)
 	s.User(t, "", "alice", pw, true)
 	api, apiSID := apiToken(t, s, "", "alice")
 	core, coreSID := coreLogin(t, s, "alice")
@@ -267,7 +264,7 @@ func TestSyncGWExpiry(t *testing.T) {
 }
 
 func TestSyncGWAbsoluteExpiry(t *testing.T) {
-	s := dialecttest.New(t, nil)
+	s := apptest.New(t, nil)
 	s.User(t, "", "alice", pw, true)
 	api, sid := apiToken(t, s, "", "alice")
 	for range 4 {
@@ -281,7 +278,7 @@ func TestSyncGWAbsoluteExpiry(t *testing.T) {
 // TestSyncGWRefused: every token that can't be refreshed here gets the
 // same 401, which tells an attacker nothing about why.
 func TestSyncGWRefused(t *testing.T) {
-	s := dialecttest.New(t, nil)
+	s := apptest.New(t, nil)
 	ctx := context.Background()
 	eng := s.App.Engine
 	for _, name := range []string{"alice", "bob", "dora", "erin"} {
@@ -307,7 +304,7 @@ func TestSyncGWRefused(t *testing.T) {
 	}
 	// Revoking through an access token ends its session too.
 	viaAccess, _ := apiToken(t, s, "", "bob")
-	at := wantRefreshed(t, s, get(t, s, bucket, viaAccess), "bob", "default", dialecttest.Claims(t, viaAccess)["sid"].(string))
+	at := wantRefreshed(t, s, get(t, s, bucket, viaAccess), "bob", "default", apptest.Claims(t, viaAccess)["sid"].(string))
 	if err := eng.RevokeToken(ctx, at, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +326,7 @@ func TestSyncGWRefused(t *testing.T) {
 	if err := s.App.Store.UpdateTenant(ctx, closed); err != nil {
 		t.Fatal(err)
 	}
-	access := wantRefreshed(t, s, get(t, s, bucket, live), "alice", "default", dialecttest.Claims(t, live)["sid"].(string))
+	access := wantRefreshed(t, s, get(t, s, bucket, live), "alice", "default", apptest.Claims(t, live)["sid"].(string))
 	parts := strings.Split(live, ".")
 	tampered := parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2]))
 
@@ -352,12 +349,12 @@ func TestSyncGWRefused(t *testing.T) {
 			t.Run(tc.name+"/"+m, func(t *testing.T) {
 				r := do(t, s, bucket, tc.tok)
 				wantUnauthorized(t, r)
-				dialecttest.Golden(t, "error_401", r.Body)
+				apptest.Golden(t, "error_401", r.Body)
 			})
 		}
 	}
 	// The refusals wrote nothing: the live token still works.
-	wantRefreshed(t, s, post(t, s, bucket, live), "alice", "default", dialecttest.Claims(t, live)["sid"].(string))
+	wantRefreshed(t, s, post(t, s, bucket, live), "alice", "default", apptest.Claims(t, live)["sid"].(string))
 	secrets := []string{access, at}
 	for _, tc := range tests[2:] { // "not-a-token" and "x.y.z" are no secrets
 		secrets = append(secrets, tc.tok)
@@ -369,7 +366,7 @@ func TestSyncGWRefused(t *testing.T) {
 // new refresh token with each refresh, which Sync Gateway's answer has no
 // room for; the refusal says where the token belongs and does not spend it.
 func TestSyncGWRotatingRefused(t *testing.T) {
-	s := dialecttest.New(t, nil)
+	s := apptest.New(t, nil)
 	s.User(t, "", "alice", pw, true)
 	rt := oauth2Login(t, s, "alice")
 	sig := s.Do(t, "POST", "/ags/signOn", map[string]string{"x-auth-service-id": "password"},
@@ -398,7 +395,7 @@ func TestSyncGWRotatingRefused(t *testing.T) {
 
 func TestSyncGWBuckets(t *testing.T) {
 	upstream := "http://127.0.0.1:1/"
-	s := dialecttest.New(t, func(c *config.Config) {
+	s := apptest.New(t, func(c *config.Config) {
 		c.SyncGW.Buckets = []string{bucket, "db-2.test", "pct%b"}
 		// /ws/ and /data/ are proxy prefixes overlapping /{bucket}/_oidc_refresh.
 		c.Proxy.Routes = []config.ProxyRoute{{Prefix: "/ws/", Upstream: upstream}, {Prefix: "/data/", Upstream: upstream}}
@@ -412,16 +409,16 @@ func TestSyncGWBuckets(t *testing.T) {
 			t.Run(b+"/"+m, func(t *testing.T) { wantRefreshed(t, s, do(t, s, b, rt), "alice", "default", sid) })
 		}
 	}
-	// Unknown buckets: through the root fallback, and through a proxy
-	// route that hands /{bucket}/_oidc_refresh over. The bucket is checked
-	// before the token, so even a valid token gets the 404.
+	// Unknown buckets, also one inside a proxy prefix (/data/): the front
+	// router sends every /{bucket}/_oidc_refresh here. The bucket is
+	// checked before the token, so even a valid token gets the 404.
 	for _, b := range []string{"nosuch", "Whitespace", "data", "pct%25x", "_all_dbs"} {
 		for m, do := range methods {
 			for tn, tok := range map[string]string{"valid": rt, "junk": "junk"} {
 				t.Run(b+"/"+m+"/"+tn, func(t *testing.T) {
 					r := do(t, s, b, tok)
 					wantError(t, r, http.StatusNotFound, "not_found", "no such database")
-					dialecttest.Golden(t, "error_404", r.Body)
+					apptest.Golden(t, "error_404", r.Body)
 				})
 			}
 		}
@@ -432,7 +429,7 @@ func TestSyncGWBuckets(t *testing.T) {
 // TestSyncGWBadRequest: requests the dialect can't read get 400, and none
 // of them refreshes.
 func TestSyncGWBadRequest(t *testing.T) {
-	s := dialecttest.New(t, nil)
+	s := apptest.New(t, nil)
 	s.User(t, "", "alice", pw, true)
 	rt, _ := apiToken(t, s, "", "alice")
 	s.Clock.Advance(time.Minute) // so that a refresh would show in LastUsedAt
@@ -464,7 +461,7 @@ func TestSyncGWBadRequest(t *testing.T) {
 			wantError(t, s.Do(t, tc.method, tc.path, tc.header, tc.body), http.StatusBadRequest, "Bad Request", tc.reason)
 		})
 	}
-	sess, err := s.App.Store.GetSession(context.Background(), dialecttest.Claims(t, rt)["sid"].(string))
+	sess, err := s.App.Store.GetSession(context.Background(), apptest.Claims(t, rt)["sid"].(string))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -475,7 +472,7 @@ func TestSyncGWBadRequest(t *testing.T) {
 }
 
 func TestSyncGWRefreshNotEnabled(t *testing.T) {
-	s := dialecttest.New(t, nil)
+	s := apptest.New(t, nil)
 	s.User(t, "", "nora", pw, false)
 	_, err := s.App.Engine.CreateAPIToken(context.Background(), engine.APITokenRequest{User: userID(t, s, "", "nora"), ByAdministrator: true})
 	if !errors.Is(err, engine.ErrRefreshNotEnabled) {
@@ -495,7 +492,7 @@ func TestSyncGWRefreshNotEnabled(t *testing.T) {
 // nobody reads), gets 405 with Allow, in Sync Gateway's shape, and refreshes
 // nothing.
 func TestSyncGWOtherMethods(t *testing.T) {
-	s := dialecttest.New(t, nil)
+	s := apptest.New(t, nil)
 	s.User(t, "", "alice", pw, true)
 	rt, sid := apiToken(t, s, "", "alice")
 	before, err := s.App.Store.GetSession(context.Background(), sid)
