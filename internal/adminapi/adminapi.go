@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +22,9 @@ type Handler struct {
 	eng     *engine.Engine
 	log     *slog.Logger
 	issuers Issuers
+	// reauth is the engine's reauthentication window: the max_age of the
+	// step-up challenge.
+	reauth time.Duration
 }
 
 // Issuers names the external issuers a tenant trusts, by service id or
@@ -35,7 +39,7 @@ func New(eng *engine.Engine, log *slog.Logger, issuers Issuers) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{eng: eng, log: log, issuers: issuers}
+	return &Handler{eng: eng, log: log, issuers: issuers, reauth: eng.ReauthWindow()}
 }
 
 // Register mounts the endpoints on mux.
@@ -109,44 +113,88 @@ func (h *Handler) admin(fn handlerFunc) http.HandlerFunc {
 	})
 }
 
-// writeError is the one place that maps errors to statuses; the body is
-// {"error": code, "message": client-safe text}.
+// writeError writes err as {"error": code, "message": client-safe text};
+// internal errors are logged and shown as "internal error".
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	status, code, msg := http.StatusInternalServerError, "server_error", "internal error"
+	status, code, msg := toError(err)
+	if status >= 500 {
+		h.log.ErrorContext(r.Context(), "admin api request failed", "err", err)
+	}
 	switch {
-	case errors.Is(err, errUnauthenticated):
-		status, code, msg = http.StatusUnauthorized, "unauthorized", err.Error()
-		w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)
-	case errors.Is(err, errForbidden):
-		status, code, msg = http.StatusForbidden, "forbidden", err.Error()
-	case errors.Is(err, engine.ErrInvalidRequest), errors.Is(err, errBadBody):
-		status, code, msg = http.StatusBadRequest, "invalid_request", err.Error()
-	case errors.Is(err, engine.ErrRefreshNotEnabled):
-		status, code, msg = http.StatusForbidden, "refresh_not_enabled", err.Error()
 	case errors.Is(err, engine.ErrReauthenticationRequired):
 		// RFC 9470 §3: the step-up challenge, with the age of sign-on
 		// that would do.
-		status, code, msg = http.StatusUnauthorized, "insufficient_user_authentication", err.Error()
-		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="tokengate", error="insufficient_user_authentication", error_description=%q, max_age=%d`,
-			strings.ReplaceAll(msg, `"`, "'"), int(h.eng.ReauthWindow()/time.Second)))
-	case errors.Is(err, engine.ErrAPITokenLimit):
-		status, code, msg = http.StatusConflict, "api_token_limit", err.Error()
-	case errors.Is(err, engine.ErrUnknownOrganisation), errors.Is(err, engine.ErrUnknownMembership),
-		errors.Is(err, engine.ErrUnknownAPIToken), errors.Is(err, engine.ErrUnknownUser):
-		status, code, msg = http.StatusNotFound, "not_found", err.Error()
-	case errors.Is(err, engine.ErrAlreadyExists), errors.Is(err, engine.ErrInUse):
-		status, code, msg = http.StatusConflict, "conflict", err.Error()
-	default:
-		h.log.ErrorContext(r.Context(), "admin api request failed", "err", err)
+		ch := fmt.Sprintf(`Bearer realm="tokengate", error="insufficient_user_authentication", error_description=%q`, strings.ReplaceAll(msg, `"`, "'"))
+		if h.reauth > 0 {
+			ch += fmt.Sprintf(", max_age=%d", int(h.reauth/time.Second))
+		}
+		w.Header().Set("WWW-Authenticate", ch)
+	case status == http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)
+	}
+	if n := engine.RetryAfter(err); n > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(n))
 	}
 	httpx.WriteJSON(w, status, map[string]string{"error": code, "message": msg})
 }
 
-var errBadBody = errors.New("invalid request body")
+// toError is the one place that maps errors to statuses. Messages are the
+// API's own fixed texts or the engine's public text (engine.PublicText),
+// never err.Error(), so no wrapped internal text reaches a client.
+func toError(err error) (status int, code, msg string) {
+	var bb *badBody
+	public := engine.PublicText(err)
+	switch {
+	case errors.Is(err, errUnauthenticated):
+		return http.StatusUnauthorized, "unauthorized", errUnauthenticated.Error()
+	case errors.Is(err, errForbidden):
+		return http.StatusForbidden, "forbidden", errForbidden.Error()
+	case errors.As(err, &bb):
+		return http.StatusBadRequest, "invalid_request", bb.msg
+	case errors.Is(err, engine.ErrInvalidRequest):
+		return http.StatusBadRequest, "invalid_request", public
+	case errors.Is(err, engine.ErrRefreshNotEnabled):
+		return http.StatusForbidden, "refresh_not_enabled", public
+	case errors.Is(err, engine.ErrReauthenticationRequired):
+		return http.StatusUnauthorized, "insufficient_user_authentication", public
+	case errors.Is(err, engine.ErrAPITokenLimit):
+		return http.StatusConflict, "api_token_limit", public
+	case errors.Is(err, engine.ErrThrottled):
+		return http.StatusTooManyRequests, "too_many_requests", public
+	case errors.Is(err, engine.ErrUnknownOrganisation), errors.Is(err, engine.ErrUnknownMembership),
+		errors.Is(err, engine.ErrUnknownAPIToken), errors.Is(err, engine.ErrUnknownTenant),
+		errors.Is(err, engine.ErrUnknownUser), errors.Is(err, engine.ErrUnknownClient),
+		errors.Is(err, engine.ErrUnknownSession):
+		return http.StatusNotFound, "not_found", public
+	case errors.Is(err, engine.ErrAlreadyExists), errors.Is(err, engine.ErrInUse):
+		return http.StatusConflict, "conflict", public
+	case errors.Is(err, engine.ErrInvalidCredentials), errors.Is(err, engine.ErrInvalidToken),
+		errors.Is(err, engine.ErrTokenExpired), errors.Is(err, engine.ErrTokenRevoked),
+		errors.Is(err, engine.ErrTokenReused), errors.Is(err, engine.ErrWrongTokenUse),
+		errors.Is(err, engine.ErrInvalidClient):
+		return http.StatusUnauthorized, "unauthorized", public
+	case errors.Is(err, engine.ErrUserDisabled), errors.Is(err, engine.ErrTenantDisabled),
+		errors.Is(err, engine.ErrTenantMismatch), errors.Is(err, engine.ErrPolicyMismatch),
+		errors.Is(err, engine.ErrUnauthorizedClient), errors.Is(err, engine.ErrMembershipRequired),
+		errors.Is(err, engine.ErrSessionLimit):
+		return http.StatusForbidden, "forbidden", public
+	case errors.Is(err, engine.ErrBusy):
+		return http.StatusServiceUnavailable, "temporarily_unavailable", public
+	}
+	return http.StatusInternalServerError, "server_error", "internal error"
+}
+
+// badBody is a request body the API can't read. Its message describes the
+// client's own body, as httpx.DecodeJSON words it for clients.
+type badBody struct{ msg string }
+
+func (b *badBody) Error() string { return b.msg }
+
+var errBadBody = &badBody{msg: "invalid request body"}
 
 func decode(r *http.Request, v any) error {
 	if err := httpx.DecodeJSON(r, v, true); err != nil {
-		return errors.Join(errBadBody, err)
+		return &badBody{msg: errBadBody.msg + "\n" + err.Error()}
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package adminapi
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/tokengate/tokengate/internal/engine"
@@ -202,7 +201,7 @@ func (h *Handler) linkIdentity(w http.ResponseWriter, r *http.Request, c caller)
 		iss, ok = h.issuers.IssuerURL(c.Tenant.Name, in.Issuer)
 	}
 	if !ok {
-		return fmt.Errorf("%w: issuer: name one of the tenant's issuers by its id or URL", engine.ErrInvalidRequest)
+		return engine.InvalidRequest("issuer: name one of the tenant's issuers by its id or URL")
 	}
 	x, err := h.eng.LinkExternalIdentity(r.Context(), c.Tenant.Name, r.PathValue("name"), iss, in.Subject)
 	if err != nil {

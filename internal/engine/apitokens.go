@@ -54,11 +54,11 @@ func apiTokenAllowed(req APITokenRequest, now time.Time, window, leeway time.Dur
 	case req.ByAdministrator:
 		return nil
 	case req.FromAPIToken:
-		return fmt.Errorf("%w: an API token cannot create API tokens", ErrReauthenticationRequired)
+		return withDetail(ErrReauthenticationRequired, "an API token cannot create API tokens")
 	case req.Method != store.AuthPassword:
-		return fmt.Errorf("%w: sign on with your password to create an API token", ErrReauthenticationRequired)
+		return withDetail(ErrReauthenticationRequired, "sign on with your password to create an API token")
 	case req.AuthenticatedAt.IsZero() || now.Sub(req.AuthenticatedAt) > window || req.AuthenticatedAt.Sub(now) > leeway:
-		return fmt.Errorf("%w: creating an API token needs a password sign-on of the last %s; sign on again", ErrReauthenticationRequired, window)
+		return withDetail(ErrReauthenticationRequired, fmt.Sprintf("creating an API token needs a password sign-on of the last %s; sign on again", window))
 	}
 	return nil
 }
@@ -139,7 +139,7 @@ func (e *Engine) AllAPITokens(ctx context.Context, tenantID string) ([]store.Ses
 func (e *Engine) RevokeAPIToken(ctx context.Context, userID, id string) error {
 	s, err := e.st.GetSession(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (s.Label == "" || (userID != "" && s.UserID != userID))) {
-		return ErrUnknownAPIToken
+		return fmt.Errorf("%w %q", ErrUnknownAPIToken, id)
 	} else if err != nil {
 		return err
 	}

@@ -24,6 +24,10 @@ var ErrUnknownOrganisation = errors.New("unknown organisation")
 // ErrUnknownMembership: no membership with that MU id.
 var ErrUnknownMembership = errors.New("unknown membership")
 
+func unknownMembership(id string) error {
+	return fmt.Errorf("%w %q", ErrUnknownMembership, id)
+}
+
 // MembershipPrefix starts every membership id: "MU" + a UUID.
 const MembershipPrefix = "MU"
 
@@ -72,7 +76,7 @@ func (e *Engine) Organisation(ctx context.Context, tenant, name string) (store.O
 	}
 	o, err := e.st.GetOrganisationByName(ctx, t.ID, name)
 	if errors.Is(err, store.ErrNotFound) {
-		return o, ErrUnknownOrganisation
+		return o, fmt.Errorf("%w %q in tenant %q", ErrUnknownOrganisation, name, t.Name)
 	}
 	return o, err
 }
@@ -174,7 +178,7 @@ func (e *Engine) RemoveMembership(ctx context.Context, id string) (store.Members
 		var err error
 		if m, err = q.GetMembership(ctx, id); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return ErrUnknownMembership
+				return unknownMembership(id)
 			}
 			return err
 		}
@@ -213,12 +217,12 @@ func (e *Engine) SetChannels(ctx context.Context, id string, channels []string) 
 		var err error
 		if m, err = q.GetMembership(ctx, id); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return ErrUnknownMembership
+				return unknownMembership(id)
 			}
 			return err
 		}
 		if !m.RemovedAt.IsZero() {
-			return fmt.Errorf("%w: it was removed", ErrUnknownMembership)
+			return fmt.Errorf("%w %q: it was removed", ErrUnknownMembership, id)
 		}
 		m.Channels = channels
 		if err := q.UpdateMembership(ctx, m); err != nil {
@@ -234,7 +238,7 @@ func (e *Engine) SetChannels(ctx context.Context, id string, channels []string) 
 func (e *Engine) Membership(ctx context.Context, id string) (store.Membership, error) {
 	m, err := e.st.GetMembership(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return m, ErrUnknownMembership
+		return m, unknownMembership(id)
 	}
 	return m, err
 }

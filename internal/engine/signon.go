@@ -34,7 +34,7 @@ func (e *Engine) Tenant(ctx context.Context, name string) (store.Tenant, error) 
 	}
 	t, err := e.st.GetTenantByName(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
-		return t, fmt.Errorf("%w %q", ErrUnknownTenant, name)
+		return t, &Error{Kind: ErrUnknownTenant, Public: fmt.Sprintf("%s %q", ErrUnknownTenant, name)}
 	}
 	return t, err
 }
@@ -43,7 +43,8 @@ func (e *Engine) Tenant(ctx context.Context, name string) (store.Tenant, error) 
 // session. A refresh-enabled user gets a refresh token under the service's
 // policy; any other user gets an access token only. Guessing is throttled
 // per account and per client address (throttle.go): a throttled attempt
-// is refused with a ThrottledError before any password is checked.
+// is refused with ErrThrottled, saying how long to wait (RetryAfter),
+// before any password is checked.
 func (e *Engine) SignOnPassword(ctx context.Context, req SignOnRequest) (*Grant, error) {
 	g, err := e.signOnPassword(ctx, req)
 	e.metrics.signons.WithLabelValues(serviceLabel(req.Service), result(err)).Inc()
@@ -117,7 +118,7 @@ func (e *Engine) throttled(ctx context.Context, a *passwordAttempt) error {
 	}
 	if wait := throttleWait(e.opts.Throttle, a.known, e.now()); wait > 0 {
 		e.metrics.failedSignOn(a.service, "throttled")
-		return &ThrottledError{RetryAfter: wait}
+		return throttledError(wait)
 	}
 	return nil
 }
@@ -285,7 +286,7 @@ func (e *Engine) enforceLimit(ctx context.Context, q store.Queries, t store.Tena
 			return err
 		}
 		if len(live) >= e.opts.MaxAPITokens {
-			return fmt.Errorf("%w: at most %d live API tokens per user; revoke one first", ErrAPITokenLimit, e.opts.MaxAPITokens)
+			return withDetail(ErrAPITokenLimit, fmt.Sprintf("at most %d live API tokens per user; revoke one first", e.opts.MaxAPITokens))
 		}
 		return nil
 	}
@@ -301,7 +302,7 @@ func (e *Engine) enforceLimit(ctx context.Context, q store.Queries, t store.Tena
 		return nil
 	}
 	if t.SessionLimitPolicy != store.LimitEndOldest {
-		return fmt.Errorf("%w: at most %d live sessions per user", ErrSessionLimit, t.MaxSessions)
+		return withDetail(ErrSessionLimit, fmt.Sprintf("at most %d live sessions per user", t.MaxSessions))
 	}
 	for _, old := range live[:len(live)-t.MaxSessions+1] {
 		old.RevokedAt, old.RevokeReason = now, "session_limit"

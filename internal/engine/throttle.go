@@ -10,35 +10,14 @@ import (
 )
 
 // ErrThrottled: too many failed sign-ons from this address or for this
-// account; the caller must wait (a ThrottledError says how long) before
-// the gateway checks a password again (RFC 6749 §4.3.2).
+// account; the caller must wait before the gateway checks a password
+// again (RFC 6749 §4.3.2). Its *Error carries the wait: RetryAfter(err).
 var ErrThrottled = errors.New("too many failed sign-ons, try again later")
 
-// ThrottledError is ErrThrottled with the time the caller must wait.
-type ThrottledError struct {
-	RetryAfter time.Duration
-}
-
-func (e *ThrottledError) Error() string {
-	return fmt.Sprintf("too many failed sign-ons, try again in %d seconds", retrySeconds(e.RetryAfter))
-}
-
-// Unwrap makes errors.Is(err, ErrThrottled) hold.
-func (e *ThrottledError) Unwrap() error { return ErrThrottled }
-
-// RetryAfter returns how long a caller refused with err should wait, in
-// whole seconds (rounded up, at least one) as Retry-After carries it
-// (RFC 9110 §10.2.3), or 0 when err says nothing of waiting.
-func RetryAfter(err error) int {
-	var te *ThrottledError
-	if errors.As(err, &te) {
-		return retrySeconds(te.RetryAfter)
-	}
-	return 0
-}
-
-func retrySeconds(d time.Duration) int {
-	return max(1, int((d+time.Second-1)/time.Second))
+// throttledError is ErrThrottled for an attempt that must wait.
+func throttledError(wait time.Duration) *Error {
+	return &Error{Kind: ErrThrottled, RetryAfter: wait,
+		Public: fmt.Sprintf("too many failed sign-ons, try again in %d seconds", retrySeconds(wait))}
 }
 
 // ThrottleRule is the delay rule for one kind of key (an account, a client

@@ -88,18 +88,22 @@ func TestRetryAfter(t *testing.T) {
 		err  error
 		want int
 	}{
-		{&ThrottledError{RetryAfter: time.Millisecond}, 1},
-		{&ThrottledError{RetryAfter: time.Second}, 1},
-		{&ThrottledError{RetryAfter: 1001 * time.Millisecond}, 2},
-		{fmt.Errorf("wrapped: %w", &ThrottledError{RetryAfter: 30 * time.Second}), 30},
+		{throttledError(time.Millisecond), 1},
+		{throttledError(time.Second), 1},
+		{throttledError(1001 * time.Millisecond), 2},
+		{fmt.Errorf("wrapped: %w", throttledError(30*time.Second)), 30},
+		{&Error{Kind: ErrBusy, Public: "busy", RetryAfter: 5 * time.Second}, 5},
+		{&Error{Kind: ErrBusy}, 0},
+		{ErrThrottled, 0},
 		{ErrInvalidCredentials, 0},
 	} {
 		if got := RetryAfter(tc.err); got != tc.want {
 			t.Errorf("RetryAfter(%v) = %d, want %d", tc.err, got, tc.want)
 		}
 	}
-	if !errors.Is(&ThrottledError{}, ErrThrottled) {
-		t.Fatal("a ThrottledError is not ErrThrottled")
+	err := throttledError(30 * time.Second)
+	if !errors.Is(err, ErrThrottled) || PublicText(err) != "too many failed sign-ons, try again in 30 seconds" {
+		t.Fatalf("throttled error %v: %q", err, PublicText(err))
 	}
 }
 
