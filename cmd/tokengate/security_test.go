@@ -23,8 +23,16 @@ func TestBinarySecurityRules(t *testing.T) {
 	t.Run("user link", func(t *testing.T) { testUserLink(t, bin) })
 }
 
-func testMinPasswordLength(t *testing.T, bin string) {
+// initDir creates a data directory as `tokengate init` does.
+func initDir(t *testing.T, bin string, configArgs ...string) string {
+	t.Helper()
 	dir := t.TempDir()
+	mustCLI(t, bin, dir, "", append([]string{"init"}, configArgs...)...)
+	return dir
+}
+
+func testMinPasswordLength(t *testing.T, bin string) {
+	dir := initDir(t, bin)
 	for _, args := range [][]string{
 		{"user", "add", "carol", "--password-stdin"},
 		{"user", "set", "admin", "--password-stdin"},
@@ -41,7 +49,7 @@ func testMinPasswordLength(t *testing.T, bin string) {
 	// data directory.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "user", "list", "--data", t.TempDir())
+	cmd := exec.CommandContext(ctx, bin, "init", "--data", t.TempDir())
 	cmd.Env = hermeticEnv("TOKENGATE_ADMIN_PASSWORD=admin")
 	var errOut bytes.Buffer
 	cmd.Stderr = &errOut
@@ -51,7 +59,7 @@ func testMinPasswordLength(t *testing.T, bin string) {
 }
 
 func testOfflineAPITokenLimits(t *testing.T, bin string) {
-	dir := t.TempDir()
+	dir := initDir(t, bin)
 	mustCLI(t, bin, dir, "alice-password\n", "user", "add", "alice", "--password-stdin", "--refresh-enabled")
 	if _, errOut, err := cli(t, bin, dir, "", "apitoken", "create", "alice", "--label", strings.Repeat("x", 101)); err == nil ||
 		!strings.Contains(errOut, "at most 100 characters") {
@@ -70,7 +78,6 @@ func testOfflineAPITokenLimits(t *testing.T, bin string) {
 }
 
 func testUserLink(t *testing.T, bin string) {
-	dir := t.TempDir()
 	cfg := filepath.Join(t.TempDir(), "tokengate.yaml")
 	err := os.WriteFile(cfg, []byte(`oidc:
   issuers:
@@ -82,6 +89,7 @@ func testUserLink(t *testing.T, bin string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	dir := initDir(t, bin, "--config", cfg)
 	mustCLI(t, bin, dir, "alice-password\n", "user", "add", "alice", "--password-stdin", "--config", cfg)
 	out := mustCLI(t, bin, dir, "", "user", "link", "alice", "--issuer", "auth0", "--subject", "auth0|alice", "--config", cfg)
 	if !strings.Contains(out, "auth0|alice") || !strings.Contains(out, "https://tenant.eu.auth0.com/") || !strings.Contains(out, "alice") {
