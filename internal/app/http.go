@@ -38,6 +38,8 @@ func (a *App) Handler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/", notFound)
 	mw := httpx.NewMiddleware(a.Log, a.Registry)
+	// Validate already parsed them.
+	mw.TrustedProxies, _ = a.Config.Proxy.TrustedPrefixes()
 	mw.Access = a.Config.Log.Access
 	return mw.Wrap(&front{refresh: refresh, mux: mux})
 }

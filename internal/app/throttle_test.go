@@ -268,3 +268,55 @@ func TestThrottleHoldsAcrossNodes(t *testing.T) {
 		t.Fatalf("two nodes let %d guesses through before refusing, one node %d", failures, alone)
 	}
 }
+
+// TestThrottleBehindTrustedProxy: behind a proxy of proxy.trusted_proxies
+// the throttle counts the client its X-Forwarded-For names, so one
+// guessing client does not lock out everyone behind the proxy; a peer that
+// is not a trusted proxy can't name itself a fresh address that way.
+func TestThrottleBehindTrustedProxy(t *testing.T) {
+	d := passwordDialects[1] // Core: JSON, headers of its own
+	s := apptest.New(t, func(c *config.Config) { c.Proxy.TrustedProxies = []string{"127.0.0.1/32"} })
+	s.User(t, "", "victim", "victim-password", true)
+	via := func(from, client string) *apptest.Server {
+		c := s.From(from)
+		tr := c.Client.Transport.(*http.Transport)
+		c.Client = &http.Client{Transport: headerTransport{tr, client}}
+		return c
+	}
+	proxy := "127.0.0.1"
+	guesses := 0
+	for {
+		r := d.signOn(t, via(proxy, "198.51.100.7"), "victim", fmt.Sprint("guess-", guesses))
+		if r.Status == http.StatusTooManyRequests {
+			break
+		}
+		if guesses++; guesses > 40 {
+			t.Fatal("no 429 for a client guessing behind the proxy")
+		}
+	}
+	// Another client behind the same proxy, with no failures: in.
+	if r := d.signOn(t, via(proxy, "198.51.100.8"), "victim", "victim-password"); r.Status != http.StatusOK {
+		t.Fatalf("another client behind the proxy: %d %s", r.Status, r.Body)
+	}
+	// An untrusted peer naming a fresh address is counted as itself.
+	spoofer := "127.0.0.9"
+	for i := range 20 {
+		r := d.signOn(t, via(spoofer, fmt.Sprintf("203.0.113.%d", i)), "victim", "spoofed-guess")
+		if r.Status == http.StatusTooManyRequests {
+			return
+		}
+	}
+	t.Fatal("an untrusted peer escaped the throttle by naming fresh addresses in X-Forwarded-For")
+}
+
+// headerTransport adds X-Forwarded-For: client to every request.
+type headerTransport struct {
+	rt     http.RoundTripper
+	client string
+}
+
+func (h headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("X-Forwarded-For", h.client)
+	return h.rt.RoundTrip(r)
+}
