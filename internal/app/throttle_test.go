@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -188,6 +189,21 @@ func TestPasswordGuessingThrottled(t *testing.T) {
 			if r := d.signOn(t, other, "bystander", "bystander-password"); r.Status != http.StatusOK {
 				t.Fatalf("bystander: %d %s", r.Status, r.Body)
 			}
+
+			// The failures are counted by dialect and reason, never by
+			// user name.
+			metrics := scrape(t, s)
+			for _, want := range []string{
+				`tokengate_signon_failures_total{dialect="` + d.name + `",reason="wrong_password"}`,
+				`tokengate_signon_failures_total{dialect="` + d.name + `",reason="throttled"}`,
+			} {
+				if !strings.Contains(metrics, want) {
+					t.Errorf("metrics lack %s", want)
+				}
+			}
+			if strings.Contains(metrics, "victim") || strings.Contains(metrics, "bystander") {
+				t.Error("a user name is in the metrics")
+			}
 		})
 	}
 }
@@ -319,4 +335,19 @@ func (h headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("X-Forwarded-For", h.client)
 	return h.rt.RoundTrip(r)
+}
+
+// scrape returns the node's /metrics.
+func scrape(t *testing.T, s *apptest.Server) string {
+	t.Helper()
+	resp, err := s.Client.Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
