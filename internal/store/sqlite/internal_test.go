@@ -52,8 +52,8 @@ func TestPragmas(t *testing.T) {
 		t.Fatal(err)
 	}
 	var v int
-	if err := s.w.QueryRowContext(ctx, "SELECT max(version) FROM schema_migrations").Scan(&v); err != nil || v != ms[len(ms)-1].version {
-		t.Errorf("schema version %d, %v, want the latest, %d", v, err, ms[len(ms)-1].version)
+	if err := s.w.QueryRowContext(ctx, "SELECT max(version) FROM schema_migrations").Scan(&v); err != nil || v != ms[len(ms)-1].Version {
+		t.Errorf("schema version %d, %v, want the latest, %d", v, err, ms[len(ms)-1].Version)
 	}
 }
 
