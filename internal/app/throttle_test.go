@@ -15,6 +15,7 @@ import (
 	"github.com/tokengate/tokengate/internal/app/apptest"
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/store/postgres/pgtest"
 )
 
 // passwordDialect is one surface that signs on with a user name and a
@@ -244,44 +245,45 @@ func TestPasswordSprayingThrottledByAddress(t *testing.T) {
 }
 
 // TestThrottleHoldsAcrossNodes: two nodes on one store share the counts, so
-// guessing spread over both meets the delay as soon as on one.
+// guessing spread over both meets the delay as soon as on one. On both
+// backends: a shared SQLite file, a shared PostgreSQL database.
 func TestThrottleHoldsAcrossNodes(t *testing.T) {
 	d := passwordDialects[0]
-	dir := t.TempDir()
-	shared := func(c *config.Config) { c.DataDir = dir }
-	a, b := apptest.New(t, shared), apptest.New(t, shared)
-	b.Clock.Advance(a.Clock.Now().Sub(b.Clock.Now())) // the nodes' clocks agree
-	if _, err := a.App.Engine.CreateUser(context.Background(), engine.NewUser{Name: "victim", Password: "victim-password"}); err != nil {
+	alone := guessesBeforeRefusal(t, d, []*apptest.Server{apptest.New(t, nil)})
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			dir := t.TempDir() // one master key for both nodes
+			url := ""
+			if backend == "postgres" {
+				url = pgtest.URL(t)
+			}
+			shared := func(c *config.Config) { c.DataDir, c.Database.URL = dir, url }
+			a, b := apptest.New(t, shared), apptest.New(t, shared)
+			b.Clock.Advance(a.Clock.Now().Sub(b.Clock.Now())) // the nodes' clocks agree
+			if got := guessesBeforeRefusal(t, d, []*apptest.Server{a, b}); got != alone {
+				t.Fatalf("two nodes let %d guesses through before refusing, one node %d", got, alone)
+			}
+		})
+	}
+}
+
+// guessesBeforeRefusal creates victim on the first node and guesses its
+// password from one address, over the nodes in turn, until one answers
+// 429; it returns the number of wrong passwords answered before.
+func guessesBeforeRefusal(t *testing.T, d passwordDialect, nodes []*apptest.Server) int {
+	t.Helper()
+	if _, err := nodes[0].App.Engine.CreateUser(context.Background(), engine.NewUser{Name: "victim", Password: "victim-password"}); err != nil {
 		t.Fatal(err)
 	}
-	nodes := []*apptest.Server{a.From("127.0.0.2"), b.From("127.0.0.2")}
-	failures := 0
 	for i := 0; ; i++ {
-		r := d.signOn(t, nodes[i%2], "victim", fmt.Sprintf("guess-%d", i))
+		r := d.signOn(t, nodes[i%len(nodes)].From("127.0.0.2"), "victim", fmt.Sprintf("guess-%d", i))
 		if r.Status == http.StatusTooManyRequests {
 			d.retryAfter(t, r)
-			break
+			return i
 		}
-		if r.Status != d.refused || failures > 20 {
+		if r.Status != d.refused || i > 20 {
 			t.Fatalf("guess %d: %d %s", i, r.Status, r.Body)
 		}
-		failures++
-	}
-	single := apptest.New(t, nil)
-	single.User(t, "", "victim", "victim-password", false)
-	alone := 0
-	for i := 0; ; i++ {
-		r := d.signOn(t, single.From("127.0.0.2"), "victim", fmt.Sprintf("guess-%d", i))
-		if r.Status == http.StatusTooManyRequests {
-			break
-		}
-		if r.Status != d.refused || alone > 20 {
-			t.Fatalf("guess %d on one node: %d %s", i, r.Status, r.Body)
-		}
-		alone++
-	}
-	if failures != alone {
-		t.Fatalf("two nodes let %d guesses through before refusing, one node %d", failures, alone)
 	}
 }
 
