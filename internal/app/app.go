@@ -221,10 +221,19 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		HashIterations:     cfg.Password.Iterations,
 		BrowserIdleTTL:     cfg.Web.IdleTTL.D(),
 		BrowserAbsoluteTTL: cfg.Web.AbsoluteTTL.D(),
-		RecentPassword:     cfg.Web.RecentPassword.D(),
-		Now:                opts.Now,
-		Logger:             a.Log,
-		Registerer:         reg,
+
+		MinPasswordLength: cfg.Password.MinLength,
+		Throttle: engine.ThrottlePolicy{
+			Account: throttleRule(cfg.Throttle.Account),
+			Address: throttleRule(cfg.Throttle.Address),
+		},
+		APITokenReauth: cfg.APITokens.ReauthWindow.D(),
+		MaxAPITokens:   cfg.APITokens.MaxPerUser,
+		AuditRetention: cfg.Audit.Retention.D(),
+
+		Now:        opts.Now,
+		Logger:     a.Log,
+		Registerer: reg,
 	})
 	if err != nil {
 		return err
@@ -237,6 +246,10 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	a.Ring, a.Engine = ring, eng
 	a.webKey = sealer.DeriveKey("tokengate web ui v1")
 	return nil
+}
+
+func throttleRule(r config.ThrottleRule) engine.ThrottleRule {
+	return engine.ThrottleRule{Free: r.Free, BaseDelay: r.BaseDelay.D(), MaxDelay: r.MaxDelay.D(), Forget: r.ForgetAfter.D()}
 }
 
 // Close releases the store.

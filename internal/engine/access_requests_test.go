@@ -110,7 +110,7 @@ func TestUserSessionsViewAndRevokeOwn(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.Advance(time.Second) // the listing is oldest first
-	api, _ := e.eng.CreateAPIToken(e.ctx, u.ID, "laptop")
+	api, _ := e.eng.CreateAPIToken(e.ctx, engine.APITokenRequest{User: u.ID, Label: "laptop", ByAdministrator: true})
 	gb := e.signOn("bob", "oauth2")
 
 	vs, err := e.eng.UserSessions(e.ctx, u.ID)

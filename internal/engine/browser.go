@@ -23,27 +23,20 @@ import (
 // and which an OAuth 2.0 authorization endpoint reads for max_age and
 // prompt=login (OpenID Connect Core 1.0 §3.1.2.1).
 
-// Errors of the browser session. They are aliases of sentinels every
-// surface maps already (as ErrExternalNotAllowed is): only the web UI
-// returns them, and it tells them apart.
+// ErrBrowserSessionEnded is the browser session's error. It is an alias
+// of a sentinel every surface maps already (as ErrExternalNotAllowed is):
+// only the web UI returns it, and it tells it apart.
 var (
 	// ErrBrowserSessionEnded: the cookie names no live browser session
 	// (signed out, expired, ended by a password change or by "sign out
 	// everywhere", or never existed). It matches ErrTokenExpired.
 	ErrBrowserSessionEnded error = &Error{Kind: ErrTokenExpired, Public: "your sign-in has ended; please sign in again"}
-	// ErrPasswordNotRecent: the action needs a password given within
-	// Options.RecentPassword in this browser session. It matches
-	// ErrInvalidCredentials.
-	ErrPasswordNotRecent error = &Error{Kind: ErrInvalidCredentials, Public: "please confirm your password to continue"}
 )
 
-// Auth methods a browser session records.
-const (
-	AuthPassword = "password"
-	// AuthOIDCPrefix starts the method of a sign-in through an external
-	// issuer: "oidc:" + the issuer's id.
-	AuthOIDCPrefix = "oidc:"
-)
+// AuthOIDCPrefix starts the AuthMethod of a browser session signed in
+// through an external issuer: "oidc:" + the issuer's id. A password
+// sign-in's is store.AuthPassword.
+const AuthOIDCPrefix = "oidc:"
 
 // browserTouchEvery is how stale LastSeenAt may grow before a request
 // writes it (and slides the idle expiry): a page view does not cost a
@@ -69,10 +62,10 @@ type BrowserPrincipal struct {
 // An unknown user and a wrong password both give ErrInvalidCredentials.
 func (e *Engine) SignInBrowser(ctx context.Context, tenant, username, password string) (*BrowserSignIn, error) {
 	req := SignOnRequest{Tenant: tenant, Service: ServiceWeb, Username: username, Password: password}
-	t, u, err := e.checkPassword(ctx, req)
+	t, u, err := e.authenticatePassword(ctx, req)
 	if err == nil {
 		var b *BrowserSignIn
-		b, err = e.startBrowser(ctx, t, u, AuthPassword, true)
+		b, err = e.startBrowser(ctx, t, u, string(store.AuthPassword), true)
 		e.metrics.signons.WithLabelValues(ServiceWeb, result(err)).Inc()
 		return b, err
 	}
@@ -305,7 +298,7 @@ func (e *Engine) SignOutEverywhere(ctx context.Context, userID string) (SignedOu
 // on the same path as every password sign-on (so the same throttling and
 // refusal apply), and records it as the session's PasswordAt.
 func (e *Engine) ConfirmPassword(ctx context.Context, p BrowserPrincipal, password string) (BrowserPrincipal, error) {
-	if _, _, err := e.checkPassword(ctx, SignOnRequest{Tenant: p.Tenant.Name, Service: ServiceWeb,
+	if _, _, err := e.authenticatePassword(ctx, SignOnRequest{Tenant: p.Tenant.Name, Service: ServiceWeb,
 		Username: p.User.Name, Password: password}); err != nil {
 		return p, err
 	}
@@ -317,7 +310,7 @@ func (e *Engine) ConfirmPassword(ctx context.Context, p BrowserPrincipal, passwo
 		if !b.Live(e.now()) {
 			return ErrBrowserSessionEnded
 		}
-		b.PasswordAt, b.AuthTime, b.AuthMethod = e.now(), e.now(), AuthPassword
+		b.PasswordAt, b.AuthTime, b.AuthMethod = e.now(), e.now(), string(store.AuthPassword)
 		if err := q.UpdateBrowserSession(ctx, b); err != nil {
 			return err
 		}
@@ -328,31 +321,17 @@ func (e *Engine) ConfirmPassword(ctx context.Context, p BrowserPrincipal, passwo
 	return p, err
 }
 
-// PasswordRecent reports whether the browser session's last password is
-// recent enough for actions that want one (RecentPassword).
-func (e *Engine) PasswordRecent(b store.BrowserSession) bool {
-	return passwordRecent(b.PasswordAt, e.now(), e.opts.RecentPassword)
-}
-
-// passwordRecent is the rule: a password was given, not in the future
-// beyond a clock step, and at most window ago.
-func passwordRecent(at, now time.Time, window time.Duration) bool {
-	if at.IsZero() {
-		return false
-	}
-	age := now.Sub(at)
-	return age <= window && age >= -time.Minute
-}
-
 // CreateAPITokenInBrowser creates an API token for the user of a browser
-// session, which must have given its password within RecentPassword
-// (ErrPasswordNotRecent otherwise): a browser left signed in must not
-// yield a long-lived credential to whoever sits at it.
+// session, under CreateAPIToken's rule: the session's last password
+// (PasswordAt, at sign-in or confirmed since) must be recent, or it is
+// ErrReauthenticationRequired. A browser left signed in must not yield a
+// long-lived credential to whoever sits at it.
 func (e *Engine) CreateAPITokenInBrowser(ctx context.Context, p BrowserPrincipal, label string) (*Grant, error) {
-	if !e.PasswordRecent(p.Session) {
-		return nil, ErrPasswordNotRecent
+	req := APITokenRequest{User: p.User.ID, Label: label, AuthenticatedAt: p.Session.PasswordAt}
+	if !p.Session.PasswordAt.IsZero() {
+		req.Method = store.AuthPassword
 	}
-	return e.CreateAPIToken(ctx, p.User.ID, label)
+	return e.CreateAPIToken(ctx, req)
 }
 
 func truncate(s string, n int) string {

@@ -19,7 +19,7 @@ func TestBrowserSignIn(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sign in: %v", err)
 	}
-	if len(b.Token) < 40 || b.User.ID != u.ID || b.Session.AuthMethod != engine.AuthPassword {
+	if len(b.Token) < 40 || b.User.ID != u.ID || b.Session.AuthMethod != string(store.AuthPassword) {
 		t.Fatalf("sign-in = token %d chars, user %q, method %q", len(b.Token), b.User.Name, b.Session.AuthMethod)
 	}
 	now := e.clock.Now()
@@ -148,7 +148,7 @@ func TestSignOutEverywhereKeepsAPITokens(t *testing.T) {
 	b, _ := e.eng.SignInBrowser(e.ctx, "", "alice", password)
 	g1 := e.signOn("alice", "oauth2")
 	g2 := e.signOn("alice", "core")
-	api, err := e.eng.CreateAPIToken(e.ctx, u.ID, "laptop")
+	api, err := e.eng.CreateAPIToken(e.ctx, engine.APITokenRequest{User: u.ID, Label: "laptop", ByAdministrator: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,15 +212,17 @@ func TestAPITokenInBrowserNeedsRecentPassword(t *testing.T) {
 	if err != nil || g.RefreshToken == "" || g.Session.Label != "fresh" {
 		t.Fatalf("fresh sign-in: %v", err)
 	}
-	e.clock.Advance(11 * time.Minute)
+	// Past the engine's reauthentication window (5 minutes by default)
+	// the browser, though signed in, must give the password again.
+	e.clock.Advance(engine.DefaultAPITokenReauth + time.Minute)
 	p, err := e.eng.BrowserSession(e.ctx, b.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.eng.CreateAPITokenInBrowser(e.ctx, p, "stale"); err != engine.ErrPasswordNotRecent {
-		t.Fatalf("11 minutes after the password: %v", err)
+	if _, err := e.eng.CreateAPITokenInBrowser(e.ctx, p, "stale"); !errors.Is(err, engine.ErrReauthenticationRequired) {
+		t.Fatalf("after the window: %v", err)
 	}
-	if _, err := e.eng.ConfirmPassword(e.ctx, p, "wrong"); err != engine.ErrInvalidCredentials {
+	if _, err := e.eng.ConfirmPassword(e.ctx, p, "wrong"); !errors.Is(err, engine.ErrInvalidCredentials) {
 		t.Fatalf("confirm with a wrong password: %v", err)
 	}
 	p, err = e.eng.ConfirmPassword(e.ctx, p, password)
@@ -234,25 +236,37 @@ func TestAPITokenInBrowserNeedsRecentPassword(t *testing.T) {
 	}
 }
 
-func TestPasswordRecentRule(t *testing.T) {
-	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	for _, tc := range []struct {
-		name string
-		at   time.Time
-		want bool
-	}{
-		{"never", time.Time{}, false},
-		{"just now", now, true},
-		{"at the window", now.Add(-10 * time.Minute), true},
-		{"past the window", now.Add(-10*time.Minute - time.Millisecond), false},
-		{"a clock step ahead", now.Add(30 * time.Second), true},
-		{"far in the future", now.Add(time.Hour), false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := engine.PasswordRecentRule(tc.at, now, 10*time.Minute); got != tc.want {
-				t.Fatalf("passwordRecent = %v, want %v", got, tc.want)
-			}
-		})
+func TestExternalBrowserSignInCreatesNoAPIToken(t *testing.T) {
+	e := newEnv(t)
+	b, err := e.eng.SignInBrowserExternal(e.ctx, "", "corp", engine.ExternalIdentity{Issuer: "https://id.example", Subject: "s-1",
+		Username: "erin", CreateUser: true, RefreshEnabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.Session.PasswordAt.IsZero() || b.Session.AuthMethod != engine.AuthOIDCPrefix+"corp" {
+		t.Fatalf("external sign-in recorded %q, password at %v", b.Session.AuthMethod, b.Session.PasswordAt)
+	}
+	// No password was given in this browser: an API token needs one.
+	if _, err := e.eng.CreateAPITokenInBrowser(e.ctx, b.BrowserPrincipal, "x"); !errors.Is(err, engine.ErrReauthenticationRequired) {
+		t.Fatalf("API token from an external sign-in: %v", err)
+	}
+}
+
+func TestThrottledBrowserSignIn(t *testing.T) {
+	e := newEnv(t)
+	e.user("alice", false)
+	var err error
+	for range 20 {
+		if _, err = e.eng.SignInBrowser(e.ctx, "", "alice", "wrong"); errors.Is(err, engine.ErrThrottled) {
+			break
+		}
+	}
+	if !errors.Is(err, engine.ErrThrottled) || engine.RetryAfter(err) < 1 {
+		t.Fatalf("repeated wrong passwords in the browser: %v (retry after %d)", err, engine.RetryAfter(err))
+	}
+	// The same throttle holds for the dialects' password sign-on.
+	if _, err := e.eng.SignOnPassword(e.ctx, engine.SignOnRequest{Service: "oauth2", ClientID: engine.DefaultClientID, Username: "alice", Password: password}); !errors.Is(err, engine.ErrThrottled) {
+		t.Fatalf("the token endpoint's sign-on is not throttled after the browser's failures: %v", err)
 	}
 }
 
@@ -265,7 +279,7 @@ func TestDeadBrowserSessionsPurged(t *testing.T) {
 	}
 	e.clock.Advance(engine.PurgeRetention + time.Minute)
 	live, _ := e.eng.SignInBrowser(e.ctx, "", "alice", password)
-	n, err := e.eng.PurgeSessions(e.ctx, 100, 10)
+	n, err := e.eng.PurgeBrowserSessions(e.ctx, 100, 10)
 	if err != nil || n != 1 {
 		t.Fatalf("purged %d, %v; want the one signed out a day ago", n, err)
 	}

@@ -60,8 +60,9 @@ func Sentinels() []error {
 		ErrInvalidRequest, ErrBusy,
 		ErrExternalNotAllowed, ErrExternalUnavailable, // external.go
 		ErrMembershipRequired, ErrUnknownOrganisation, ErrUnknownMembership, // orgs.go
-		ErrUnknownAPIToken,                           // apitokens.go
-		ErrBrowserSessionEnded, ErrPasswordNotRecent, // browser.go
+		ErrUnknownAPIToken, ErrReauthenticationRequired, ErrAPITokenLimit, // apitokens.go
+		ErrThrottled,            // throttle.go
+		ErrBrowserSessionEnded,  // browser.go
 		ErrUnknownAccessRequest, // access_requests.go
 		ErrUnknownUser, ErrUnknownClient, ErrUnknownSession, ErrAlreadyExists, ErrInUse,
 	}

@@ -134,18 +134,16 @@ func (h *Handler) resetPassword(w http.ResponseWriter, r *http.Request, p *engin
 		return
 	}
 	pw := r.PostForm.Get("password")
-	if len(pw) < 8 {
-		h.renderUser(w, r, p, http.StatusBadRequest, "A password has at least 8 characters.")
-		return
-	}
 	if r.PostForm.Get("confirm") != "yes" {
 		// The password is not carried through the confirmation page: the
 		// form asks for the confirmation with it.
 		h.renderUser(w, r, p, http.StatusBadRequest, "Tick the box to confirm: changing the password signs the user out everywhere.")
 		return
 	}
+	// The engine's password rule (its minimum length) decides.
 	if _, err := h.eng.UpdateUser(r.Context(), u.ID, engine.UserUpdate{Password: &pw}); err != nil {
-		h.fail(w, r, p, err)
+		status, msg, _ := h.describe(r.Context(), err)
+		h.renderUser(w, r, p, status, msg)
 		return
 	}
 	done(w, r, "/ui/admin/users/"+urlPathEscape(u.Name), "password-reset")

@@ -13,13 +13,6 @@ import (
 	"github.com/tokengate/tokengate/internal/engine"
 )
 
-// throttled is an error of the kind a throttled sign-on returns: it says
-// when to try again.
-type throttled struct{ after time.Duration }
-
-func (t throttled) Error() string             { return "too many attempts" }
-func (t throttled) RetryAfter() time.Duration { return t.after }
-
 func TestDescribe(t *testing.T) {
 	h := &Handler{log: slog.New(slog.DiscardHandler)}
 	for _, tc := range []struct {
@@ -28,8 +21,9 @@ func TestDescribe(t *testing.T) {
 		msg    string
 		retry  int
 	}{
-		{fmt.Errorf("sign-on: %w", throttled{42 * time.Second}), http.StatusTooManyRequests, "Too many attempts. Try again in 42 s.", 42},
-		{throttled{200 * time.Millisecond}, http.StatusTooManyRequests, "Try again in 1 s.", 1},
+		{fmt.Errorf("sign-on: %w", &engine.Error{Kind: engine.ErrThrottled, RetryAfter: 42 * time.Second}), http.StatusTooManyRequests, "Too many attempts. Try again in 42 s.", 42},
+		{&engine.Error{Kind: engine.ErrThrottled, RetryAfter: 200 * time.Millisecond}, http.StatusTooManyRequests, "Try again in 1 s.", 1},
+		{engine.ErrThrottled, http.StatusTooManyRequests, "Try again in 1 s.", 1},
 		{engine.ErrInvalidCredentials, http.StatusUnauthorized, "The user name or password is not right.", 0},
 		{engine.ErrBusy, http.StatusServiceUnavailable, "busy", 0},
 		{engine.InvalidRequest("please say why"), http.StatusBadRequest, "Please say why.", 0},

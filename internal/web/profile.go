@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -102,10 +103,6 @@ func (h *Handler) profile(w http.ResponseWriter, r *http.Request, p *engine.Brow
 // is not recent is asked for it first.
 func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, p *engine.BrowserPrincipal) {
 	label := strings.TrimSpace(r.PostForm.Get("label"))
-	if len(label) > 100 {
-		h.renderProfile(w, r, p, http.StatusBadRequest, func(v *profileView) { v.Label = label[:100] }, "A label has at most 100 characters.")
-		return
-	}
 	if pw := r.PostForm.Get("password"); pw != "" {
 		q, err := h.eng.ConfirmPassword(r.Context(), *p, pw)
 		if err != nil {
@@ -117,12 +114,14 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, p *engine.
 	}
 	g, err := h.eng.CreateAPITokenInBrowser(r.Context(), *p, label)
 	switch {
-	case err == engine.ErrPasswordNotRecent:
+	case errors.Is(err, engine.ErrReauthenticationRequired):
 		h.renderProfile(w, r, p, http.StatusOK, func(v *profileView) { v.AskPassword, v.Label = true, label },
 			"For your safety, confirm your password to create an API token.")
 		return
 	case err != nil:
-		h.fail(w, r, p, err)
+		// The engine's rules (label, how many tokens) say what is wrong.
+		status, msg, _ := h.describe(r.Context(), err)
+		h.renderProfile(w, r, p, status, nil, msg)
 		return
 	}
 	h.renderProfile(w, r, p, http.StatusCreated, func(v *profileView) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/store"
 )
 
 // view is what every page template receives.
@@ -117,21 +118,20 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	_, _ = w.Write(buf.Bytes())
 }
 
-// retryAfter is how an engine error says when to try again: the seam for
-// throttled sign-ons, whatever sentinel carries it.
-type retryAfter interface{ RetryAfter() time.Duration }
-
 // describe is the one place that turns an error into a status and words a
 // user understands. It shows only engine.PublicText, never an error's own
 // text; anything that is not the engine's is logged and shown as a plain
 // failure. The engine's aliases come before the sentinels they match.
 func (h *Handler) describe(ctx context.Context, err error) (int, string, int) {
-	var ra retryAfter
 	public := engine.PublicText(err)
 	switch {
-	case errors.As(err, &ra):
-		secs := max(int(ra.RetryAfter().Round(time.Second)/time.Second), 1)
+	case errors.Is(err, engine.ErrThrottled):
+		// The engine says how long to wait (engine.RetryAfter, whole
+		// seconds); the page and Retry-After say the same.
+		secs := max(engine.RetryAfter(err), 1)
 		return http.StatusTooManyRequests, fmt.Sprintf("Too many attempts. Try again in %d s.", secs), secs
+	case errors.Is(err, engine.ErrAPITokenLimit):
+		return http.StatusConflict, "You hold the most API tokens allowed. Revoke one you no longer use first.", 0
 	case errors.Is(err, errCSRF), errors.Is(err, errCrossSite), errors.Is(err, errForbidden):
 		return http.StatusForbidden, capitalise(err.Error()) + ".", 0
 	case errors.Is(err, errBadForm):
@@ -142,7 +142,7 @@ func (h *Handler) describe(ctx context.Context, err error) (int, string, int) {
 		return http.StatusBadGateway, "The identity provider could not be reached. Try again later.", 0
 	case errors.Is(err, engine.ErrBrowserSessionEnded):
 		return http.StatusUnauthorized, "Your sign-in has ended. Please sign in again.", 0
-	case errors.Is(err, engine.ErrPasswordNotRecent):
+	case errors.Is(err, engine.ErrReauthenticationRequired):
 		return http.StatusUnauthorized, "Please confirm your password to continue.", 0
 	case errors.Is(err, engine.ErrUnknownAccessRequest):
 		return http.StatusNotFound, "That request no longer exists, or was never yours.", 0
@@ -236,7 +236,7 @@ func serviceName(s string) string {
 
 // methodName says how a browser signed in.
 func methodName(m string) string {
-	if m == engine.AuthPassword {
+	if m == string(store.AuthPassword) {
 		return "password"
 	}
 	if id, ok := strings.CutPrefix(m, engine.AuthOIDCPrefix); ok {

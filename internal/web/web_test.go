@@ -495,6 +495,10 @@ func TestAdminPagesRender(t *testing.T) {
 	wantStatus(t, carol.get("/ui/profile"), http.StatusSeeOther, "carol after disable")
 	admin.get("/ui/admin/users/admin")
 	wantStatus(t, admin.post("/ui/admin/users/admin/disable", url.Values{"confirm": {"yes"}}), http.StatusBadRequest, "self-disable")
+	// A password the engine's rule refuses is said on the user's page.
+	p = admin.post("/ui/admin/users/carol/password", url.Values{"password": {"short"}, "confirm": {"yes"}})
+	wantStatus(t, p, http.StatusBadRequest, "short password")
+	wantBody(t, p, "short password", "at least 8 characters")
 }
 
 func TestAdminsActWithinTheirTenant(t *testing.T) {
@@ -547,4 +551,26 @@ func TestAdminsActWithinTheirTenant(t *testing.T) {
 	if def, _ := e.Tenant(ctx, ""); def.MaxSessions != 0 {
 		t.Fatal("another tenant's admin changed the default tenant's limit")
 	}
+}
+
+func TestSignInThrottled(t *testing.T) {
+	g := newGateway(t, nil)
+	g.user(t, "alice", "alice-password", false, false)
+	b := g.browser(t)
+	b.get("/ui/signin")
+	var p page
+	for range 20 {
+		p = b.post("/ui/signin", url.Values{"username": {"alice"}, "password": {"guess"}})
+		if p.Status == http.StatusTooManyRequests {
+			break
+		}
+		wantStatus(t, p, http.StatusUnauthorized, "a wrong password before the throttle")
+	}
+	wantStatus(t, p, http.StatusTooManyRequests, "throttled sign-in")
+	wantBody(t, p, "throttled page", "Too many attempts. Try again in ")
+	if ra := p.Header.Get("Retry-After"); ra == "" || ra == "0" {
+		t.Fatalf("Retry-After = %q", ra)
+	}
+	// Even the right password waits: nothing is checked while throttled.
+	wantStatus(t, b.post("/ui/signin", url.Values{"username": {"alice"}, "password": {"alice-password"}}), http.StatusTooManyRequests, "the owner while throttled")
 }
