@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
+	"github.com/tokengate/tokengate/internal/obs"
 	"github.com/tokengate/tokengate/internal/store"
 )
 
@@ -120,7 +121,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.Is(err, engine.ErrAlreadyExists), errors.Is(err, engine.ErrInUse):
 		status, code, msg = http.StatusConflict, "conflict", err.Error()
 	default:
-		h.log.ErrorContext(r.Context(), "admin api request failed", "err", err)
+		obs.Failure(r.Context(), h.log, slog.LevelError, "admin api request failed", err)
 	}
 	httpx.WriteJSON(w, status, map[string]string{"error": code, "message": msg})
 }

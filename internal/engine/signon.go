@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 
 	"github.com/tokengate/tokengate/internal/obs"
@@ -193,7 +194,7 @@ func (e *Engine) audit(ctx context.Context, q store.Queries, ev store.AuditEvent
 	ev.RemoteAddr = info.RemoteAddr
 	err := q.AppendAudit(ctx, ev)
 	if err != nil {
-		e.log.ErrorContext(ctx, "audit append failed", "type", ev.Type, "err", err)
+		obs.Failure(ctx, e.log.With("type", ev.Type), slog.LevelError, "audit append failed", err)
 	}
 	return err
 }

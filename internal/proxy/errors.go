@@ -7,6 +7,7 @@ import (
 
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
+	"github.com/tokengate/tokengate/internal/obs"
 )
 
 // Reasons of the WSAUTH error family, the Whitespace API's shape
@@ -55,7 +56,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		status, reason = http.StatusNotFound, reasonNotFound
 	default:
 		status, reason = http.StatusInternalServerError, reasonInternal
-		log.ErrorContext(r.Context(), "proxy request failed", "err", err)
+		obs.Failure(r.Context(), log, slog.LevelError, "proxy request failed", err)
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)

@@ -46,6 +46,7 @@ import (
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
+	"github.com/tokengate/tokengate/internal/obs"
 	"github.com/tokengate/tokengate/internal/ttlcache"
 )
 
@@ -155,8 +156,9 @@ func New(eng *engine.Engine, opts Options) (*Proxy, error) {
 			Rewrite:    p.rewrite(rc.Prefix, target),
 			Transport:  opts.Transport,
 			BufferPool: copyBuffers,
+			ErrorLog:   errorLog(p.log),
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-				p.log.WarnContext(r.Context(), "proxy upstream failed", "prefix", rc.Prefix, "err", err)
+				obs.Failure(r.Context(), p.log.With("prefix", rc.Prefix), slog.LevelWarn, "proxy upstream failed", err)
 				w.Header().Set("Cache-Control", "no-store")
 				httpx.WriteJSON(w, http.StatusBadGateway, wsauth{Reason: reasonUpstream, Error: true})
 			},

@@ -35,13 +35,17 @@ const AdminPassword = "admin-pass"
 
 // Server is a running gateway.
 type Server struct {
-	URL    string
-	App    *app.App
-	Clock  *fakeclock.Clock
-	Issuer *idptest.Issuer
+	URL string
+	// MetricsURL serves /metrics: URL, or the metrics listener's when the
+	// configuration sets metrics.listen.
+	MetricsURL string
+	App        *app.App
+	Clock      *fakeclock.Clock
+	Issuer     *idptest.Issuer
 	// Client is the HTTP client of the loopback server.
 	Client *http.Client
 	logs   *Buffer
+	gate   *gate
 }
 
 // Options configures Start.
@@ -89,13 +93,14 @@ func Start(t *testing.T, opts Options) *Server {
 	if _, err := a.Engine.Bootstrap(ctx, AdminPassword); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
-	ts.Config.Handler = a.Handler()
+	g := &gate{next: a.Handler(), calls: map[string]*abandoned{}}
+	ts.Config.Handler = g
 	ts.Start()
 	t.Cleanup(ts.Close)
 	if ts.URL != cfg.PublicURL {
 		t.Fatalf("server URL %s, public URL %s", ts.URL, cfg.PublicURL)
 	}
-	return &Server{URL: ts.URL, App: a, Clock: clock, Issuer: iss, Client: ts.Client(), logs: logs}
+	return &Server{URL: ts.URL, App: a, Clock: clock, Issuer: iss, Client: ts.Client(), logs: logs, gate: g, MetricsURL: ts.URL}
 }
 
 // Logs returns everything the gateway logged so far.

@@ -3,6 +3,7 @@ package ags
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 
 	"github.com/tokengate/tokengate/internal/engine"
@@ -61,7 +62,7 @@ func toError(err error) *Error {
 func (h *Handler) writeError(ctx context.Context, w http.ResponseWriter, err error) {
 	ae := *toError(err)
 	if ae.Status >= 500 {
-		h.log.ErrorContext(ctx, "ags request failed", "err", err)
+		obs.Failure(ctx, h.log, slog.LevelError, "ags request failed", err)
 	}
 	ae.Text = http.StatusText(ae.Status)
 	ae.CorrelationID = obs.Request(ctx).CorrelationID

@@ -3,11 +3,13 @@ package core
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
+	"github.com/tokengate/tokengate/internal/obs"
 )
 
 // Error is Core's error body.
@@ -62,7 +64,7 @@ func toError(err error) *Error {
 func (h *Handler) writeError(ctx context.Context, w http.ResponseWriter, err error) {
 	ce := toError(err)
 	if ce.Code >= 500 {
-		h.log.ErrorContext(ctx, "core request failed", "err", err)
+		obs.Failure(ctx, h.log, slog.LevelError, "core request failed", err)
 	}
 	httpx.NoStore(w)
 	if ce.Code == http.StatusUnauthorized {
