@@ -303,6 +303,9 @@ func (c *Config) Validate() error {
 		if s.AccessTTL <= 0 || s.IdleTTL <= 0 || s.AbsoluteTTL <= 0 {
 			bad("services.%s: access_ttl, idle_ttl and absolute_ttl must be positive", name)
 		}
+		if base, _, _ := strings.Cut(name, "@"); base == "core" && c.Core.Enabled && s.AccessTTL > 0 && s.AccessTTL.D() < MinCoreAccessTTL {
+			bad("services.%s.access_ttl %s: Core clients treat a token with less than 15s left as expired and would refresh before every call; use at least %s", name, s.AccessTTL, MinCoreAccessTTL)
+		}
 		if s.IdleTTL > s.AbsoluteTTL {
 			bad("services.%s: idle_ttl %s exceeds absolute_ttl %s", name, s.IdleTTL, s.AbsoluteTTL)
 		}
@@ -330,6 +333,12 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateSyncGWProxy()...)
 	return errors.Join(errs...)
 }
+
+// MinCoreAccessTTL is the shortest access-token lifetime of the core
+// service: Core clients (core-client-go, the Python client) refresh a
+// token that has less than 15 s left, so a lifetime under twice that
+// leaves them refreshing more often than calling.
+const MinCoreAccessTTL = 30 * time.Second
 
 // Duration is a time.Duration written in YAML as "15m" or as seconds.
 type Duration time.Duration

@@ -254,3 +254,22 @@ func TestCoreErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestCorePing checks the unauthenticated liveness check Core clients
+// call: GET /ping answers "pong" as text, as datarhei Core does
+// (http/handler/ping.go there), with or without a token.
+func TestCorePing(t *testing.T) {
+	s := apptest.New(t, nil)
+	for _, h := range []map[string]string{nil, bearer("garbage")} {
+		r := s.Do(t, "GET", "/ping", h, "")
+		if r.Status != http.StatusOK || string(r.Body) != "pong" {
+			t.Fatalf("GET /ping: %d %q", r.Status, r.Body)
+		}
+		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+			t.Fatalf("GET /ping: Content-Type %q", ct)
+		}
+	}
+	if r := s.Do(t, "POST", "/ping", nil, ""); r.Status != http.StatusMethodNotAllowed {
+		t.Fatalf("POST /ping: %d %s", r.Status, r.Body)
+	}
+}
