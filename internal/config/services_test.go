@@ -86,3 +86,19 @@ func TestCoreAccessTTLFloor(t *testing.T) {
 		t.Fatalf("oauth2 access_ttl 20s: %v", err)
 	}
 }
+
+// TestProxyRouteErrors checks the error shape a proxy route may name.
+func TestProxyRouteErrors(t *testing.T) {
+	for _, shape := range []string{"", ErrorsWhitespace, ErrorsCore, ErrorsPlain} {
+		c := Default()
+		c.Proxy.Routes = []ProxyRoute{{Prefix: "/api/v3/", Upstream: "http://127.0.0.1:9000/", Errors: shape}}
+		if err := c.Validate(); err != nil {
+			t.Errorf("errors %q: %v", shape, err)
+		}
+	}
+	c := Default()
+	c.Proxy.Routes = []ProxyRoute{{Prefix: "/api/v3/", Upstream: "http://127.0.0.1:9000/", Errors: "json"}}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `proxy.routes[0].errors "json": want whitespace, core or plain`) {
+		t.Fatalf("errors json: %v", err)
+	}
+}

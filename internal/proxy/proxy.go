@@ -159,8 +159,7 @@ func New(eng *engine.Engine, opts Options) (*Proxy, error) {
 			ErrorLog:   errorLog(p.log),
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 				obs.Failure(r.Context(), p.log.With("prefix", rc.Prefix), slog.LevelWarn, "proxy upstream failed", err)
-				w.Header().Set("Cache-Control", "no-store")
-				httpx.WriteJSON(w, http.StatusBadGateway, wsauth{Reason: reasonUpstream, Error: true})
+				writeError(w, r, p.log, rc.Errors, errors.Join(errUpstream, err))
 			},
 		}
 		p.routes = append(p.routes, rt)
@@ -196,20 +195,20 @@ func (p *Proxy) handler(rt *route) http.Handler {
 		builtin := rt.cfg.Builtins && (rest == "shared/corporate" || rest == "user/myDetails")
 		id, err := p.Authenticate(r.Context(), r, !(builtin && rest == "shared/corporate"))
 		if err != nil {
-			writeError(w, r, p.log, err)
+			writeError(w, r, p.log, rt.cfg.Errors, err)
 			return
 		}
 		if builtin {
 			if r.Method != http.MethodGet && r.Method != http.MethodHead {
 				w.Header().Set("Allow", "GET, HEAD")
-				writeError(w, r, p.log, errMethod)
+				writeError(w, r, p.log, rt.cfg.Errors, errMethod)
 				return
 			}
 			switch rest {
 			case "shared/corporate":
-				p.corporate(w, r, id)
+				p.corporate(w, r, rt, id)
 			default:
-				p.myDetails(w, r, id)
+				p.myDetails(w, r, rt, id)
 			}
 			return
 		}
