@@ -16,6 +16,7 @@ import (
 func registerWhitespace(mux *http.ServeMux, a *App) http.Handler {
 	p, err := proxy.New(a.Engine, proxy.Options{
 		Routes: a.Config.Proxy.Routes, Bound: a.Config.Proxy.RevocationBound.D(), CacheSize: a.Config.Proxy.CacheSize, Log: a.Log,
+		Registerer: a.Registry,
 	})
 	if err != nil {
 		// Validate already checked the routes; this can't happen with a

@@ -23,9 +23,10 @@ type Config struct {
 	PublicURL string `yaml:"public_url"`
 	DataDir   string `yaml:"data_dir"`
 
-	Store Store `yaml:"store"`
-	Log   Log   `yaml:"log"`
-	Keys  Keys  `yaml:"keys"`
+	Store   Store   `yaml:"store"`
+	Log     Log     `yaml:"log"`
+	Metrics Metrics `yaml:"metrics"`
+	Keys    Keys    `yaml:"keys"`
 
 	// DefaultTenant is the tenant used when a request names none.
 	DefaultTenant string `yaml:"default_tenant"`
@@ -58,6 +59,15 @@ type Log struct {
 	// errors (only responses with status 400 and above) or off. Every
 	// line written still carries its correlation id.
 	Access string `yaml:"access"`
+}
+
+// Metrics configures the Prometheus endpoint.
+type Metrics struct {
+	// Listen, when set, serves /metrics on a listener of its own at this
+	// address (say, one only the monitoring network reaches), and no
+	// longer on the public listener. Empty: /metrics is on the public
+	// listener.
+	Listen string `yaml:"listen"`
 }
 
 // Keys configures the signing key ring.
@@ -218,6 +228,7 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	str("TOKENGATE_LOG_LEVEL", &c.Log.Level)
 	str("TOKENGATE_LOG_FORMAT", &c.Log.Format)
 	str("TOKENGATE_LOG_ACCESS", &c.Log.Access)
+	str("TOKENGATE_METRICS_LISTEN", &c.Metrics.Listen)
 	str("TOKENGATE_KEY_ALGORITHM", &c.Keys.Algorithm)
 	str("TOKENGATE_DEFAULT_TENANT", &c.DefaultTenant)
 	dur("TOKENGATE_GRACE_WINDOW", &c.Refresh.GraceWindow)
@@ -240,6 +251,13 @@ func (c *Config) Validate() error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen %q: want host:port", c.Listen)
+	}
+	if m := c.Metrics.Listen; m != "" {
+		if _, _, err := net.SplitHostPort(m); err != nil {
+			bad("metrics.listen %q: want host:port", m)
+		} else if m == c.Listen {
+			bad("metrics.listen %q is the listen address: give /metrics an address of its own, or leave metrics.listen empty to serve it there", m)
+		}
 	}
 	if c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

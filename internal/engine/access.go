@@ -51,6 +51,13 @@ type Introspection struct {
 // of the current generation, or the previous one within the grace window).
 // An inactive token is not an error (RFC 7662 §2.2).
 func (e *Engine) Introspect(ctx context.Context, tok string) (Introspection, error) {
+	start := time.Now()
+	in, err := e.introspect(ctx, tok)
+	e.metrics.observe(opIntrospect, in.Session.Service, start, err)
+	return in, err
+}
+
+func (e *Engine) introspect(ctx context.Context, tok string) (Introspection, error) {
 	c, err := e.parseSeen(tok, "")
 	if err != nil {
 		return Introspection{}, nil
@@ -93,6 +100,13 @@ func (e *Engine) refreshCurrent(c *token.Claims, s store.Session) bool {
 // unknown token is not an error (RFC 7009 §2.2). When clientID is set, the
 // token must have been issued to that client.
 func (e *Engine) RevokeToken(ctx context.Context, tok, clientID string) error {
+	start := time.Now()
+	err := e.revokeToken(ctx, tok, clientID)
+	e.metrics.observe(opRevoke, "", start, err)
+	return err
+}
+
+func (e *Engine) revokeToken(ctx context.Context, tok, clientID string) error {
 	c, err := e.verify(tok)
 	if err != nil || c.SessionID == "" {
 		return nil
@@ -112,7 +126,7 @@ func (e *Engine) RevokeToken(ctx context.Context, tok, clientID string) error {
 
 // RevokeSession revokes one session; revoking a dead session is a no-op.
 func (e *Engine) RevokeSession(ctx context.Context, sid, reason string) error {
-	return e.st.Tx(ctx, func(q store.Queries) error {
+	return e.txLive(ctx, func(q store.Queries, lc liveChange) error {
 		s, err := q.GetSessionForUpdate(ctx, sid)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("%w %q", ErrUnknownSession, sid)
@@ -122,7 +136,11 @@ func (e *Engine) RevokeSession(ctx context.Context, sid, reason string) error {
 		if !s.RevokedAt.IsZero() {
 			return nil
 		}
-		s.RevokedAt, s.RevokeReason = e.now(), reason
+		now := e.now()
+		if s.Live(now) {
+			lc.ended(s.TenantID, 1)
+		}
+		s.RevokedAt, s.RevokeReason = now, reason
 		if err := q.UpdateSession(ctx, s); err != nil {
 			return err
 		}
@@ -135,13 +153,13 @@ func (e *Engine) RevokeSession(ctx context.Context, sid, reason string) error {
 // RevokeUserSessions revokes every live session of a user.
 func (e *Engine) RevokeUserSessions(ctx context.Context, userID, reason string) (int, error) {
 	var n int
-	err := e.st.Tx(ctx, func(q store.Queries) error {
-		return e.revokeUser(ctx, q, userID, reason, &n)
+	err := e.txLive(ctx, func(q store.Queries, lc liveChange) error {
+		return e.revokeUser(ctx, q, userID, reason, &n, lc)
 	})
 	return n, err
 }
 
-func (e *Engine) revokeUser(ctx context.Context, q store.Queries, userID, reason string, n *int) error {
+func (e *Engine) revokeUser(ctx context.Context, q store.Queries, userID, reason string, n *int, lc liveChange) error {
 	u, err := q.GetUser(ctx, userID)
 	if err != nil {
 		return userByIDErr(err, userID)
@@ -150,6 +168,7 @@ func (e *Engine) revokeUser(ctx context.Context, q store.Queries, userID, reason
 		return err
 	}
 	e.metrics.revoked.WithLabelValues(reason).Add(float64(*n))
+	lc.ended(u.TenantID, *n)
 	return e.audit(ctx, q, store.AuditEvent{Type: "session.revoke_all", TenantID: u.TenantID, UserID: userID,
 		Detail: map[string]string{"reason": reason, "count": fmt.Sprint(*n)}})
 }
@@ -220,6 +239,13 @@ func ClientMayUse(c store.Client, grantType string) error {
 // ClientCredentials mints an access token for a confidential client acting
 // on its own behalf (RFC 6749 §4.4). No session and no refresh token.
 func (e *Engine) ClientCredentials(ctx context.Context, c store.Client, scope string) (*Grant, error) {
+	start := time.Now()
+	g, err := e.clientCredentials(ctx, c, scope)
+	e.metrics.observe(opClientCredentials, ServiceOAuth2, start, err)
+	return g, err
+}
+
+func (e *Engine) clientCredentials(ctx context.Context, c store.Client, scope string) (*Grant, error) {
 	if len(c.SecretHash) == 0 {
 		return nil, ErrUnauthorizedClient
 	}

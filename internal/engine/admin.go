@@ -194,7 +194,7 @@ func (e *Engine) UpdateUser(ctx context.Context, userID string, up UserUpdate) (
 		}
 	}
 	var u store.User
-	err := e.st.Tx(ctx, func(q store.Queries) error {
+	err := e.txLive(ctx, func(q store.Queries, lc liveChange) error {
 		var err error
 		if u, err = q.GetUser(ctx, userID); err != nil {
 			return userByIDErr(err, userID)
@@ -249,7 +249,7 @@ func (e *Engine) UpdateUser(ctx context.Context, userID string, up UserUpdate) (
 		}
 		if endSessions != "" {
 			var n int
-			return e.revokeUser(ctx, q, u.ID, endSessions, &n)
+			return e.revokeUser(ctx, q, u.ID, endSessions, &n, lc)
 		}
 		return nil
 	})

@@ -88,6 +88,7 @@ type Engine struct {
 	rand     io.Reader
 	log      *slog.Logger
 	metrics  *metrics
+	live     *liveSessions  // tokengate_sessions_live (livesessions.go)
 	verified *verifiedCache // access tokens verified before (verifycache.go)
 	clients  *clientCache   // client records for AuthenticateClient (clientcache.go)
 }
@@ -164,10 +165,11 @@ func New(st store.Store, ring *token.Ring, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	registerGauges(opts.Registerer, h, ring, opts.Now)
 	return &Engine{
 		st: st, ring: ring, mac: mac, opts: opts, policies: policies, variants: variants, hash: h,
 		now: opts.Now, rand: opts.Rand, log: opts.Logger,
-		metrics: newMetrics(opts.Registerer), verified: newVerifiedCache(), clients: newClientCache(),
+		metrics: newMetrics(opts.Registerer), live: newLiveSessions(opts.Registerer), verified: newVerifiedCache(), clients: newClientCache(),
 	}, nil
 }
 
@@ -224,10 +226,17 @@ func (e *Engine) Ring() *token.Ring { return e.ring }
 
 // Run does the engine's background work until ctx ends: it reloads the key
 // ring (so keys rotated on another node or by the CLI take effect), prunes
-// expired keys and purges dead sessions in bounded batches.
+// expired keys, purges dead sessions in bounded batches and, once a
+// minute, recounts the live sessions of the tokengate_sessions_live gauge
+// (the node counts them once with RecountLiveSessions before it serves).
 func (e *Engine) Run(ctx context.Context, reload time.Duration) {
 	if reload <= 0 {
 		reload = 10 * time.Second
+	}
+	recount := func() {
+		if err := e.RecountLiveSessions(ctx); err != nil && ctx.Err() == nil {
+			e.log.ErrorContext(ctx, "recount live sessions", "err", err)
+		}
 	}
 	keys := time.NewTicker(reload)
 	defer keys.Stop()
@@ -248,6 +257,7 @@ func (e *Engine) Run(ctx context.Context, reload time.Duration) {
 			if _, err := e.PurgeSessions(ctx, 1000, 100); err != nil && ctx.Err() == nil {
 				e.log.ErrorContext(ctx, "purge sessions", "err", err)
 			}
+			recount()
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/fakeclock"
 	"github.com/tokengate/tokengate/internal/store"
@@ -37,6 +38,8 @@ type env struct {
 	st    store.Store
 	ring  *token.Ring
 	eng   *engine.Engine
+	// reg holds the engine's metrics.
+	reg *prometheus.Registry
 }
 
 func newEnv(t *testing.T) *env {
@@ -67,7 +70,9 @@ func newEnvAlg(t *testing.T, alg string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	reg := prometheus.NewRegistry()
 	eng, err := engine.New(st, ring, engine.Options{
+		Registerer:  reg,
 		Issuer:      "https://auth.test",
 		GraceWindow: grace,
 		Policies: map[string]engine.Policy{
@@ -87,7 +92,7 @@ func newEnvAlg(t *testing.T, alg string) *env {
 	if _, err := eng.Bootstrap(ctx, "admin-password"); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
-	return &env{t: t, ctx: ctx, clock: clock, st: st, ring: ring, eng: eng}
+	return &env{t: t, ctx: ctx, clock: clock, st: st, ring: ring, eng: eng, reg: reg}
 }
 
 // user creates a user in the default tenant.

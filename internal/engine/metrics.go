@@ -2,8 +2,12 @@ package engine
 
 import (
 	"errors"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tokengate/tokengate/internal/obs"
+	"github.com/tokengate/tokengate/internal/token"
 )
 
 type metrics struct {
@@ -11,7 +15,20 @@ type metrics struct {
 	refreshes *prometheus.CounterVec
 	reuse     prometheus.Counter
 	revoked   *prometheus.CounterVec
+	// ops is the latency of each engine operation, from the call to the
+	// answer (a password sign-on includes its wait for a hashing worker).
+	ops *prometheus.HistogramVec
 }
+
+// Operations of tokengate_operation_duration_seconds.
+const (
+	opSignOnPassword    = "signon_password"
+	opSignOnExternal    = "signon_external"
+	opRefresh           = "refresh"
+	opIntrospect        = "introspect"
+	opRevoke            = "revoke"
+	opClientCredentials = "client_credentials"
+)
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
@@ -27,11 +44,55 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		revoked: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tokengate_sessions_revoked_total", Help: "Sessions revoked, by reason.",
 		}, []string{"reason"}),
+		ops: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "tokengate_operation_duration_seconds",
+			Help: "Latency of engine operations (signon_password, signon_external, refresh, introspect, revoke, client_credentials) by sign-on service and outcome (ok, refused, error).",
+			// From a cached refresh (about 100 µs) to a password sign-on
+			// queued behind argon2id (hundreds of ms).
+			Buckets: obs.LatencyBuckets,
+		}, []string{"operation", "service", "outcome"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.signons, m.refreshes, m.reuse, m.revoked)
+		reg.MustRegister(m.signons, m.refreshes, m.reuse, m.revoked, m.ops)
 	}
 	return m
+}
+
+// observe records one operation that started at start and ended with err.
+func (m *metrics) observe(op, service string, start time.Time, err error) {
+	m.ops.WithLabelValues(op, serviceLabel(service), outcome(err)).Observe(time.Since(start).Seconds())
+}
+
+// outcome labels an operation's end: ok, refused (one of the engine's
+// sentinels: the request was answered, negatively) or error (anything
+// else: the store failed, the caller went away).
+func outcome(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case refusal(err):
+		return "refused"
+	}
+	return "error"
+}
+
+// refusals are the sentinels that answer a request (negatively), as
+// opposed to failures to answer it (ErrBusy among them: the pool was
+// full and the caller gave up).
+var refusals = []error{
+	ErrInvalidCredentials, ErrInvalidToken, ErrTokenExpired, ErrTokenRevoked, ErrTokenReused, ErrWrongTokenUse,
+	ErrPolicyMismatch, ErrRefreshNotEnabled, ErrUserDisabled, ErrTenantDisabled, ErrUnknownTenant, ErrTenantMismatch,
+	ErrSessionLimit, ErrInvalidClient, ErrUnauthorizedClient, ErrInvalidRequest, ErrMembershipRequired,
+	ErrUnknownUser, ErrUnknownClient, ErrUnknownSession, ErrAlreadyExists, ErrInUse,
+}
+
+func refusal(err error) bool {
+	for _, r := range refusals {
+		if errors.Is(err, r) {
+			return true
+		}
+	}
+	return false
 }
 
 // result names an outcome for a metric label from an error.
@@ -58,4 +119,46 @@ func result(err error) string {
 		}
 	}
 	return "error"
+}
+
+// registerGauges registers the gauges read at each scrape from memory
+// (never from the store): the password-hashing pool and the signing key.
+func registerGauges(reg prometheus.Registerer, h *hasher, ring *token.Ring, now func() time.Time) {
+	if reg == nil {
+		return
+	}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tokengate_password_hash_workers", Help: "Size of the password-hashing pool (password.workers).",
+		}, func() float64 { return float64(cap(h.slots)) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tokengate_password_hash_busy", Help: "Password-hashing workers computing a hash now.",
+		}, func() float64 { return float64(len(h.slots)) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tokengate_password_hash_queue", Help: "Sign-ons waiting for a password-hashing worker.",
+		}, func() float64 { return float64(h.waiting.Load()) }),
+		keyAge{ring, now},
+	)
+}
+
+// keyAge is tokengate_signing_key_age_seconds{kid}: how long the key that
+// signs access tokens now has been signing. It has no series while no key
+// signs (before the first key, or with only a next key).
+type keyAge struct {
+	ring *token.Ring
+	now  func() time.Time
+}
+
+var keyAgeDesc = prometheus.NewDesc("tokengate_signing_key_age_seconds",
+	"Seconds since the current signing key began signing (its kid as label).", []string{"kid"}, nil)
+
+func (k keyAge) Describe(ch chan<- *prometheus.Desc) { ch <- keyAgeDesc }
+
+func (k keyAge) Collect(ch chan<- prometheus.Metric) {
+	now := k.now()
+	for _, ki := range k.ring.Keys() {
+		if ki.State == token.StateCurrent {
+			ch <- prometheus.MustNewConstMetric(keyAgeDesc, prometheus.GaugeValue, now.Sub(ki.ActiveFrom).Seconds(), ki.ID)
+		}
+	}
 }

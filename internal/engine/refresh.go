@@ -35,8 +35,10 @@ type RefreshRequest struct {
 // within the grace window, which gets the same successor again. Under the
 // stable policy the token stays the same and only the idle expiry slides.
 func (e *Engine) Refresh(ctx context.Context, req RefreshRequest) (*Grant, error) {
+	start := time.Now()
 	g, service, err := e.refresh(ctx, req)
 	e.metrics.refreshes.WithLabelValues(serviceLabel(service), result(err)).Inc()
+	e.metrics.observe(opRefresh, service, start, err)
 	return g, err
 }
 
@@ -144,6 +146,7 @@ func (e *Engine) refresh(ctx context.Context, req RefreshRequest) (*Grant, strin
 	if reused {
 		e.metrics.reuse.Inc()
 		e.metrics.revoked.WithLabelValues("reuse").Inc()
+		e.live.apply(liveChange{s.TenantID: -1})
 		e.log.WarnContext(ctx, "refresh token reuse: session revoked", "session", s.ID, "user", u.Name, "generation", c.Generation)
 		return nil, s.Service, ErrTokenReused
 	}

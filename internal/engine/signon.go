@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/tokengate/tokengate/internal/obs"
 	"github.com/tokengate/tokengate/internal/store"
@@ -39,8 +40,10 @@ func (e *Engine) Tenant(ctx context.Context, name string) (store.Tenant, error) 
 // session. A refresh-enabled user gets a refresh token under the service's
 // policy; any other user gets an access token only.
 func (e *Engine) SignOnPassword(ctx context.Context, req SignOnRequest) (*Grant, error) {
+	start := time.Now()
 	g, err := e.signOnPassword(ctx, req)
 	e.metrics.signons.WithLabelValues(serviceLabel(req.Service), result(err)).Inc()
+	e.metrics.observe(opSignOnPassword, req.Service, start, err)
 	return g, err
 }
 
@@ -107,7 +110,8 @@ func (e *Engine) StartSession(ctx context.Context, t store.Tenant, u store.User,
 		s.IdleExpiresAt = now.Add(p.AccessTTL)
 		s.AbsoluteExpiresAt = s.IdleExpiresAt
 	}
-	err = e.st.Tx(ctx, func(q store.Queries) error {
+	e.live.name(t)
+	err = e.txLive(ctx, func(q store.Queries, lc liveChange) error {
 		// u was read before the (slow) authentication: an administrator
 		// may have disabled the user or changed the password since, ending
 		// their sessions. Check again under the lock, so that no session
@@ -124,12 +128,13 @@ func (e *Engine) StartSession(ctx context.Context, t store.Tenant, u store.User,
 		case s.Policy != store.PolicyNone && !cur.RefreshEnabled:
 			return ErrRefreshNotEnabled
 		}
-		if err := e.enforceLimit(ctx, q, t, u, s); err != nil {
+		if err := e.enforceLimit(ctx, q, t, u, s, lc); err != nil {
 			return err
 		}
 		if err := q.CreateSession(ctx, s); err != nil {
 			return err
 		}
+		lc.started(t)
 		return e.audit(ctx, q, store.AuditEvent{Type: "signon", TenantID: t.ID, UserID: u.ID, SessionID: s.ID, ClientID: req.ClientID,
 			Detail: map[string]string{"service": s.Service, "policy": string(s.Policy)}})
 	})
@@ -155,7 +160,7 @@ func (e *Engine) StartSession(ctx context.Context, t store.Tenant, u store.User,
 // long-lived credentials a user manages on purpose: they neither count
 // toward the limit nor are ended by it, so signing in on one more device
 // never silently breaks a script's token, and creating one is not limited.
-func (e *Engine) enforceLimit(ctx context.Context, q store.Queries, t store.Tenant, u store.User, s store.Session) error {
+func (e *Engine) enforceLimit(ctx context.Context, q store.Queries, t store.Tenant, u store.User, s store.Session, lc liveChange) error {
 	if t.MaxSessions <= 0 || s.Label != "" {
 		return nil
 	}
@@ -177,6 +182,7 @@ func (e *Engine) enforceLimit(ctx context.Context, q store.Queries, t store.Tena
 			return err
 		}
 		e.metrics.revoked.WithLabelValues(old.RevokeReason).Inc()
+		lc.ended(t.ID, 1)
 		if err := e.audit(ctx, q, store.AuditEvent{Type: "session.revoke", TenantID: t.ID, UserID: u.ID, SessionID: old.ID,
 			Detail: map[string]string{"reason": old.RevokeReason}}); err != nil {
 			return err

@@ -43,6 +43,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
@@ -75,6 +76,9 @@ type Options struct {
 	Now       func() time.Time
 	Log       *slog.Logger
 	Transport http.RoundTripper
+	// Registerer, when set, takes the proxy's latency histogram
+	// (tokengate_proxy_duration_seconds).
+	Registerer prometheus.Registerer
 }
 
 // Proxy is the authenticating reverse proxy. It is safe for concurrent use.
@@ -103,6 +107,9 @@ func (p *Proxy) Stats() Stats {
 type route struct {
 	cfg config.ProxyRoute
 	rp  *httputil.ReverseProxy
+	// check observes the token check of each request (signature or
+	// cache, session liveness, membership).
+	check prometheus.Observer
 }
 
 // tokenEntry is what the proxy remembers of a verified access token.
@@ -146,15 +153,23 @@ func New(eng *engine.Engine, opts Options) (*Proxy, error) {
 	}
 	p := &Proxy{eng: eng, opts: opts, now: opts.Now, log: opts.Log,
 		tokens: ttlcache.New[string, tokenEntry](opts.CacheSize), members: ttlcache.New[string, []engine.MemberOf](opts.CacheSize)}
+	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "tokengate_proxy_duration_seconds",
+		Help:    "Latency of the proxy's stages by route prefix: token_check (verification, session liveness, membership) and upstream (the round trip to the upstream's response headers).",
+		Buckets: obs.LatencyBuckets,
+	}, []string{"route", "stage"})
+	if opts.Registerer != nil {
+		opts.Registerer.MustRegister(latency)
+	}
 	for _, rc := range opts.Routes {
 		target, err := url.Parse(rc.Upstream)
 		if err != nil {
 			return nil, fmt.Errorf("proxy route %s: %w", rc.Prefix, err)
 		}
-		rt := &route{cfg: rc}
+		rt := &route{cfg: rc, check: latency.WithLabelValues(rc.Prefix, "token_check")}
 		rt.rp = &httputil.ReverseProxy{
 			Rewrite:    p.rewrite(rc.Prefix, target),
-			Transport:  opts.Transport,
+			Transport:  timed{opts.Transport, latency.WithLabelValues(rc.Prefix, "upstream")},
 			BufferPool: copyBuffers,
 			ErrorLog:   errorLog(p.log),
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -193,7 +208,9 @@ func (p *Proxy) handler(rt *route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rest := strings.TrimPrefix(r.URL.Path, rt.cfg.Prefix)
 		builtin := rt.cfg.Builtins && (rest == "shared/corporate" || rest == "user/myDetails")
+		start := time.Now()
 		id, err := p.Authenticate(r.Context(), r, !(builtin && rest == "shared/corporate"))
+		rt.check.Observe(time.Since(start).Seconds())
 		if err != nil {
 			writeError(w, r, p.log, rt.cfg.Errors, err)
 			return

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // maxIdlePerUpstream is how many idle connections the proxy keeps to each
@@ -58,4 +60,19 @@ func (w errorLogWriter) Write(p []byte) (int, error) {
 	}
 	w.l.Log(context.Background(), level, msg)
 	return len(p), nil
+}
+
+// timed is a route's transport: it observes each round trip to the
+// upstream, from sending the request to its response headers (or its
+// failure); copying the body is the client's pace, not the upstream's.
+type timed struct {
+	next http.RoundTripper
+	obs  prometheus.Observer
+}
+
+func (t timed) RoundTrip(r *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := t.next.RoundTrip(r)
+	t.obs.Observe(time.Since(start).Seconds())
+	return resp, err
 }

@@ -261,6 +261,9 @@ type Queries interface {
 	// ListSessions lists sessions oldest first.
 	ListSessions(ctx context.Context, f SessionFilter) ([]Session, error)
 	CountLiveSessions(ctx context.Context, userID string, now time.Time) (int, error)
+	// CountLiveSessionsByTenant counts the sessions live at now of every
+	// tenant, by tenant id; a tenant without live sessions is absent.
+	CountLiveSessionsByTenant(ctx context.Context, now time.Time) (map[string]int, error)
 	// RevokeUserSessions revokes every live session of a user and returns
 	// how many it revoked.
 	RevokeUserSessions(ctx context.Context, userID string, at time.Time, reason string) (int, error)

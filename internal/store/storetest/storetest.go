@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SessionErrors", testSessionErrors},
 		{"ListSessions", testListSessions},
 		{"CountLiveSessions", testCountLiveSessions},
+		{"CountLiveSessionsByTenant", testCountLiveSessionsByTenant},
 		{"RevokeUserSessions", testRevokeUserSessions},
 		{"PurgeSessions", testPurgeSessions},
 		{"Keys", testKeys},
