@@ -126,8 +126,9 @@ var dataCommands = map[string][]string{
 	"bench (prepares)":      {"bench", "--server", "http://127.0.0.1:1", "--duration", "1s"},
 }
 
-// otherCommands open no data directory, or may create it.
-var otherCommands = map[string]bool{"serve": true, "init": true, "version": true, "token": true,
+// otherCommands open no data directory, or may create it (migrate creates
+// the schema, and needs no master key).
+var otherCommands = map[string]bool{"serve": true, "init": true, "migrate": true, "version": true, "token": true,
 	"login": true, "api": true, "demo-api": true, "bench": true}
 
 // testCommandsNeedData runs every data command on a directory that does

@@ -23,10 +23,10 @@ type Config struct {
 	PublicURL string `yaml:"public_url"`
 	DataDir   string `yaml:"data_dir"`
 
-	Store   Store   `yaml:"store"`
-	Log     Log     `yaml:"log"`
-	Metrics Metrics `yaml:"metrics"`
-	Keys    Keys    `yaml:"keys"`
+	Database Database `yaml:"database"`
+	Log      Log      `yaml:"log"`
+	Metrics  Metrics  `yaml:"metrics"`
+	Keys     Keys     `yaml:"keys"`
 
 	// DefaultTenant is the tenant used when a request names none.
 	DefaultTenant string `yaml:"default_tenant"`
@@ -43,12 +43,6 @@ type Config struct {
 	OIDC     OIDC               `yaml:"oidc"`
 	SyncGW   SyncGW             `yaml:"syncgw"`
 	Proxy    Proxy              `yaml:"proxy"`
-}
-
-// Store selects the storage backend.
-type Store struct {
-	Driver string `yaml:"driver"` // sqlite (default) or postgres
-	DSN    string `yaml:"dsn"`    // sqlite: file path (default DataDir/tokengate.db)
 }
 
 // Log configures structured logging.
@@ -127,7 +121,6 @@ func Default() Config {
 	return Config{
 		Listen:        "127.0.0.1:8080",
 		DataDir:       "./tokengate-data",
-		Store:         Store{Driver: "sqlite"},
 		Log:           Log{Level: "info", Format: "text", Access: "all"},
 		Keys:          Keys{Algorithm: "EdDSA", PublishLead: Duration(time.Minute), ReloadInterval: Duration(10 * time.Second)},
 		DefaultTenant: "default",
@@ -223,8 +216,7 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	str("TOKENGATE_LISTEN", &c.Listen)
 	str("TOKENGATE_PUBLIC_URL", &c.PublicURL)
 	str("TOKENGATE_DATA", &c.DataDir)
-	str("TOKENGATE_STORE_DRIVER", &c.Store.Driver)
-	str("TOKENGATE_STORE_DSN", &c.Store.DSN)
+	str("TOKENGATE_DATABASE_URL", &c.Database.URL)
 	str("TOKENGATE_LOG_LEVEL", &c.Log.Level)
 	str("TOKENGATE_LOG_FORMAT", &c.Log.Format)
 	str("TOKENGATE_LOG_ACCESS", &c.Log.Access)
@@ -267,14 +259,8 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		bad("data_dir is empty")
 	}
-	switch c.Store.Driver {
-	case "sqlite":
-	case "postgres":
-		if c.Store.DSN == "" {
-			bad("store.dsn is required for the postgres driver")
-		}
-	default:
-		bad("store.driver %q: want sqlite or postgres", c.Store.Driver)
+	if _, _, err := c.Database.Backend(c.DataDir); err != nil {
+		errs = append(errs, err)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -36,7 +36,7 @@ func (e *Engine) SessionLive(ctx context.Context, sid string) (store.Session, er
 	} else if err != nil {
 		return s, err
 	}
-	return s, e.checkSession(s, e.now())
+	return s, checkSession(s, e.now())
 }
 
 // Introspection is the server's view of a token (RFC 7662).
@@ -115,7 +115,7 @@ func (e *Engine) revokeToken(ctx context.Context, tok, clientID string) error {
 		return nil
 	}
 	if clientID != "" && c.ClientID != clientID {
-		return fmt.Errorf("%w: the token was issued to another client", ErrUnauthorizedClient)
+		return withDetail(ErrUnauthorizedClient, "the token was issued to another client")
 	}
 	err = e.RevokeSession(ctx, c.SessionID, "revoked_by_client")
 	if errors.Is(err, ErrUnknownSession) {

@@ -38,8 +38,10 @@ type env struct {
 	st    store.Store
 	ring  *token.Ring
 	eng   *engine.Engine
-	// reg holds the engine's metrics.
-	reg *prometheus.Registry
+	// reg holds the engine's metrics (the second engine of a test
+	// registers none).
+	reg  *prometheus.Registry
+	opts engine.Options // eng's, for a second engine over the same store
 }
 
 func newEnv(t *testing.T) *env {
@@ -47,7 +49,9 @@ func newEnv(t *testing.T) *env {
 	return newEnvAlg(t, token.AlgEdDSA)
 }
 
-func newEnvAlg(t *testing.T, alg string) *env {
+// newEnvAlg returns an env whose key ring signs with alg; opts adjust the
+// engine's options (a logger, another issuer).
+func newEnvAlg(t *testing.T, alg string, opts ...func(*engine.Options)) *env {
 	t.Helper()
 	ctx := context.Background()
 	// One clock for the ring and the engine, so that expiry tests take no
@@ -70,9 +74,7 @@ func newEnvAlg(t *testing.T, alg string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := prometheus.NewRegistry()
-	eng, err := engine.New(st, ring, engine.Options{
-		Registerer:  reg,
+	o := engine.Options{
 		Issuer:      "https://auth.test",
 		GraceWindow: grace,
 		Policies: map[string]engine.Policy{
@@ -85,14 +87,23 @@ func newEnvAlg(t *testing.T, alg string) *env {
 		HashMemoryKiB:  8192,
 		HashIterations: 1,
 		Now:            clock.Now,
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	// The metrics registry is the first engine's alone: o, kept for a
+	// second engine, has none.
+	reg := prometheus.NewRegistry()
+	withReg := o
+	withReg.Registerer = reg
+	eng, err := engine.New(st, ring, withReg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := eng.Bootstrap(ctx, "admin-password"); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
-	return &env{t: t, ctx: ctx, clock: clock, st: st, ring: ring, eng: eng, reg: reg}
+	return &env{t: t, ctx: ctx, clock: clock, st: st, ring: ring, eng: eng, opts: o, reg: reg}
 }
 
 // user creates a user in the default tenant.

@@ -23,6 +23,8 @@ const (
 	reasonInternal  = "internal error"
 	reasonMethod    = "method not allowed"
 	reasonNotFound  = "not found"
+	reasonBusy      = "server busy, try again"
+	reasonRequest   = "bad request"
 )
 
 var (
@@ -52,26 +54,47 @@ var (
 	failBadToken  = failure{http.StatusUnauthorized, ReasonBadToken, "invalid_token", "invalid_token", "the token is invalid, expired or revoked"}
 	failMethod    = failure{http.StatusMethodNotAllowed, reasonMethod, "method_not_allowed", "", "method not allowed"}
 	failNotFound  = failure{http.StatusNotFound, reasonNotFound, "not_found", "", "not found"}
+	failBadPath   = failure{http.StatusBadRequest, reasonBadPath, "invalid_request", "", "encoded dot segments, encoded slashes and backslashes are not allowed in the path"}
+	failRequest   = failure{http.StatusBadRequest, reasonRequest, "invalid_request", "", "bad request"}
+	failBusy      = failure{http.StatusServiceUnavailable, reasonBusy, "temporarily_unavailable", "", "server busy, try again"}
 	failUpstream  = failure{http.StatusBadGateway, reasonUpstream, "bad_gateway", "", "upstream unavailable"}
 	failInternal  = failure{http.StatusInternalServerError, reasonInternal, "server_error", "", "internal error"}
 )
 
 // toFailure maps an error to what the proxy answers. It is the only place
 // where the proxy decides error statuses; the shape writers below only
-// word them.
+// word them. The words are the fixed texts above, never err.Error(): the
+// proxy fails closed, and says no more than WSAUTH does about why.
 func toFailure(err error) failure {
 	switch {
-	case errors.Is(err, engine.ErrMembershipRequired):
+	case errors.Is(err, engine.ErrMembershipRequired),
+		errors.Is(err, engine.ErrUnknownMembership),
+		errors.Is(err, engine.ErrUnknownOrganisation):
 		return failUserID
 	case errors.Is(err, errNoToken):
 		return failNoToken
 	case errors.Is(err, errNoSession):
 		return failNoSession
 	case errors.Is(err, engine.ErrInvalidToken), errors.Is(err, engine.ErrTokenExpired),
-		errors.Is(err, engine.ErrTokenRevoked), errors.Is(err, engine.ErrWrongTokenUse):
+		errors.Is(err, engine.ErrTokenRevoked), errors.Is(err, engine.ErrWrongTokenUse),
+		errors.Is(err, engine.ErrTokenReused), errors.Is(err, engine.ErrInvalidCredentials),
+		errors.Is(err, engine.ErrPolicyMismatch), errors.Is(err, engine.ErrRefreshNotEnabled),
+		errors.Is(err, engine.ErrUserDisabled), errors.Is(err, engine.ErrTenantDisabled),
+		errors.Is(err, engine.ErrUnknownTenant), errors.Is(err, engine.ErrTenantMismatch),
+		errors.Is(err, engine.ErrSessionLimit), errors.Is(err, engine.ErrInvalidClient),
+		errors.Is(err, engine.ErrUnauthorizedClient), errors.Is(err, engine.ErrUnknownAPIToken),
+		errors.Is(err, engine.ErrUnknownUser), errors.Is(err, engine.ErrUnknownClient),
+		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrAlreadyExists),
+		errors.Is(err, engine.ErrInUse):
 		return failBadToken
+	case errors.Is(err, engine.ErrInvalidRequest):
+		return failRequest
+	case errors.Is(err, engine.ErrBusy):
+		return failBusy
 	case errors.Is(err, errMethod):
 		return failMethod
+	case errors.Is(err, errBadPath):
+		return failBadPath
 	case errors.Is(err, errNotFound):
 		return failNotFound
 	case errors.Is(err, errUpstream):

@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/tokengate/tokengate/internal/app"
 	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/dialect/sentineltest"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/fakeclock"
 	"github.com/tokengate/tokengate/internal/proxy"
@@ -94,5 +96,27 @@ func TestSeenTokenSkipsVerification(t *testing.T) {
 	}
 	if upstreamCalls != 6 {
 		t.Fatalf("upstream calls = %d", upstreamCalls)
+	}
+}
+
+// TestEverySentinelHasAStatusAndBody: every engine sentinel, bare or
+// wrapped with internal text, gets a status and a body of the route's
+// shape (WSAUTH by default, Core's, plain) and no internal text
+// (sentineltest).
+func TestEverySentinelHasAStatusAndBody(t *testing.T) {
+	r := httptest.NewRequest(http.MethodGet, "/api/risks", nil)
+	for shape, says := range map[string]func(b map[string]any) bool{
+		"": func(b map[string]any) bool { return b["error"] == true && sentineltest.Text(b, "reason") },
+		config.ErrorsCore: func(b map[string]any) bool {
+			details, _ := b["details"].([]any)
+			return b["code"] != nil && sentineltest.Text(b, "message") && len(details) == 1
+		},
+		config.ErrorsPlain: func(b map[string]any) bool { return sentineltest.Text(b, "error") && sentineltest.Text(b, "message") },
+	} {
+		t.Run("shape "+shape, func(t *testing.T) {
+			sentineltest.Run(t, func(w http.ResponseWriter, err error) {
+				proxy.WriteError(w, r, slog.New(slog.DiscardHandler), shape, err)
+			}, says)
+		})
 	}
 }

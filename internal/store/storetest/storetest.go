@@ -48,6 +48,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TxRollback", testTxRollback},
 		{"TxConcurrentRefresh", testTxConcurrentRefresh},
 		{"TxIndependentFailures", testTxIndependentFailures},
+		{"TxRefreshShape", testTxRefreshShape},
+		{"TxSessionLimit", testTxSessionLimit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
