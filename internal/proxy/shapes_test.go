@@ -111,6 +111,7 @@ func TestRouteErrorShapes(t *testing.T) {
 				{"membership not selected", "GET", p + "risks", bearer(sumo.AccessToken), http.StatusUnauthorized},
 				{"builtin, wrong method", "POST", p + "user/myDetails", bearer(alice.AccessToken), http.StatusMethodNotAllowed},
 				{"upstream down", "GET", downP + "risks", bearer(alice.AccessToken), http.StatusBadGateway},
+				{"encoded dot segment", "GET", p + "%2e%2e/admin", bearer(alice.AccessToken), http.StatusBadRequest},
 			}
 			for _, c := range cases {
 				r := raw(t, s, c.method, c.path, c.header)
