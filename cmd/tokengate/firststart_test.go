@@ -103,6 +103,7 @@ var dataCommands = map[string][]string{
 	"user add":              {"user", "add", "bob", "--password-stdin"},
 	"user list":             {"user", "list"},
 	"user set":              {"user", "set", "admin", "--disabled=false"},
+	"user link":             {"user", "link", "admin", "--issuer", "auth0", "--subject", "auth0|admin"},
 	"session list":          {"session", "list"},
 	"session revoke":        {"session", "revoke", "--user", "admin"},
 	"key rotate":            {"key", "rotate"},

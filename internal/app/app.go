@@ -216,9 +216,19 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		HashWorkers:    cfg.Password.WorkerCount(),
 		HashMemoryKiB:  cfg.Password.MemoryKiB,
 		HashIterations: cfg.Password.Iterations,
-		Now:            opts.Now,
-		Logger:         a.Log,
-		Registerer:     reg,
+
+		MinPasswordLength: cfg.Password.MinLength,
+		Throttle: engine.ThrottlePolicy{
+			Account: throttleRule(cfg.Throttle.Account),
+			Address: throttleRule(cfg.Throttle.Address),
+		},
+		APITokenReauth: cfg.APITokens.ReauthWindow.D(),
+		MaxAPITokens:   cfg.APITokens.MaxPerUser,
+		AuditRetention: cfg.Audit.Retention.D(),
+
+		Now:        opts.Now,
+		Logger:     a.Log,
+		Registerer: reg,
 	})
 	if err != nil {
 		return err
@@ -230,6 +240,10 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	}
 	a.Ring, a.Engine = ring, eng
 	return nil
+}
+
+func throttleRule(r config.ThrottleRule) engine.ThrottleRule {
+	return engine.ThrottleRule{Free: r.Free, BaseDelay: r.BaseDelay.D(), MaxDelay: r.MaxDelay.D(), Forget: r.ForgetAfter.D()}
 }
 
 // Close releases the store.

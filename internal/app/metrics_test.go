@@ -170,7 +170,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := other.Engine.CreateAPIToken(ctx, alice.ID, "from the CLI"); err != nil {
+	if _, err := other.Engine.CreateAPIToken(ctx, engine.APITokenRequest{User: alice.ID, Label: "from the CLI", ByAdministrator: true}); err != nil {
 		t.Fatal(err)
 	}
 	other.Close()

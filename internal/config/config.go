@@ -38,11 +38,15 @@ type Config struct {
 	// service, keyed by service name (oauth2, core, ags, syncgw, apitoken).
 	Services map[string]Service `yaml:"services"`
 	Password Password           `yaml:"password"`
-	Core     Core               `yaml:"core"`
-	AGS      AGS                `yaml:"ags"`
-	OIDC     OIDC               `yaml:"oidc"`
-	SyncGW   SyncGW             `yaml:"syncgw"`
-	Proxy    Proxy              `yaml:"proxy"`
+	Throttle Throttle           `yaml:"throttle"`
+	// APITokens limits the User Profile's API refresh tokens.
+	APITokens APITokens `yaml:"api_tokens"`
+	Audit     Audit     `yaml:"audit"`
+	Core      Core      `yaml:"core"`
+	AGS       AGS       `yaml:"ags"`
+	OIDC      OIDC      `yaml:"oidc"`
+	SyncGW    SyncGW    `yaml:"syncgw"`
+	Proxy     Proxy     `yaml:"proxy"`
 }
 
 // Log configures structured logging.
@@ -97,7 +101,8 @@ type Service struct {
 	AbsoluteTTL Duration `yaml:"absolute_ttl"` // fixed at sign-on, never extended
 }
 
-// Password configures argon2id hashing of passwords.
+// Password configures argon2id hashing of passwords and the rule of new
+// ones.
 type Password struct {
 	// Workers bounds how many hashes run at once (0: number of CPUs;
 	// default: half the CPUs, at least one), so a
@@ -105,6 +110,43 @@ type Password struct {
 	Workers    int    `yaml:"workers"`
 	MemoryKiB  uint32 `yaml:"memory_kib"`
 	Iterations uint32 `yaml:"iterations"`
+	// MinLength is the least number of characters of a new password
+	// (user add, password changes, the bootstrap admin's); passwords set
+	// before keep working.
+	MinLength int `yaml:"min_length"`
+}
+
+// Throttle throttles password guessing per account and per client
+// address (docs/SECURITY.md): after Free failures of a run, each attempt
+// waits BaseDelay from the last failure, doubled per further failure, at
+// most MaxDelay; a run ends ForgetAfter its last failure.
+type Throttle struct {
+	Account ThrottleRule `yaml:"account"`
+	Address ThrottleRule `yaml:"address"`
+}
+
+// ThrottleRule is the delay rule of one kind of key.
+type ThrottleRule struct {
+	Free        int      `yaml:"free"`
+	BaseDelay   Duration `yaml:"base_delay"`
+	MaxDelay    Duration `yaml:"max_delay"`
+	ForgetAfter Duration `yaml:"forget_after"`
+}
+
+// APITokens limits API refresh tokens.
+type APITokens struct {
+	// MaxPerUser is the most live API tokens a user may hold.
+	MaxPerUser int `yaml:"max_per_user"`
+	// ReauthWindow is how recent the password sign-on behind a request to
+	// create one must be.
+	ReauthWindow Duration `yaml:"reauth_window"`
+}
+
+// Audit configures the audit log.
+type Audit struct {
+	// Retention is how long events are kept; older ones are purged in the
+	// background.
+	Retention Duration `yaml:"retention"`
 }
 
 // WorkerCount is how many hashes run at once: Workers, or one per CPU
@@ -137,12 +179,21 @@ func Default() Config {
 		// hash per CPU cut refresh throughput by 60% and raised its p99
 		// fourfold; with one per two CPUs refreshes hardly noticed it
 		// (docs/PERFORMANCE.md).
-		Password: Password{Workers: max(1, runtime.NumCPU()/2), MemoryKiB: 19 * 1024, Iterations: 2},
-		Core:     Core{Enabled: true, Version: "16.16.0"},
-		AGS:      AGS{Enabled: true, PasswordDisplayName: "Username and password"},
-		OIDC:     OIDC{Leeway: Duration(time.Minute)},
-		SyncGW:   defaultSyncGW(),
-		Proxy:    defaultProxy(),
+		Password: Password{Workers: max(1, runtime.NumCPU()/2), MemoryKiB: 19 * 1024, Iterations: 2, MinLength: 8},
+		// An account's delay is at most 30 s, so its owner gets in within
+		// a minute of the last guess; one address reaches a quarter of an
+		// hour per attempt after 20 failures.
+		Throttle: Throttle{
+			Account: ThrottleRule{Free: 5, BaseDelay: Duration(time.Second), MaxDelay: Duration(30 * time.Second), ForgetAfter: Duration(time.Hour)},
+			Address: ThrottleRule{Free: 10, BaseDelay: Duration(time.Second), MaxDelay: Duration(15 * time.Minute), ForgetAfter: Duration(24 * time.Hour)},
+		},
+		APITokens: APITokens{MaxPerUser: 10, ReauthWindow: Duration(5 * time.Minute)},
+		Audit:     Audit{Retention: Duration(90 * 24 * time.Hour)},
+		Core:      Core{Enabled: true, Version: "16.16.0"},
+		AGS:       AGS{Enabled: true, PasswordDisplayName: "Username and password"},
+		OIDC:      OIDC{Leeway: Duration(time.Minute)},
+		SyncGW:    defaultSyncGW(),
+		Proxy:     defaultProxy(),
 	}
 }
 
@@ -332,6 +383,26 @@ func (c *Config) Validate() error {
 	}
 	if c.Password.Workers < 0 {
 		bad("password.workers must not be negative")
+	}
+	if c.Password.MinLength < 1 {
+		bad("password.min_length must be at least 1")
+	}
+	for name, r := range map[string]ThrottleRule{"account": c.Throttle.Account, "address": c.Throttle.Address} {
+		if r.Free < 0 || r.BaseDelay <= 0 || r.MaxDelay < r.BaseDelay || r.ForgetAfter <= 0 {
+			bad("throttle.%s: want free >= 0, 0 < base_delay <= max_delay and forget_after > 0", name)
+		}
+	}
+	if c.Throttle.Account.MaxDelay > Duration(time.Minute) {
+		bad("throttle.account.max_delay %s: at most 1m, so that an account's owner is never kept out for long by others' guessing", c.Throttle.Account.MaxDelay)
+	}
+	if c.APITokens.MaxPerUser < 1 {
+		bad("api_tokens.max_per_user must be at least 1")
+	}
+	if c.APITokens.ReauthWindow <= 0 {
+		bad("api_tokens.reauth_window must be positive")
+	}
+	if c.Audit.Retention < Duration(time.Hour) {
+		bad("audit.retention must be at least 1h")
 	}
 	errs = append(errs, c.validateDialects()...)
 	errs = append(errs, c.validateSyncGWProxy()...)

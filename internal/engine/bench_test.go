@@ -138,7 +138,7 @@ func BenchmarkIntrospect(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			in, err := e.eng.Introspect(e.ctx, at)
+			in, err := e.eng.Inspect(e.ctx, at)
 			if err != nil || !in.Active {
 				b.Errorf("introspect: active %t, err %v", in.Active, err)
 				return

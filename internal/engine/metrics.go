@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +16,7 @@ type metrics struct {
 	refreshes *prometheus.CounterVec
 	reuse     prometheus.Counter
 	revoked   *prometheus.CounterVec
+	failures  *prometheus.CounterVec
 	// ops is the latency of each engine operation, from the call to the
 	// answer (a password sign-on includes its wait for a hashing worker).
 	ops *prometheus.HistogramVec
@@ -44,6 +46,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		revoked: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tokengate_sessions_revoked_total", Help: "Sessions revoked, by reason.",
 		}, []string{"reason"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tokengate_signon_failures_total",
+			Help: "Failed sign-ons by dialect and reason (wrong_password, unknown_user, invalid_name, unknown_tenant, throttled, external_not_allowed).",
+		}, []string{"dialect", "reason"}),
 		ops: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "tokengate_operation_duration_seconds",
 			Help: "Latency of engine operations (signon_password, signon_external, refresh, introspect, revoke, client_credentials) by sign-on service and outcome (ok, refused, error).",
@@ -53,7 +59,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"operation", "service", "outcome"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.signons, m.refreshes, m.reuse, m.revoked, m.ops)
+		reg.MustRegister(m.signons, m.refreshes, m.reuse, m.revoked, m.failures, m.ops)
 	}
 	return m
 }
@@ -76,23 +82,28 @@ func outcome(err error) string {
 	return "error"
 }
 
-// refusals are the sentinels that answer a request (negatively), as
-// opposed to failures to answer it (ErrBusy among them: the pool was
-// full and the caller gave up).
-var refusals = []error{
-	ErrInvalidCredentials, ErrInvalidToken, ErrTokenExpired, ErrTokenRevoked, ErrTokenReused, ErrWrongTokenUse,
-	ErrPolicyMismatch, ErrRefreshNotEnabled, ErrUserDisabled, ErrTenantDisabled, ErrUnknownTenant, ErrTenantMismatch,
-	ErrSessionLimit, ErrInvalidClient, ErrUnauthorizedClient, ErrInvalidRequest, ErrMembershipRequired,
-	ErrUnknownUser, ErrUnknownClient, ErrUnknownSession, ErrAlreadyExists, ErrInUse,
-}
-
+// refusal reports whether err is one of the engine's sentinels, which
+// answer a request (negatively), as opposed to a failure to answer it:
+// ErrBusy (and ErrExternalUnavailable, which is one) are failures, the pool
+// was full or the issuer unreachable.
 func refusal(err error) bool {
-	for _, r := range refusals {
+	if errors.Is(err, ErrBusy) {
+		return false
+	}
+	for _, r := range sentinels {
 		if errors.Is(err, r) {
 			return true
 		}
 	}
 	return false
+}
+
+// failedSignOn counts a failed sign-on of a service ("ags:password" counts
+// for the ags dialect). No user name is ever a label: the reasons and
+// dialects are a short fixed set.
+func (m *metrics) failedSignOn(service, reason string) {
+	dialect, _, _ := strings.Cut(service, ":")
+	m.failures.WithLabelValues(serviceLabel(dialect), reason).Inc()
 }
 
 // result names an outcome for a metric label from an error.
@@ -104,6 +115,7 @@ func result(err error) string {
 		err   error
 		label string
 	}{
+		{ErrThrottled, "throttled"},
 		{ErrInvalidCredentials, "invalid_credentials"},
 		{ErrTokenExpired, "expired"},
 		{ErrTokenRevoked, "revoked"},

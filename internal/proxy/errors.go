@@ -24,6 +24,7 @@ const (
 	reasonMethod    = "method not allowed"
 	reasonNotFound  = "not found"
 	reasonBusy      = "server busy, try again"
+	reasonThrottled = "too many requests, try again later"
 	reasonRequest   = "bad request"
 )
 
@@ -57,6 +58,7 @@ var (
 	failBadPath   = failure{http.StatusBadRequest, reasonBadPath, "invalid_request", "", "encoded dot segments, encoded slashes and backslashes are not allowed in the path"}
 	failRequest   = failure{http.StatusBadRequest, reasonRequest, "invalid_request", "", "bad request"}
 	failBusy      = failure{http.StatusServiceUnavailable, reasonBusy, "temporarily_unavailable", "", "server busy, try again"}
+	failThrottled = failure{http.StatusTooManyRequests, reasonThrottled, "too_many_requests", "", "too many requests, try again later"}
 	failUpstream  = failure{http.StatusBadGateway, reasonUpstream, "bad_gateway", "", "upstream unavailable"}
 	failInternal  = failure{http.StatusInternalServerError, reasonInternal, "server_error", "", "internal error"}
 )
@@ -85,8 +87,11 @@ func toFailure(err error) failure {
 		errors.Is(err, engine.ErrUnauthorizedClient), errors.Is(err, engine.ErrUnknownAPIToken),
 		errors.Is(err, engine.ErrUnknownUser), errors.Is(err, engine.ErrUnknownClient),
 		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrAlreadyExists),
-		errors.Is(err, engine.ErrInUse):
+		errors.Is(err, engine.ErrInUse), errors.Is(err, engine.ErrReauthenticationRequired),
+		errors.Is(err, engine.ErrAPITokenLimit):
 		return failBadToken
+	case errors.Is(err, engine.ErrThrottled):
+		return failThrottled
 	case errors.Is(err, engine.ErrInvalidRequest):
 		return failRequest
 	case errors.Is(err, engine.ErrBusy):
@@ -110,6 +115,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, shape 
 	f := toFailure(err)
 	if f.status == http.StatusInternalServerError {
 		obs.Failure(r.Context(), log, slog.LevelError, "proxy request failed", err)
+	}
+	if n := engine.RetryAfter(err); n > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(n))
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	switch shape {

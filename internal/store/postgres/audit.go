@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -13,6 +14,9 @@ import (
 const (
 	sqlAppendAudit = `INSERT INTO audit (time, type, tenant_id, user_id, session_id, client_id,
 		correlation_id, remote_addr, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+	// sqlPurgeAudit deletes the oldest events first, through audit_time.
+	sqlPurgeAudit = `DELETE FROM audit WHERE id IN (
+		SELECT id FROM audit WHERE time < $1 ORDER BY time LIMIT $2)`
 	sqlGetMeta = `SELECT value FROM meta WHERE name = $1`
 	sqlSetMeta = `INSERT INTO meta (name, value) VALUES ($1, $2)
 		ON CONFLICT (name) DO UPDATE SET value = excluded.value`
@@ -63,6 +67,19 @@ func (q *queries) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.A
 		return e, err
 	})
 	return es, wrap("list audit", err)
+}
+
+// PurgeAudit deletes one batch of at most limit events older than before;
+// callers loop, so that no statement holds many locks for long.
+func (q *queries) PurgeAudit(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	tag, err := q.run.exec(ctx, sqlPurgeAudit, before, int64(limit))
+	if err != nil {
+		return 0, wrap("purge audit", err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 func (q *queries) GetMeta(ctx context.Context, name string) (string, error) {
