@@ -40,6 +40,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/api/memberships/{id}", h.admin(h.getMembership))
 	mux.HandleFunc("DELETE /admin/api/memberships/{id}", h.admin(h.removeMembership))
 	mux.HandleFunc("PUT /admin/api/memberships/{id}/channels", h.admin(h.setChannels))
+	mux.HandleFunc("GET /admin/api/keys", h.operator(h.listKeys))
+	mux.HandleFunc("POST /admin/api/keys/{kid}/revoke", h.operator(h.revokeKey))
 	mux.HandleFunc("POST /profile/api-tokens", h.user(h.createToken))
 	mux.HandleFunc("GET /profile/api-tokens", h.user(h.listTokens))
 	mux.HandleFunc("DELETE /profile/api-tokens/{id}", h.user(h.revokeToken))
@@ -100,6 +102,17 @@ func (h *Handler) admin(fn handlerFunc) http.HandlerFunc {
 	})
 }
 
+// operator wraps an endpoint of the node's own resources (signing keys),
+// which administrators of the default tenant manage.
+func (h *Handler) operator(fn handlerFunc) http.HandlerFunc {
+	return h.user(func(w http.ResponseWriter, r *http.Request, c caller) error {
+		if !h.eng.IsOperator(c.User, c.Tenant) {
+			return errForbidden
+		}
+		return fn(w, r, c)
+	})
+}
+
 // writeError is the one place that maps errors to statuses; the body is
 // {"error": code, "message": client-safe text}.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -115,7 +128,8 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.Is(err, engine.ErrRefreshNotEnabled):
 		status, code, msg = http.StatusForbidden, "refresh_not_enabled", err.Error()
 	case errors.Is(err, engine.ErrUnknownOrganisation), errors.Is(err, engine.ErrUnknownMembership),
-		errors.Is(err, engine.ErrUnknownAPIToken), errors.Is(err, engine.ErrUnknownUser):
+		errors.Is(err, engine.ErrUnknownAPIToken), errors.Is(err, engine.ErrUnknownUser),
+		errors.Is(err, engine.ErrUnknownClient), errors.Is(err, engine.ErrUnknownKey):
 		status, code, msg = http.StatusNotFound, "not_found", err.Error()
 	case errors.Is(err, engine.ErrAlreadyExists), errors.Is(err, engine.ErrInUse):
 		status, code, msg = http.StatusConflict, "conflict", err.Error()

@@ -32,6 +32,9 @@ type Claims struct {
 	ClientID   string   `json:"client_id,omitempty"`
 	Scope      string   `json:"scope,omitempty"`
 	Generation int64    `json:"gen,omitempty"`
+	// KeyID is the kid of the key that signed the token, set by
+	// Ring.Verify; it is a header parameter, not a claim.
+	KeyID string `json:"-"`
 	// Extra holds further claims (dialect-specific, such as AGS's typ,
 	// accountId or sessionControl). MarshalJSON merges them into the
 	// top-level object but drops any whose name is one of the claims above,

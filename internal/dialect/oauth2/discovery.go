@@ -2,6 +2,8 @@ package oauth2
 
 import (
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/tokengate/tokengate/internal/httpx"
 )
@@ -32,10 +34,11 @@ func (h *Handler) discovery(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// jwks serves the published public keys. Verifiers may cache them briefly:
-// a rotated key is published well before it signs.
+// jwks serves the published public keys. Verifiers may cache them for the
+// ring's JWKS max-age (keys.jwks_max_age): a rotated key is published
+// longer than that before it signs (config validation makes sure).
 func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=60")
+	w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(h.eng.Ring().JWKSMaxAge()/time.Second)))
 	_, _ = w.Write(h.eng.Ring().JWKS())
 }

@@ -48,7 +48,7 @@ func TestPragmas(t *testing.T) {
 		t.Error("read pool accepted a write")
 	}
 	var v int
-	if err := s.w.QueryRowContext(ctx, "SELECT max(version) FROM schema_migrations").Scan(&v); err != nil || v != 1 {
+	if err := s.w.QueryRowContext(ctx, "SELECT max(version) FROM schema_migrations").Scan(&v); err != nil || v != 2 {
 		t.Errorf("schema version %d, %v", v, err)
 	}
 }
