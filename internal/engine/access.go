@@ -28,7 +28,9 @@ func (e *Engine) VerifyAccess(tok string) (*token.Claims, error) {
 }
 
 // SessionLive returns the session with that id if it is live now, or
-// ErrTokenRevoked / ErrTokenExpired / ErrInvalidToken.
+// ErrTokenRevoked / ErrTokenExpired / ErrInvalidToken. A session of a
+// client that is disabled (or gone) is not live while it is: its tokens
+// are ErrTokenRevoked.
 func (e *Engine) SessionLive(ctx context.Context, sid string) (store.Session, error) {
 	s, err := e.st.GetSession(ctx, sid)
 	if errors.Is(err, store.ErrNotFound) {
@@ -36,7 +38,10 @@ func (e *Engine) SessionLive(ctx context.Context, sid string) (store.Session, er
 	} else if err != nil {
 		return s, err
 	}
-	return s, e.checkSession(s, e.now())
+	if err := e.checkSession(s, e.now()); err != nil {
+		return s, err
+	}
+	return s, e.clientUsable(ctx, s.ClientID)
 }
 
 // Introspection is the server's view of a token (RFC 7662).
@@ -60,9 +65,13 @@ func (e *Engine) Introspect(ctx context.Context, tok string) (Introspection, err
 		if c.UseFor != token.UseAccess {
 			return Introspection{}, nil
 		}
-		cl, err := e.st.GetClient(ctx, c.ClientID)
-		if err != nil || cl.Disabled {
+		if c.ClientID == "" {
 			return Introspection{}, nil
+		}
+		if err := e.clientUsable(ctx, c.ClientID); errors.Is(err, ErrTokenRevoked) {
+			return Introspection{}, nil
+		} else if err != nil {
+			return Introspection{}, err
 		}
 		return Introspection{Active: true, Claims: c}, nil
 	}
@@ -172,7 +181,7 @@ func (e *Engine) AuthenticateClient(ctx context.Context, id, secret string) (Aut
 	// A client accepted on a cached record is at most clientCacheMaxAge
 	// old; a refusal is always decided on the stored record.
 	now := time.Now()
-	if c, ok := e.clients.get(id, now); ok && clientAccepts(c.Client, secret) {
+	if c, ok := e.clients.get(id, now); ok && clientAccepts(c.Client, secret, e.now()) {
 		return c, nil
 	}
 	sc, err := e.st.GetClient(ctx, id)
@@ -190,15 +199,16 @@ func (e *Engine) AuthenticateClient(ctx context.Context, id, secret string) (Aut
 	}
 	c := AuthenticatedClient{Client: sc, Tenant: t.Name}
 	e.clients.put(c, now)
-	if !clientAccepts(sc, secret) {
+	if !clientAccepts(sc, secret, e.now()) {
 		return AuthenticatedClient{}, ErrInvalidClient
 	}
 	return c, nil
 }
 
-// clientAccepts reports whether a client record authenticates with secret:
-// a public client with none, a confidential one with its own.
-func clientAccepts(c store.Client, secret string) bool {
+// clientAccepts reports whether a client record authenticates with secret
+// at now: a public client with none, a confidential one with its own, or
+// with its previous one until the overlap of the last rotation ends.
+func clientAccepts(c store.Client, secret string, now time.Time) bool {
 	if c.Disabled {
 		return false
 	}
@@ -206,7 +216,10 @@ func clientAccepts(c store.Client, secret string) bool {
 		return secret == ""
 	}
 	sum := sha256.Sum256([]byte(secret))
-	return subtle.ConstantTimeCompare(sum[:], c.SecretHash) == 1
+	current := subtle.ConstantTimeCompare(sum[:], c.SecretHash) == 1
+	previous := len(c.PreviousSecretHash) > 0 && now.Before(c.PreviousSecretExpiresAt) &&
+		subtle.ConstantTimeCompare(sum[:], c.PreviousSecretHash) == 1
+	return current || previous
 }
 
 // ClientMayUse reports whether the client may use a grant type.

@@ -51,6 +51,11 @@ func (e *Engine) refresh(ctx context.Context, req RefreshRequest) (*Grant, strin
 	if c.SessionID == "" || subtle.ConstantTimeCompare([]byte(c.ID), []byte(e.refreshJTI(c.SessionID, c.Generation))) != 1 {
 		return nil, req.Service, ErrInvalidToken
 	}
+	// The client the session was issued to (the token says which: its
+	// claims are the session's) must be enabled, whichever surface asks.
+	if err := e.clientUsable(ctx, c.ClientID); err != nil {
+		return nil, req.Service, err
+	}
 	var (
 		s      store.Session
 		u      store.User
