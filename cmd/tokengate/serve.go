@@ -54,7 +54,7 @@ func openApp(ctx context.Context, env *cliEnv) (*app.App, error) {
 		return nil, err
 	}
 	log := obs.NewLogger(env.stderr, "warn", cfg.Log.Format)
-	return app.Open(ctx, cfg, log, app.Options{MustExist: true})
+	return app.Open(ctx, cfg, log, app.Options{MustExist: true, Offline: true})
 }
 
 // withApp runs fn on the opened data directory and closes it afterwards.

@@ -284,6 +284,7 @@ func TestBinary(t *testing.T) {
 	t.Run("help", func(t *testing.T) { testHelp(t, bin) })
 	t.Run("admin commands while serving", func(t *testing.T) { testAdminWhileServing(t, bin) })
 	t.Run("kill -9 and restart", func(t *testing.T) { testKillAndRestart(t, bin) })
+	t.Run("offline tokens on another port and public URL", func(t *testing.T) { testOfflineTokensAgree(t, bin) })
 }
 
 var commandLine = regexp.MustCompile(`(?m)^  (\S+)\s`)
@@ -472,5 +473,105 @@ func testKillAndRestart(t *testing.T, bin string) {
 	// bob, added by the CLI, survived too.
 	if out := mustCLI(t, bin, dir, "", "user", "list"); !strings.Contains(out, "bob") {
 		t.Fatalf("bob missing after restart:\n%s", out)
+	}
+}
+
+// testOfflineTokensAgree: API tokens made by the offline `apitoken create`
+// work on a server listening elsewhere than the default address, carry the
+// issuer the server uses, and survive a restart on another port with a
+// public URL. A refusal is explained in the server's log, without the token.
+func testOfflineTokensAgree(t *testing.T, bin string) {
+	dir := t.TempDir()
+	g := startGateway(t, bin, dir, freeAddr(t), "", "TOKENGATE_ADMIN_PASSWORD="+serveAdminPassword)
+	mustCLI(t, bin, dir, serveBobPassword+"\n", "user", "add", "bob", "--password-stdin", "--refresh-enabled")
+	apiToken := func() (tok, id string) {
+		t.Helper()
+		out, errOut, err := cli(t, bin, dir, "", "apitoken", "create", "bob")
+		m := regexp.MustCompile(`API token (\S+) `).FindStringSubmatch(errOut)
+		if err != nil || m == nil {
+			t.Fatalf("apitoken create: %v\n%s%s", err, out, errOut)
+		}
+		return strings.TrimSpace(out), m[1]
+	}
+	oidcRefresh := func(g *gateway, rt string) httpAnswer {
+		t.Helper()
+		resp, err := http.Get(g.URL + "/whitespace/_oidc_refresh?refresh_token=" + url.QueryEscape(rt))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		a := httpAnswer{status: resp.StatusCode, raw: string(b)}
+		_ = json.Unmarshal(b, &a.body)
+		return a
+	}
+	wantIssuer := func(what, tok, iss string) {
+		t.Helper()
+		if got := jwtPart(t, tok, 1)["iss"]; got != iss {
+			t.Errorf("%s carries iss %v, want %s", what, got, iss)
+		}
+	}
+	// refreshBoth renews rt on _oidc_refresh and /oauth2/token and checks
+	// that both answers carry the server's issuer.
+	refreshBoth := func(g *gateway, rt, iss string) {
+		t.Helper()
+		if a := oidcRefresh(g, rt); a.status != 200 || a.str("id_token") == "" {
+			t.Fatalf("_oidc_refresh on %s: %d %s", g.URL, a.status, a.raw)
+		} else {
+			wantIssuer("_oidc_refresh's id_token", a.str("id_token"), iss)
+		}
+		if a := g.refresh(rt); a.status != 200 || a.str("access_token") == "" {
+			t.Fatalf("/oauth2/token refresh on %s: %d %s", g.URL, a.status, a.raw)
+		} else {
+			wantIssuer("/oauth2/token's access token", a.str("access_token"), iss)
+		}
+	}
+
+	kept, _ := apiToken()
+	wantIssuer("the offline API token", kept, g.URL)
+	refreshBoth(g, kept, g.URL)
+
+	// A refused refresh says why in the log; the client sees only Sync
+	// Gateway's fixed text.
+	dropped, id := apiToken()
+	mustCLI(t, bin, dir, "", "apitoken", "revoke", id)
+	if a := oidcRefresh(g, dropped); a.status != 401 || a.str("reason") != "Unable to refresh token." {
+		t.Fatalf("revoked API token on _oidc_refresh: %d %s", a.status, a.raw)
+	}
+	line := regexp.MustCompile(`(?m)^.*msg="refresh refused".*session=` + regexp.QuoteMeta(id) + `.*$`)
+	deadline := time.Now().Add(10 * time.Second)
+	for line.FindString(g.stderr.String()) == "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("no \"refresh refused\" line for session %s in the server log:\n%s", id, g.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if l := line.FindString(g.stderr.String()); !strings.Contains(l, "api_token_revoked") || !strings.Contains(l, "user=bob") {
+		t.Errorf("refusal line lacks the reason or the user: %s", l)
+	}
+
+	// Restart on another port behind a public URL: the API token lives on,
+	// and what the server mints carries the new issuer.
+	g.kill()
+	cfg := filepath.Join(t.TempDir(), "tokengate.yaml")
+	const public = "https://tokens.example.test"
+	if err := os.WriteFile(cfg, []byte("public_url: "+public+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g2 := startGateway(t, bin, dir, freeAddr(t), cfg, "TOKENGATE_ADMIN_PASSWORD="+serveAdminPassword)
+	refreshBoth(g2, kept, public)
+	fresh, _ := apiToken()
+	wantIssuer("an offline API token made while the new server runs", fresh, public)
+	refreshBoth(g2, fresh, public)
+	g2.kill()
+	later, _ := apiToken()
+	wantIssuer("an offline API token made with no server running", later, public)
+
+	for _, logs := range []string{g.stderr.String(), g2.stderr.String()} {
+		for name, tok := range map[string]string{"kept": kept, "revoked": dropped, "fresh": fresh} {
+			if strings.Contains(logs, tok) || strings.Contains(logs, tok[strings.LastIndex(tok, ".")+1:]) {
+				t.Errorf("server log contains the %s API token", name)
+			}
+		}
 	}
 }

@@ -119,37 +119,70 @@ func (h *Handler) operator(fn handlerFunc) http.HandlerFunc {
 	})
 }
 
-// writeError is the one place that maps errors to statuses; the body is
-// {"error": code, "message": client-safe text}.
+// writeError writes err as {"error": code, "message": client-safe text};
+// internal errors are logged and shown as "internal error".
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	status, code, msg := http.StatusInternalServerError, "server_error", "internal error"
-	switch {
-	case errors.Is(err, errUnauthenticated):
-		status, code, msg = http.StatusUnauthorized, "unauthorized", err.Error()
-		w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)
-	case errors.Is(err, errForbidden):
-		status, code, msg = http.StatusForbidden, "forbidden", err.Error()
-	case errors.Is(err, engine.ErrInvalidRequest), errors.Is(err, errBadBody):
-		status, code, msg = http.StatusBadRequest, "invalid_request", err.Error()
-	case errors.Is(err, engine.ErrRefreshNotEnabled):
-		status, code, msg = http.StatusForbidden, "refresh_not_enabled", err.Error()
-	case errors.Is(err, engine.ErrUnknownOrganisation), errors.Is(err, engine.ErrUnknownMembership),
-		errors.Is(err, engine.ErrUnknownAPIToken), errors.Is(err, engine.ErrUnknownUser),
-		errors.Is(err, engine.ErrUnknownClient), errors.Is(err, engine.ErrUnknownKey):
-		status, code, msg = http.StatusNotFound, "not_found", err.Error()
-	case errors.Is(err, engine.ErrAlreadyExists), errors.Is(err, engine.ErrInUse):
-		status, code, msg = http.StatusConflict, "conflict", err.Error()
-	default:
+	status, code, msg := toError(err)
+	if status >= 500 {
 		h.log.ErrorContext(r.Context(), "admin api request failed", "err", err)
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)
 	}
 	httpx.WriteJSON(w, status, map[string]string{"error": code, "message": msg})
 }
 
-var errBadBody = errors.New("invalid request body")
+// toError is the one place that maps errors to statuses. Messages are the
+// API's own fixed texts or the engine's public text (engine.PublicText),
+// never err.Error(), so no wrapped internal text reaches a client.
+func toError(err error) (status int, code, msg string) {
+	var bb *badBody
+	public := engine.PublicText(err)
+	switch {
+	case errors.Is(err, errUnauthenticated):
+		return http.StatusUnauthorized, "unauthorized", errUnauthenticated.Error()
+	case errors.Is(err, errForbidden):
+		return http.StatusForbidden, "forbidden", errForbidden.Error()
+	case errors.As(err, &bb):
+		return http.StatusBadRequest, "invalid_request", bb.msg
+	case errors.Is(err, engine.ErrInvalidRequest):
+		return http.StatusBadRequest, "invalid_request", public
+	case errors.Is(err, engine.ErrRefreshNotEnabled):
+		return http.StatusForbidden, "refresh_not_enabled", public
+	case errors.Is(err, engine.ErrUnknownOrganisation), errors.Is(err, engine.ErrUnknownMembership),
+		errors.Is(err, engine.ErrUnknownAPIToken), errors.Is(err, engine.ErrUnknownTenant),
+		errors.Is(err, engine.ErrUnknownUser), errors.Is(err, engine.ErrUnknownClient),
+		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrUnknownKey):
+		return http.StatusNotFound, "not_found", public
+	case errors.Is(err, engine.ErrAlreadyExists), errors.Is(err, engine.ErrInUse):
+		return http.StatusConflict, "conflict", public
+	case errors.Is(err, engine.ErrInvalidCredentials), errors.Is(err, engine.ErrInvalidToken),
+		errors.Is(err, engine.ErrTokenExpired), errors.Is(err, engine.ErrTokenRevoked),
+		errors.Is(err, engine.ErrTokenReused), errors.Is(err, engine.ErrWrongTokenUse),
+		errors.Is(err, engine.ErrInvalidClient):
+		return http.StatusUnauthorized, "unauthorized", public
+	case errors.Is(err, engine.ErrUserDisabled), errors.Is(err, engine.ErrTenantDisabled),
+		errors.Is(err, engine.ErrTenantMismatch), errors.Is(err, engine.ErrPolicyMismatch),
+		errors.Is(err, engine.ErrUnauthorizedClient), errors.Is(err, engine.ErrMembershipRequired),
+		errors.Is(err, engine.ErrSessionLimit):
+		return http.StatusForbidden, "forbidden", public
+	case errors.Is(err, engine.ErrBusy):
+		return http.StatusServiceUnavailable, "temporarily_unavailable", public
+	}
+	return http.StatusInternalServerError, "server_error", "internal error"
+}
+
+// badBody is a request body the API can't read. Its message describes the
+// client's own body, as httpx.DecodeJSON words it for clients.
+type badBody struct{ msg string }
+
+func (b *badBody) Error() string { return b.msg }
+
+var errBadBody = &badBody{msg: "invalid request body"}
 
 func decode(r *http.Request, v any) error {
 	if err := httpx.DecodeJSON(r, v, true); err != nil {
-		return errors.Join(errBadBody, err)
+		return &badBody{msg: errBadBody.msg + "\n" + err.Error()}
 	}
 	return nil
 }

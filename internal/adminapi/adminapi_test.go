@@ -9,8 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tokengate/tokengate/internal/adminapi"
 	"github.com/tokengate/tokengate/internal/app"
 	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/dialect/sentineltest"
 	"github.com/tokengate/tokengate/internal/engine"
 )
 
@@ -101,4 +103,13 @@ func TestAdminAndProfileAPI(t *testing.T) {
 	if code, _ := call(admin, "DELETE", "/admin/api/organisations/acme", ""); code != 204 {
 		t.Fatalf("delete organisation: %d", code)
 	}
+}
+
+// TestEverySentinelHasAStatusAndBody: every engine sentinel, bare or
+// wrapped with internal text, gets the admin API's {error, message} and no
+// internal text (sentineltest).
+func TestEverySentinelHasAStatusAndBody(t *testing.T) {
+	sentineltest.Run(t, func(w http.ResponseWriter, err error) {
+		adminapi.WriteError(w, httptest.NewRequest(http.MethodGet, "/admin/api/organisations", nil), err)
+	}, func(b map[string]any) bool { return sentineltest.Text(b, "error") && sentineltest.Text(b, "message") })
 }

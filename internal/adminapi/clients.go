@@ -1,8 +1,6 @@
 package adminapi
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -86,7 +84,7 @@ func (h *Handler) rotateSecret(w http.ResponseWriter, r *http.Request, c caller)
 	if in.Overlap != "" {
 		d, err := time.ParseDuration(in.Overlap)
 		if err != nil {
-			return errors.Join(errBadBody, fmt.Errorf("overlap %q is not a duration such as 1h or 30m", in.Overlap))
+			return &badBody{msg: "overlap: not a duration such as 1h or 30m"}
 		}
 		overlap = d
 	}

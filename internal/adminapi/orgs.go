@@ -1,7 +1,6 @@
 package adminapi
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/tokengate/tokengate/internal/engine"
@@ -95,7 +94,7 @@ func memberOut(mm engine.Member) membershipJSON {
 func (h *Handler) ownMembership(r *http.Request, c caller) (store.Membership, error) {
 	m, err := h.eng.Membership(r.Context(), r.PathValue("id"))
 	if err == nil && m.TenantID != c.Tenant.ID {
-		err = fmt.Errorf("%w %q", engine.ErrUnknownMembership, m.ID)
+		err = engine.ErrUnknownMembership
 	}
 	return m, err
 }

@@ -48,6 +48,11 @@ type Options struct {
 	// that one pointed at the wrong directory says so rather than starting
 	// a new, empty gateway there; only serve and init create.
 	MustExist bool
+	// Offline opens the node for an admin command rather than a server:
+	// the tokens it mints carry the issuer the serving node recorded in the
+	// store (engine.RecordedIssuer), not one derived from the command's own
+	// configuration. Otherwise the node records its issuer as the server's.
+	Offline bool
 }
 
 // Open opens the store and key ring and builds the engine. It does not
@@ -65,6 +70,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 		}
 	} else if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	if err := checkDataDir(cfg.DataDir); err != nil {
+		return nil, err
 	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
@@ -143,8 +151,18 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		reg = a.Registry
 		a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
+	issuer := cfg.Issuer()
+	if opts.Offline {
+		rec, err := engine.RecordedIssuer(ctx, a.Store)
+		if err != nil {
+			return fmt.Errorf("read the server's issuer: %w", err)
+		}
+		if rec != "" {
+			issuer = rec
+		}
+	}
 	eng, err := engine.New(a.Store, ring, engine.Options{
-		Issuer:         cfg.Issuer(),
+		Issuer:         issuer,
 		DefaultTenant:  cfg.DefaultTenant,
 		GraceWindow:    cfg.Refresh.GraceWindow.D(),
 		Leeway:         cfg.Refresh.Leeway.D(),
@@ -159,6 +177,11 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	})
 	if err != nil {
 		return err
+	}
+	if !opts.Offline {
+		if err := eng.RecordIssuer(ctx); err != nil {
+			return fmt.Errorf("record the issuer: %w", err)
+		}
 	}
 	a.Ring, a.Engine = ring, eng
 	return nil

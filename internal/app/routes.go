@@ -14,8 +14,11 @@ import (
 // Gateway dialect, nil when it is disabled, for the front router, which
 // serves /{bucket}/_oidc_refresh itself.
 func registerWhitespace(mux *http.ServeMux, a *App) http.Handler {
+	// Validate already parsed the trusted proxies.
+	trusted, _ := a.Config.Proxy.TrustedPrefixes()
 	p, err := proxy.New(a.Engine, proxy.Options{
 		Routes: a.Config.Proxy.Routes, Bound: a.Config.Proxy.RevocationBound.D(), CacheSize: a.Config.Proxy.CacheSize, Log: a.Log,
+		TrustedProxies: trusted,
 	})
 	if err != nil {
 		// Validate already checked the routes; this can't happen with a
@@ -33,5 +36,5 @@ func registerWhitespace(mux *http.ServeMux, a *App) http.Handler {
 
 // notFound answers a request no surface serves.
 func notFound(w http.ResponseWriter, r *http.Request) {
-	httpx.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "message": "no such endpoint: " + r.Method + " " + r.URL.Path})
+	httpx.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "message": "no such endpoint"}) // never echo the path
 }

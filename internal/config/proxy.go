@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -18,6 +19,11 @@ type Proxy struct {
 	// CacheSize bounds each of the proxy's caches (verified tokens,
 	// memberships per user).
 	CacheSize int `yaml:"cache_size"`
+	// TrustedProxies lists the addresses and CIDR prefixes of the proxies
+	// in front of the gateway whose X-Forwarded-For the gateway extends;
+	// from any other peer it replaces the header with the peer's address.
+	// None by default: a client can't choose the address an upstream sees.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // ProxyRoute maps a path prefix to an upstream.
@@ -34,6 +40,25 @@ var (
 	routePrefixPattern = regexp.MustCompile(`^/[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*/$`)
 )
 
+// TrustedPrefixes parses TrustedProxies: each entry an address or a CIDR
+// prefix.
+func (p Proxy) TrustedPrefixes() ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(p.TrustedProxies))
+	for i, s := range p.TrustedProxies {
+		if pr, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, pr.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("proxy.trusted_proxies[%d] %q: want an address or a CIDR prefix such as 10.0.0.0/8", i, s)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
 func defaultProxy() Proxy { return Proxy{RevocationBound: Duration(2 * time.Second), CacheSize: 10000} }
 
 func (c *Config) validateSyncGWProxy() []error {
@@ -49,6 +74,9 @@ func (c *Config) validateSyncGWProxy() []error {
 	}
 	if c.Proxy.CacheSize < 1 {
 		bad("proxy.cache_size must be at least 1")
+	}
+	if _, err := c.Proxy.TrustedPrefixes(); err != nil {
+		errs = append(errs, err)
 	}
 	seen := map[string]bool{}
 	for i, r := range c.Proxy.Routes {

@@ -43,9 +43,14 @@ const (
 
 // Result says what Load did.
 type Result struct {
-	// Password is the demo users' password when Load created them (shown
-	// once); empty when they existed already.
+	// Password is the demo users' password when Load created them with
+	// one the gateway generated (shown once); empty when they existed
+	// already or the password came from TOKENGATE_DEMO_PASSWORD, which
+	// the operator knows and no output repeats.
 	Password string
+	// FromEnv is set when Load created the users with the password of
+	// TOKENGATE_DEMO_PASSWORD.
+	FromEnv bool
 	// PasswordFile is where a generated password is kept (mode 0600).
 	PasswordFile string
 	Created      bool
@@ -84,6 +89,7 @@ func Load(ctx context.Context, a *app.App, opts Options) (Result, error) {
 		}
 	}
 	var password string
+	var fromEnv bool
 	for _, u := range []struct{ name, display string }{{UserSUMO, "Sumo User (broker and underwriter)"}, {UserBroker, "Broker User"}} {
 		if _, err := eng.User(ctx, "", u.name); err == nil {
 			continue
@@ -92,7 +98,7 @@ func Load(ctx context.Context, a *app.App, opts Options) (Result, error) {
 		}
 		if password == "" {
 			var err error
-			if password, err = demoPassword(opts.Getenv, res.PasswordFile); err != nil {
+			if password, fromEnv, err = demoPassword(opts.Getenv, res.PasswordFile); err != nil {
 				return res, err
 			}
 		}
@@ -102,7 +108,9 @@ func Load(ctx context.Context, a *app.App, opts Options) (Result, error) {
 		}
 		res.Created = true
 	}
-	if res.Created {
+	if res.Created && fromEnv {
+		res.FromEnv = true
+	} else if res.Created {
 		res.Password = password
 	}
 	for _, m := range []engine.NewMembership{
@@ -147,24 +155,25 @@ func configure(c *config.Config, risksURL string) {
 	c.Proxy.Routes = append(c.Proxy.Routes, r)
 }
 
-// demoPassword is TOKENGATE_DEMO_PASSWORD, else the one kept in the data
-// directory, else a new one written there with mode 0600.
-func demoPassword(getenv func(string) string, file string) (string, error) {
+// demoPassword is TOKENGATE_DEMO_PASSWORD (fromEnv set; never written
+// anywhere), else the one the gateway generated before and kept in the
+// data directory, else a new one written there with mode 0600.
+func demoPassword(getenv func(string) string, file string) (pw string, fromEnv bool, err error) {
 	if pw := getenv(PasswordEnv); pw != "" {
-		return pw, nil
+		return pw, true, nil
 	}
 	if b, err := os.ReadFile(file); err == nil && strings.TrimSpace(string(b)) != "" {
-		return strings.TrimSpace(string(b)), nil
+		return strings.TrimSpace(string(b)), false, nil
 	}
 	var b [passwordEntropy]byte
 	if _, err := io.ReadFull(rand.Reader, b[:]); err != nil {
-		return "", err
+		return "", false, err
 	}
-	pw := base64.RawURLEncoding.EncodeToString(b[:])
+	pw = base64.RawURLEncoding.EncodeToString(b[:])
 	if err := os.WriteFile(file, []byte(pw+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("demo password file: %w", err)
+		return "", false, fmt.Errorf("demo password file: %w", err)
 	}
-	return pw, nil
+	return pw, false, nil
 }
 
 // StartRisks serves the risks service on addr until ctx ends and returns
@@ -193,9 +202,14 @@ func StartRisks(ctx context.Context, addr string, log *slog.Logger) (string, err
 func PrintWalkthrough(w io.Writer, issuer string, res Result) {
 	fmt.Fprintf(w, "\nDemo world loaded: users %q (SUMO: %s in %s, %s in %s) and %q; bucket %q; %s -> demo risks service at %s\n",
 		UserSUMO, MUSumoBroker, OrgBroker, MUSumoUnderwr, OrgUnderwriter, UserBroker, Bucket, APIPrefix, res.RisksURL)
+	// A password is shown only when the gateway generated it: one the
+	// operator chose stays out of every log and terminal, as the admin
+	// password does (serve's welcome text).
 	switch {
 	case res.Password != "":
-		fmt.Fprintf(w, "Demo users' password (shown once; also in %s, mode 0600, unless %s was set): %s\n", res.PasswordFile, PasswordEnv, res.Password)
+		fmt.Fprintf(w, "Demo users' password (shown once; also in %s, mode 0600): %s\n", res.PasswordFile, res.Password)
+	case res.FromEnv:
+		fmt.Fprintf(w, "Demo users' password: the one in $%s.\n", PasswordEnv)
 	default:
 		fmt.Fprintf(w, "Demo users' password: $%s, or `cat %s`\n", PasswordEnv, res.PasswordFile)
 	}

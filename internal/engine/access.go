@@ -38,7 +38,7 @@ func (e *Engine) SessionLive(ctx context.Context, sid string) (store.Session, er
 	} else if err != nil {
 		return s, err
 	}
-	if err := e.checkSession(s, e.now()); err != nil {
+	if err := checkSession(s, e.now()); err != nil {
 		return s, err
 	}
 	return s, e.clientUsable(ctx, s.ClientID)
@@ -110,7 +110,7 @@ func (e *Engine) RevokeToken(ctx context.Context, tok, clientID string) error {
 		return nil
 	}
 	if clientID != "" && c.ClientID != clientID {
-		return fmt.Errorf("%w: the token was issued to another client", ErrUnauthorizedClient)
+		return withDetail(ErrUnauthorizedClient, "the token was issued to another client")
 	}
 	err = e.RevokeSession(ctx, c.SessionID, "revoked_by_client")
 	if errors.Is(err, ErrUnknownSession) {

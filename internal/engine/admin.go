@@ -14,7 +14,7 @@ var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$`)
 
 func checkName(kind, name string) error {
 	if !namePattern.MatchString(name) {
-		return invalidRequest("%s name %q: use 1-128 letters, digits and . _ @ + -, starting with a letter or digit", kind, name)
+		return invalidRequest("%s name: use 1-128 letters, digits and . _ @ + -, starting with a letter or digit", kind)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/tokengate/tokengate/internal/store"
@@ -67,7 +66,7 @@ func (e *Engine) clientUsable(ctx context.Context, id string) error {
 	if !ok {
 		sc, err := e.st.GetClient(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("%w: the client it was issued to no longer exists", ErrTokenRevoked)
+			return refused(ErrTokenRevoked, "the client it was issued to no longer exists")
 		} else if err != nil {
 			return err
 		}
@@ -79,7 +78,7 @@ func (e *Engine) clientUsable(ctx context.Context, id string) error {
 		e.clients.put(c, now)
 	}
 	if c.Disabled {
-		return fmt.Errorf("%w: the client it was issued to is disabled", ErrTokenRevoked)
+		return refused(ErrTokenRevoked, "the client it was issued to is disabled")
 	}
 	return nil
 }

@@ -73,7 +73,7 @@ const MaxSecretOverlap = 30 * 24 * time.Hour
 // secret to rotate (ErrInvalidRequest).
 func (e *Engine) RotateClientSecret(ctx context.Context, tenant, id string, overlap time.Duration) (ClientSecret, error) {
 	if overlap < 0 || overlap > MaxSecretOverlap {
-		return ClientSecret{}, invalidRequest("secret overlap %s: want 0 (none) up to %s", overlap, MaxSecretOverlap)
+		return ClientSecret{}, invalidRequest("secret overlap: want 0 (none) up to %s", MaxSecretOverlap)
 	}
 	secret, hash, err := e.newClientSecret()
 	if err != nil {
@@ -81,7 +81,7 @@ func (e *Engine) RotateClientSecret(ctx context.Context, tenant, id string, over
 	}
 	c, err := e.changeClient(ctx, tenant, id, "client.secret_rotate", func(q store.Queries, c *store.Client) (map[string]string, error) {
 		if len(c.SecretHash) == 0 {
-			return nil, invalidRequest("client %q is public: it has no secret to rotate", c.ID)
+			return nil, invalidRequest("a public client has no secret to rotate")
 		}
 		c.PreviousSecretHash, c.PreviousSecretExpiresAt = nil, timeZero
 		if overlap > 0 {

@@ -160,7 +160,7 @@ func New(st store.Store, ring *token.Ring, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	mac, err := token.NewMAC(subKey(opts.RefreshKey, "refresh-token signature v1"))
+	mac, err := token.NewMAC(subKey(opts.RefreshKey, "refresh-token signature v1"), token.TypeRefresh)
 	if err != nil {
 		return nil, err
 	}

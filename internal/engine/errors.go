@@ -2,11 +2,12 @@ package engine
 
 import (
 	"errors"
-	"fmt"
 )
 
 // Sentinel errors of the engine. Every dialect maps them to its own status
 // and body in one writer function; their text is safe to show a client.
+// A new sentinel goes into Sentinels too (a test parses this package to
+// make sure), so that every dialect's mapping test covers it.
 var (
 	// ErrInvalidCredentials: unknown user or wrong password.
 	ErrInvalidCredentials = errors.New("invalid username or password")
@@ -49,9 +50,20 @@ var (
 	ErrBusy = errors.New("server busy, try again")
 )
 
-// invalidRequest returns ErrInvalidRequest with a client-safe reason.
-func invalidRequest(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalidRequest, fmt.Sprintf(format, args...))
+// Sentinels returns every sentinel error of the engine, for the tests that
+// prove each surface maps each of them to a status and a body of its own.
+func Sentinels() []error {
+	return []error{
+		ErrInvalidCredentials, ErrInvalidToken, ErrTokenExpired, ErrTokenRevoked, ErrTokenReused,
+		ErrWrongTokenUse, ErrPolicyMismatch, ErrRefreshNotEnabled, ErrUserDisabled, ErrTenantDisabled,
+		ErrUnknownTenant, ErrTenantMismatch, ErrSessionLimit, ErrInvalidClient, ErrUnauthorizedClient,
+		ErrInvalidRequest, ErrBusy,
+		ErrExternalNotAllowed, ErrExternalUnavailable, // external.go
+		ErrMembershipRequired, ErrUnknownOrganisation, ErrUnknownMembership, // orgs.go
+		ErrUnknownAPIToken, // apitokens.go
+		ErrUnknownUser, ErrUnknownClient, ErrUnknownSession, ErrAlreadyExists, ErrInUse,
+		ErrUnknownKey, // keys.go
+	}
 }
 
 // Sentinels for records that are missing or already there. The store's own

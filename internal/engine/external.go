@@ -30,19 +30,11 @@ type ExternalIdentity struct {
 // (not in the issuer's allowed users, or without a local account). It
 // matches ErrInvalidCredentials too, so surfaces that only know that
 // sentinel refuse it the same way.
-var ErrExternalNotAllowed error = aliasError{"this identity is not allowed to sign on", ErrInvalidCredentials}
+var ErrExternalNotAllowed error = &Error{Kind: ErrInvalidCredentials, Public: "this identity is not allowed to sign on"}
 
 // ErrExternalUnavailable: the external issuer could not be reached
 // (discovery or keys). It matches ErrBusy.
-var ErrExternalUnavailable error = aliasError{"identity provider unavailable, try again", ErrBusy}
-
-type aliasError struct {
-	msg  string
-	base error
-}
-
-func (e aliasError) Error() string { return e.msg }
-func (e aliasError) Unwrap() error { return e.base }
+var ErrExternalUnavailable error = &Error{Kind: ErrBusy, Public: "identity provider unavailable, try again"}
 
 // SignOnExternal maps an external identity to its local user, creating or
 // linking the user on first sign-on when the issuer allows it, and starts

@@ -37,6 +37,7 @@ type env struct {
 	st    store.Store
 	ring  *token.Ring
 	eng   *engine.Engine
+	opts  engine.Options // eng's, for a second engine over the same store
 }
 
 func newEnv(t *testing.T) *env {
@@ -44,7 +45,9 @@ func newEnv(t *testing.T) *env {
 	return newEnvAlg(t, token.AlgEdDSA)
 }
 
-func newEnvAlg(t *testing.T, alg string) *env {
+// newEnvAlg returns an env whose key ring signs with alg; opts adjust the
+// engine's options (a logger, another issuer).
+func newEnvAlg(t *testing.T, alg string, opts ...func(*engine.Options)) *env {
 	t.Helper()
 	ctx := context.Background()
 	// One clock for the ring and the engine, so that expiry tests take no
@@ -67,7 +70,7 @@ func newEnvAlg(t *testing.T, alg string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := engine.New(st, ring, engine.Options{
+	o := engine.Options{
 		Issuer:      "https://auth.test",
 		GraceWindow: grace,
 		Policies: map[string]engine.Policy{
@@ -80,14 +83,18 @@ func newEnvAlg(t *testing.T, alg string) *env {
 		HashMemoryKiB:  8192,
 		HashIterations: 1,
 		Now:            clock.Now,
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	eng, err := engine.New(st, ring, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := eng.Bootstrap(ctx, "admin-password"); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
-	return &env{t: t, ctx: ctx, clock: clock, st: st, ring: ring, eng: eng}
+	return &env{t: t, ctx: ctx, clock: clock, st: st, ring: ring, eng: eng, opts: o}
 }
 
 // user creates a user in the default tenant.

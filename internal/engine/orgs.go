@@ -24,6 +24,10 @@ var ErrUnknownOrganisation = errors.New("unknown organisation")
 // ErrUnknownMembership: no membership with that MU id.
 var ErrUnknownMembership = errors.New("unknown membership")
 
+func unknownMembership(id string) error {
+	return fmt.Errorf("%w %q", ErrUnknownMembership, id)
+}
+
 // MembershipPrefix starts every membership id: "MU" + a UUID.
 const MembershipPrefix = "MU"
 
@@ -142,7 +146,7 @@ func (e *Engine) AddMembership(ctx context.Context, nm NewMembership) (store.Mem
 		}
 		id = MembershipPrefix + v.String()
 	} else if !ValidMembershipID(id) {
-		return store.Membership{}, invalidRequest("membership id %q: want MU followed by a UUID", id)
+		return store.Membership{}, invalidRequest("membership id: want MU followed by a UUID")
 	}
 	m := store.Membership{ID: id, TenantID: u.TenantID, OrganisationID: o.ID, UserID: u.ID, Channels: channels, CreatedAt: e.now()}
 	err = e.st.Tx(ctx, func(q store.Queries) error {
@@ -174,7 +178,7 @@ func (e *Engine) RemoveMembership(ctx context.Context, id string) (store.Members
 		var err error
 		if m, err = q.GetMembership(ctx, id); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("%w %q", ErrUnknownMembership, id)
+				return unknownMembership(id)
 			}
 			return err
 		}
@@ -213,7 +217,7 @@ func (e *Engine) SetChannels(ctx context.Context, id string, channels []string) 
 		var err error
 		if m, err = q.GetMembership(ctx, id); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("%w %q", ErrUnknownMembership, id)
+				return unknownMembership(id)
 			}
 			return err
 		}
@@ -234,7 +238,7 @@ func (e *Engine) SetChannels(ctx context.Context, id string, channels []string) 
 func (e *Engine) Membership(ctx context.Context, id string) (store.Membership, error) {
 	m, err := e.st.GetMembership(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return m, fmt.Errorf("%w %q", ErrUnknownMembership, id)
+		return m, unknownMembership(id)
 	}
 	return m, err
 }
@@ -359,7 +363,7 @@ func cleanChannels(in []string) ([]string, error) {
 			continue
 		}
 		if !channelPattern.MatchString(c) {
-			return nil, invalidRequest("channel %q: use letters, digits and . _ @ + -", c)
+			return nil, invalidRequest("channels use letters, digits and . _ @ + -")
 		}
 		out = append(out, c)
 	}

@@ -53,7 +53,7 @@ func (h *hasher) acquire(ctx context.Context) error {
 	case h.slots <- struct{}{}:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("%w: %w", ErrBusy, ctx.Err())
+		return refused(ErrBusy, "waiting for a password-hashing worker: "+ctx.Err().Error())
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/tokengate/tokengate/internal/store"
@@ -29,165 +30,173 @@ type RefreshRequest struct {
 }
 
 // Refresh renews a session from its refresh token, in one transaction:
-// read the family, check generation and expiry, write the successor. Under
-// the rotating policy it returns a new refresh token; presenting a
-// superseded one revokes the family, except the immediately previous token
-// within the grace window, which gets the same successor again. Under the
-// stable policy the token stays the same and only the idle expiry slides.
+// read the family, decide (decideRefresh), write the successor. Under the
+// rotating policy it returns a new refresh token; presenting a superseded
+// one revokes the family, except the immediately previous token within the
+// grace window, which gets the same successor again. Under the stable
+// policy the token stays the same and only the idle expiry slides.
+//
+// A refresh token is valid by the server's state alone: its session and
+// generation, under the engine's own MAC key; its iss claim is not checked
+// (parse), so a change of the public URL does not end live sessions. Every
+// refusal is logged at info with its reason (logRefusal).
 func (e *Engine) Refresh(ctx context.Context, req RefreshRequest) (*Grant, error) {
-	g, service, err := e.refresh(ctx, req)
-	e.metrics.refreshes.WithLabelValues(serviceLabel(service), result(err)).Inc()
+	g, who, err := e.refresh(ctx, req)
+	e.metrics.refreshes.WithLabelValues(serviceLabel(who.service), result(err)).Inc()
+	if err != nil {
+		e.logRefusal(ctx, who, err)
+	}
 	return g, err
 }
 
-func (e *Engine) refresh(ctx context.Context, req RefreshRequest) (*Grant, string, error) {
+// refreshSubject is what a refresh learnt about whose token it was, for
+// metrics and the log of a refusal.
+type refreshSubject struct {
+	service, session, user, tenant string
+}
+
+func (e *Engine) refresh(ctx context.Context, req RefreshRequest) (*Grant, refreshSubject, error) {
+	who := refreshSubject{service: req.Service}
 	if req.Token == "" {
-		return nil, req.Service, invalidRequest("refresh token is required")
+		return nil, who, invalidRequest("refresh token is required")
 	}
 	c, err := e.parse(req.Token, token.UseRefresh)
 	if err != nil {
-		return nil, req.Service, err
+		// Refused before the session was read: an expired or misused token
+		// that the engine did sign still says, for the log, whose it was.
+		if c, verr := e.verify(req.Token); verr == nil {
+			who.session, who.user, who.tenant = c.SessionID, c.Subject, c.Tenant
+		}
+		return nil, who, err
 	}
+	who.session, who.user, who.tenant = c.SessionID, c.Subject, c.Tenant
 	if c.SessionID == "" || subtle.ConstantTimeCompare([]byte(c.ID), []byte(e.refreshJTI(c.SessionID, c.Generation))) != 1 {
-		return nil, req.Service, ErrInvalidToken
+		return nil, who, refused(ErrInvalidToken, "refresh token id does not match its session and generation")
 	}
 	// The client the session was issued to (the token says which: its
 	// claims are the session's) must be enabled, whichever surface asks.
 	if err := e.clientUsable(ctx, c.ClientID); err != nil {
-		return nil, req.Service, err
+		return nil, who, err
 	}
-	var (
-		s      store.Session
-		u      store.User
-		t      store.Tenant
-		p      Policy
-		reused bool
-		mintRT bool
-	)
 	now := e.now()
+	var r refreshState
 	err = e.st.Tx(ctx, func(q store.Queries) error {
 		var err error
-		if s, err = q.GetSessionForUpdate(ctx, c.SessionID); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return ErrInvalidToken
-			}
-			return err
-		}
-		if err := e.checkSession(s, now); err != nil {
-			if errors.Is(err, ErrTokenRevoked) && s.RevokeReason == revokedUserDisabled {
-				// Say why, while it is still true (AGS answers 403).
-				if u, uerr := q.GetUser(ctx, s.UserID); uerr == nil && u.Disabled {
-					return ErrUserDisabled
-				}
-			}
-			return err
-		}
-		if err := req.matches(s); err != nil {
-			return err
-		}
-		if u, err = q.GetUser(ctx, s.UserID); err != nil {
-			return err
-		}
-		if u.Disabled {
-			return ErrUserDisabled
-		}
-		if !u.RefreshEnabled {
-			return ErrRefreshNotEnabled
-		}
-		if t, err = q.GetTenant(ctx, s.TenantID); err != nil {
-			return err
-		}
-		if t.Disabled {
-			return ErrTenantDisabled
-		}
-		if req.Tenant != "" && req.Tenant != t.Name {
-			return ErrTenantMismatch
-		}
-		if p, err = e.PolicyFor(s.Service, t.Name); err != nil {
-			return err
-		}
-		switch s.Policy {
-		case store.PolicyStable:
-			if c.Generation != s.Generation {
-				return ErrInvalidToken
-			}
-			s.LastUsedAt = now
-			s.IdleExpiresAt = minTime(now.Add(p.IdleTTL), s.AbsoluteExpiresAt)
-			return q.UpdateSession(ctx, s)
-		case store.PolicyRotating:
-			switch {
-			case c.Generation == s.Generation:
-				s.Generation++
-				s.RotatedAt = now
-				s.LastUsedAt = now
-				s.IdleExpiresAt = minTime(now.Add(p.IdleTTL), s.AbsoluteExpiresAt)
-				mintRT = true
-				return q.UpdateSession(ctx, s)
-			case c.Generation == s.Generation-1 && now.Sub(s.RotatedAt) <= e.opts.GraceWindow:
-				// A retry after a lost response: the same successor again,
-				// nothing written, no fork of the family.
-				mintRT = true
-				return nil
-			case c.Generation < s.Generation:
-				reused = true
-				s.RevokedAt, s.RevokeReason = now, "reuse"
-				if err := q.UpdateSession(ctx, s); err != nil {
-					return err
-				}
-				return e.audit(ctx, q, store.AuditEvent{Type: "refresh.reuse", TenantID: s.TenantID, UserID: s.UserID, SessionID: s.ID,
-					ClientID: s.ClientID, Detail: map[string]string{"presented_generation": fmt.Sprint(c.Generation), "current_generation": fmt.Sprint(s.Generation)}})
-			default:
-				return ErrInvalidToken
-			}
-		default:
-			return ErrInvalidToken
-		}
+		r, err = e.refreshTx(ctx, q, req, c, now)
+		return err
 	})
+	if r.s.ID != "" {
+		who.service = r.s.Service
+	}
+	if r.u.ID != "" {
+		who.user, who.tenant = r.u.Name, r.t.Name
+	}
 	if err != nil {
-		return nil, s.Service, err
+		return nil, who, err
 	}
-	if reused {
-		e.metrics.reuse.Inc()
-		e.metrics.revoked.WithLabelValues("reuse").Inc()
-		e.log.WarnContext(ctx, "refresh token reuse: session revoked", "session", s.ID, "user", u.Name, "generation", c.Generation)
-		return nil, s.Service, ErrTokenReused
+	if err := r.outcome.refusal(r.s, c.Generation); err != nil {
+		if r.outcome == refreshReuse {
+			e.metrics.reuse.Inc()
+			e.metrics.revoked.WithLabelValues("reuse").Inc()
+		}
+		return nil, who, err
 	}
-	g := &Grant{IssuedAt: now, Session: s, User: u, Tenant: t, Policy: p, Scope: c.Scope}
-	if g.AccessToken, g.AccessExpiresAt, err = e.mintAccess(now, t, u, s, p, c.Scope); err != nil {
-		return nil, s.Service, err
+	g := &Grant{IssuedAt: now, Session: r.s, User: r.u, Tenant: r.t, Policy: r.p, Scope: c.Scope}
+	if g.AccessToken, g.AccessExpiresAt, err = e.mintAccess(now, r.t, r.u, r.s, r.p, c.Scope); err != nil {
+		return nil, who, err
 	}
-	if mintRT {
-		if g.RefreshToken, err = e.mintRefresh(t, u, s, p, c.Scope); err != nil {
-			return nil, s.Service, err
+	if r.outcome.mintsRefresh() {
+		if g.RefreshToken, err = e.mintRefresh(r.t, r.u, r.s, r.p, c.Scope); err != nil {
+			return nil, who, err
 		}
 	}
-	return g, s.Service, nil
+	return g, who, nil
 }
 
-// checkSession reports why a session can no longer be used, if it can't.
-func (e *Engine) checkSession(s store.Session, now time.Time) error {
-	switch {
-	case !s.RevokedAt.IsZero():
-		return ErrTokenRevoked
-	case !now.Before(s.AbsoluteExpiresAt), !now.Before(s.IdleExpiresAt):
-		return ErrTokenExpired
-	}
-	return nil
+// refreshState is what the refresh transaction loaded and decided: the
+// session as written (as found, when nothing was), its user, tenant and
+// policy, and the outcome.
+type refreshState struct {
+	s       store.Session
+	u       store.User
+	t       store.Tenant
+	p       Policy
+	outcome refreshOutcome
 }
 
-func (r RefreshRequest) matches(s store.Session) error {
-	if r.ClientID != "" && r.ClientID != s.ClientID {
-		return fmt.Errorf("%w: refresh token was issued to another client", ErrInvalidToken)
+// refreshTx is the body of the refresh transaction for the verified claims
+// c: it loads the session, its user and tenant, asks the pure rules
+// (refreshdecision.go) and writes what they decided. A refused outcome is
+// decided, not failed: a reuse commits the revocation and is refused after
+// the commit. What it loaded is returned with an error too, for the log.
+func (e *Engine) refreshTx(ctx context.Context, q store.Queries, req RefreshRequest, c *token.Claims, now time.Time) (r refreshState, err error) {
+	if r.s, err = q.GetSessionForUpdate(ctx, c.SessionID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return r, refused(ErrInvalidToken, "unknown session")
+		}
+		return r, err
 	}
-	if r.Service != "" && r.Service != s.Service && !hasBase(s.Service, r.Service) {
-		return fmt.Errorf("%w: refresh token belongs to sign-on service %q", ErrPolicyMismatch, s.Service)
+	if err := checkSession(r.s, now); err != nil {
+		if errors.Is(err, ErrTokenRevoked) && r.s.RevokeReason == revokedUserDisabled {
+			// Say why, while it is still true (AGS answers 403).
+			if u, uerr := q.GetUser(ctx, r.s.UserID); uerr == nil && u.Disabled {
+				return r, refused(ErrUserDisabled, "session revoked when its user was disabled")
+			}
+		}
+		return r, err
 	}
-	if r.Policy != "" && r.Policy != s.Policy {
-		return fmt.Errorf("%w: this endpoint takes %s refresh tokens; this one is %s and belongs to the %s sign-on", ErrPolicyMismatch, r.Policy, s.Policy, s.Service)
+	if err := req.matches(r.s); err != nil {
+		return r, err
 	}
-	return nil
+	if r.u, err = q.GetUser(ctx, r.s.UserID); err != nil {
+		return r, err
+	}
+	if r.t, err = q.GetTenant(ctx, r.s.TenantID); err != nil {
+		return r, err
+	}
+	if err := req.admits(r.u, r.t); err != nil {
+		return r, err
+	}
+	if r.p, err = e.PolicyFor(r.s.Service, r.t.Name); err != nil {
+		return r, err
+	}
+	next, outcome := decideRefresh(r.s, c.Generation, now, r.p, e.opts.GraceWindow)
+	if outcome.writes() {
+		if err := q.UpdateSession(ctx, next); err != nil {
+			return r, err
+		}
+	}
+	if outcome == refreshReuse {
+		if err := e.audit(ctx, q, store.AuditEvent{Type: "refresh.reuse", TenantID: r.s.TenantID, UserID: r.s.UserID, SessionID: r.s.ID,
+			ClientID: r.s.ClientID, Detail: map[string]string{"presented_generation": fmt.Sprint(c.Generation), "current_generation": fmt.Sprint(r.s.Generation)}}); err != nil {
+			return r, err
+		}
+	}
+	r.s, r.outcome = next, outcome
+	return r, nil
 }
 
-func hasBase(service, base string) bool {
-	return len(service) > len(base) && service[:len(base)] == base && service[len(base)] == ':'
+// logRefusal says why a refresh was refused, so that a client's bare
+// "Unable to refresh token." can be explained from the log: the reason, and
+// the session, user and tenant where known; the logger adds the request's
+// correlation id. The token itself is never logged. A reuse is a warning:
+// it may be a stolen token. Failures that are not refusals (the store) are
+// the surface's to log as errors.
+func (e *Engine) logRefusal(ctx context.Context, who refreshSubject, err error) {
+	public := PublicText(err)
+	if public == "" {
+		return
+	}
+	level := slog.LevelInfo
+	if errors.Is(err, ErrTokenReused) {
+		level = slog.LevelWarn
+	}
+	attrs := make([]slog.Attr, 0, 6)
+	attrs = append(attrs, slog.String("reason", DebugText(err)), slog.String("error", public))
+	for _, a := range [...]struct{ k, v string }{{"session", who.session}, {"user", who.user}, {"tenant", who.tenant}, {"service", who.service}} {
+		if a.v != "" {
+			attrs = append(attrs, slog.String(a.k, a.v))
+		}
+	}
+	e.log.LogAttrs(ctx, level, "refresh refused", attrs...)
 }

@@ -1,10 +1,14 @@
 package engine_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/obs"
 	"github.com/tokengate/tokengate/internal/store"
 	"github.com/tokengate/tokengate/internal/token"
 )
@@ -314,3 +318,171 @@ func TestGraceWindowSameSuccessorClaimsES256(t *testing.T) {
 		t.Fatalf("generation %d, want 2", s.Generation)
 	}
 }
+
+// TestRefreshTokenValidityIgnoresItsIssuer: a refresh token minted by an
+// engine that stamped another issuer (an offline command that guessed the
+// address, or the node before a change of its public URL) is renewed by
+// the serving engine, which stamps its own issuer on what it mints. The
+// access tokens of the other issuer stay refused: verifiers check iss.
+func TestRefreshTokenValidityIgnoresItsIssuer(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("alice", true)
+	o := e.opts
+	o.Issuer = "http://127.0.0.1:8080"
+	o.Registerer = nil
+	offline, err := engine.New(e.st, e.ring, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := offline.CreateAPIToken(e.ctx, u.ID, "script")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rot, err := offline.SignOnPassword(e.ctx, engine.SignOnRequest{Service: "oauth2", ClientID: engine.DefaultClientID, Username: "alice", Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if iss := e.claims(api.RefreshToken).Issuer; iss != o.Issuer {
+		t.Fatalf("offline token's iss %q, want %q", iss, o.Issuer)
+	}
+
+	g := e.mustRefresh(api.RefreshToken)
+	if iss := e.claims(g.AccessToken).Issuer; iss != "https://auth.test" {
+		t.Errorf("access token from the serving engine has iss %q", iss)
+	}
+	if in, err := e.eng.Introspect(e.ctx, api.RefreshToken); err != nil || !in.Active {
+		t.Errorf("introspection of the offline refresh token: active %t, err %v", in.Active, err)
+	}
+	r1 := e.mustRefresh(rot.RefreshToken)
+	if c := e.claims(r1.RefreshToken); c.Issuer != "https://auth.test" || c.Generation != 1 {
+		t.Errorf("successor iss %q generation %d", c.Issuer, c.Generation)
+	}
+	if again := e.mustRefresh(rot.RefreshToken); again.RefreshToken != r1.RefreshToken {
+		t.Error("grace retry of the offline token gave another successor")
+	}
+	// The issuer is no way around the session: revoked is revoked.
+	if err := e.eng.RevokeAPIToken(e.ctx, u.ID, api.Session.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.refresh(api.RefreshToken)
+	wantErr(t, err, engine.ErrTokenRevoked)
+	_, err = e.eng.VerifyAccess(rot.AccessToken)
+	wantErr(t, err, engine.ErrInvalidToken)
+}
+
+// TestRefreshRefusalsAreLogged: every refused refresh leaves one info line
+// (a warning for reuse) with its reason, the session and user where known
+// and the correlation id, and never the token.
+func TestRefreshRefusalsAreLogged(t *testing.T) {
+	var buf bytes.Buffer // the engine logs from the test's goroutine
+	e := newEnvAlg(t, token.AlgEdDSA, func(o *engine.Options) { o.Logger = obs.NewLogger(&buf, "info", "json") })
+	for _, name := range []string{"alice", "bob", "carol", "dave"} {
+		e.user(name, true)
+	}
+	other := newEnv(t) // the same master and refresh key over another store
+	other.user("alice", true)
+	req := func(g *engine.Grant) engine.RefreshRequest { return engine.RefreshRequest{Token: g.RefreshToken} }
+
+	for _, tc := range []struct {
+		name, level, reason string
+		// setup returns the refused request and the session and user the
+		// line must name ("" when the refresh can't know them).
+		setup func() (req engine.RefreshRequest, session, user string)
+	}{
+		{"missing token", "INFO", "refresh token is required", func() (engine.RefreshRequest, string, string) {
+			return engine.RefreshRequest{}, "", ""
+		}},
+		{"not a token", "INFO", "malformed", func() (engine.RefreshRequest, string, string) {
+			return engine.RefreshRequest{Token: "not.a.token"}, "", ""
+		}},
+		{"access token", "INFO", `token of use "access"`, func() (engine.RefreshRequest, string, string) {
+			g := e.signOn("alice", "oauth2")
+			return engine.RefreshRequest{Token: g.AccessToken}, g.Session.ID, "alice"
+		}},
+		{"unknown session", "INFO", "unknown session", func() (engine.RefreshRequest, string, string) {
+			g := other.signOn("alice", "core")
+			return req(g), g.Session.ID, "alice"
+		}},
+		{"reuse", "WARN", "reuse: generation 0 presented, the session is at generation 1", func() (engine.RefreshRequest, string, string) {
+			g := e.signOn("alice", "oauth2")
+			e.mustRefresh(g.RefreshToken)
+			e.clock.Advance(grace + time.Second)
+			return req(g), g.Session.ID, "alice"
+		}},
+		{"revoked", "INFO", "session revoked (admin)", func() (engine.RefreshRequest, string, string) {
+			g := e.signOn("alice", "core")
+			if err := e.eng.RevokeSession(e.ctx, g.Session.ID, "admin"); err != nil {
+				t.Fatal(err)
+			}
+			return req(g), g.Session.ID, "alice"
+		}},
+		{"wrong client", "INFO", `wrong client: session issued to client "tokengate", presented by "intruder"`, func() (engine.RefreshRequest, string, string) {
+			g := e.signOn("alice", "core")
+			return engine.RefreshRequest{Token: g.RefreshToken, ClientID: "intruder"}, g.Session.ID, "alice"
+		}},
+		{"policy mismatch", "INFO", `policy mismatch: stable session of service "core"`, func() (engine.RefreshRequest, string, string) {
+			g := e.signOn("alice", "core")
+			return engine.RefreshRequest{Token: g.RefreshToken, Policy: store.PolicyRotating}, g.Session.ID, "alice"
+		}},
+		{"tenant mismatch", "INFO", `session of tenant "default" presented for tenant "acme"`, func() (engine.RefreshRequest, string, string) {
+			g := e.signOn("alice", "core")
+			return engine.RefreshRequest{Token: g.RefreshToken, Tenant: "acme"}, g.Session.ID, "alice"
+		}},
+		{"disabled user", "INFO", "session revoked when its user was disabled", func() (engine.RefreshRequest, string, string) {
+			g := e.signOn("bob", "core")
+			if _, err := e.eng.UpdateUser(e.ctx, g.User.ID, engine.UserUpdate{Disabled: ptr(true)}); err != nil {
+				t.Fatal(err)
+			}
+			return req(g), g.Session.ID, "bob"
+		}},
+		{"refresh withdrawn", "INFO", "session revoked (refresh_disabled)", func() (engine.RefreshRequest, string, string) {
+			g := e.signOn("dave", "core")
+			if _, err := e.eng.UpdateUser(e.ctx, g.User.ID, engine.UserUpdate{RefreshEnabled: ptr(false)}); err != nil {
+				t.Fatal(err)
+			}
+			return req(g), g.Session.ID, "dave"
+		}},
+		{"idle expiry", "INFO", "past its idle expiry", func() (engine.RefreshRequest, string, string) {
+			g := e.signOn("carol", "core") // its token outlives the idle expiry
+			e.clock.Advance(stableIdle)
+			return req(g), g.Session.ID, "carol"
+		}},
+		{"expired token", "INFO", "token: expired", func() (engine.RefreshRequest, string, string) {
+			g := e.signOn("carol", "oauth2")
+			e.clock.Advance(idleTTL)
+			return req(g), g.Session.ID, "carol"
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, session, user := tc.setup()
+			id := "corr-" + strings.ReplaceAll(tc.name, " ", "-")
+			before := len(buf.String())
+			if _, err := e.eng.Refresh(obs.WithRequest(e.ctx, obs.RequestInfo{CorrelationID: id}), r); err == nil {
+				t.Fatal("refresh succeeded")
+			}
+			logged := buf.String()[before:]
+			lines := strings.Split(strings.TrimSpace(logged), "\n")
+			var rec map[string]any
+			if len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &rec) != nil || rec["msg"] != "refresh refused" || rec["level"] != tc.level {
+				t.Fatalf("want one %s record \"refresh refused\", got:\n%s", tc.level, logged)
+			}
+			line := lines[0]
+			if reason, _ := rec["reason"].(string); !strings.Contains(reason, tc.reason) {
+				t.Errorf("reason %q, want it to say %q", reason, tc.reason)
+			}
+			for k, want := range map[string]string{"correlation_id": id, "session": session, "user": user} {
+				if got, _ := rec[k].(string); got != want {
+					t.Errorf("%s = %q, want %q", k, got, want)
+				}
+			}
+			if r.Token != "" && strings.Contains(line, r.Token) {
+				t.Errorf("log line carries the token:\n%s", line)
+			}
+			if sig := r.Token[strings.LastIndex(r.Token, ".")+1:]; len(sig) > 8 && strings.Contains(line, sig) {
+				t.Errorf("log line carries the token's signature:\n%s", line)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -29,7 +29,7 @@ func (e *Engine) Tenant(ctx context.Context, name string) (store.Tenant, error) 
 	}
 	t, err := e.st.GetTenantByName(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
-		return t, fmt.Errorf("%w %q", ErrUnknownTenant, name)
+		return t, &Error{Kind: ErrUnknownTenant, Public: fmt.Sprintf("%s %q", ErrUnknownTenant, name)}
 	}
 	return t, err
 }
@@ -168,7 +168,7 @@ func (e *Engine) enforceLimit(ctx context.Context, q store.Queries, t store.Tena
 		return nil
 	}
 	if t.SessionLimitPolicy != store.LimitEndOldest {
-		return fmt.Errorf("%w: at most %d live sessions per user", ErrSessionLimit, t.MaxSessions)
+		return withDetail(ErrSessionLimit, fmt.Sprintf("at most %d live sessions per user", t.MaxSessions))
 	}
 	for _, old := range live[:len(live)-t.MaxSessions+1] {
 		old.RevokedAt, old.RevokeReason = now, "session_limit"

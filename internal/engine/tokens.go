@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -182,23 +183,37 @@ func subKey(key []byte, label string) []byte {
 }
 
 // parse verifies a token's signature and its time, issuer and kind.
+//
+// A refresh token's issuer is not checked: only this engine can make one
+// (it is signed under the engine's own MAC key, derived from the master
+// key), and its validity is the server's state, its session and
+// generation, which every caller checks. The iss it carries is the address
+// of the node that minted it, no reason to refuse it: otherwise every
+// session would die of a change of the public URL or a restart on another
+// port.
 func (e *Engine) parse(tok, use string) (*token.Claims, error) {
 	c, err := e.verify(tok)
 	if err != nil {
-		return nil, wrapToken(err)
+		return nil, tokenError(err)
 	}
-	if err := c.Validate(e.now(), e.opts.Issuer, "", "", e.opts.Leeway); err != nil {
-		return nil, wrapToken(err)
+	iss := e.opts.Issuer
+	if c.UseFor == token.UseRefresh {
+		iss = c.Issuer
+	}
+	if err := c.Validate(e.now(), iss, "", "", e.opts.Leeway); err != nil {
+		return nil, tokenError(err)
 	}
 	if use != "" && c.UseFor != use {
-		return nil, ErrWrongTokenUse
+		return nil, refused(ErrWrongTokenUse, fmt.Sprintf("token of use %q presented where a %s token is taken", c.UseFor, use))
 	}
 	return c, nil
 }
 
-func wrapToken(err error) error {
+// tokenError turns a failed signature or claims check into the engine's
+// sentinel, keeping the check's own words (never the token) for the log.
+func tokenError(err error) error {
 	if errors.Is(err, token.ErrExpired) {
-		return ErrTokenExpired
+		return refused(ErrTokenExpired, err.Error())
 	}
-	return ErrInvalidToken
+	return refused(ErrInvalidToken, err.Error())
 }

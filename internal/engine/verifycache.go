@@ -53,7 +53,7 @@ func (e *Engine) parseSeen(tok, use string) (*token.Claims, error) {
 	now := e.now()
 	if c, ok := e.verified.get(key, now); ok && e.ring.Trusts(c.KeyID) {
 		if err := c.Validate(now, e.opts.Issuer, "", "", e.opts.Leeway); err != nil {
-			return nil, wrapToken(err)
+			return nil, tokenError(err)
 		}
 		cp := *c // callers get their own copy of the claims
 		return &cp, nil

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -74,7 +73,7 @@ func UnmarshalJSON(raw []byte, v any, strict bool) error {
 		if errors.Is(err, io.EOF) {
 			return ErrBodyEmpty
 		}
-		return fmt.Errorf("%w: %v", ErrNotJSON, err)
+		return jsonBodyError(err)
 	}
 	if dec.More() {
 		return ErrTrailingData

@@ -82,8 +82,8 @@ func RedactedURI(u *url.URL) string {
 	return u.Path + "?" + q.Encode()
 }
 
-// Middleware wraps every request: it takes or makes the correlation id,
-// echoes it, puts it in the context for logs and audit events, recovers
+// Middleware wraps every request: it sets the security headers every
+// response carries (public.go), takes or makes the correlation id, echoes it, puts it in the context for logs and audit events, recovers
 // panics into a plain 500 (never a stack trace to the client), logs one
 // access line with secrets redacted, and counts the request in metrics.
 type Middleware struct {
@@ -156,6 +156,7 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 			id = obs.NewCorrelationID()
 		}
 		r.Header.Set(CorrelationHeader, id)
+		setSecurityHeaders(w.Header())
 		w.Header().Set(CorrelationHeader, id)
 		ctx := obs.WithRequest(r.Context(), obs.RequestInfo{CorrelationID: id, RemoteAddr: ClientIP(r), UserAgent: r.UserAgent()})
 		r = r.WithContext(ctx)

@@ -16,10 +16,11 @@
 //	X-Tokengate-Organisation  organisation name of that membership
 //	X-Tokengate-Channels      comma-separated channels that membership grants
 //
-// Every client header starting with X-Tokengate- is deleted, as are
-// Authorization (the upstream never sees a token it could replay), Cookie
-// (the gateway's own cookies stay with the gateway) and UserID (replaced by
-// X-Tokengate-Membership).
+// Every client header that any common server would read as one of these
+// (any case, '_' for '-') is deleted, as are Authorization (the upstream
+// never sees a token it could replay), Cookie (the gateway's own cookies
+// stay with the gateway), UserID (replaced by X-Tokengate-Membership), and
+// every client-address and URL-override header: see headers.go.
 //
 // Revocation bound: a verified token's session liveness and each user's
 // memberships are cached for at most the configured bound (default 2s) and
@@ -39,6 +40,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -76,6 +78,10 @@ type Options struct {
 	Now       func() time.Time
 	Log       *slog.Logger
 	Transport http.RoundTripper
+	// TrustedProxies are the peers whose X-Forwarded-For chain the proxy
+	// extends (config proxy.trusted_proxies); from any other peer it
+	// replaces the header with the peer's address.
+	TrustedProxies []netip.Prefix
 }
 
 // Proxy is the authenticating reverse proxy. It is safe for concurrent use.
@@ -193,6 +199,10 @@ func (p *Proxy) Register(mux *http.ServeMux) {
 
 func (p *Proxy) handler(rt *route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := checkPath(r.URL, rt.cfg.Prefix); err != nil {
+			writeError(w, r, p.log, err)
+			return
+		}
 		rest := strings.TrimPrefix(r.URL.Path, rt.cfg.Prefix)
 		builtin := rt.cfg.Builtins && (rest == "shared/corporate" || rest == "user/myDetails")
 		id, err := p.Authenticate(r.Context(), r, !(builtin && rest == "shared/corporate"))
@@ -229,8 +239,9 @@ func (p *Proxy) rewrite(prefix string, target *url.URL) func(*httputil.ProxyRequ
 			pr.Out.URL.RawPath = "/" + strings.TrimPrefix(raw, prefix)
 		}
 		pr.SetURL(target)
-		pr.SetXForwarded()
 		StripIdentity(pr.Out.Header)
+		StripIdentity(pr.Out.Trailer) // a server may merge trailers into the header
+		setForwarded(pr, p.opts.TrustedProxies)
 		h := pr.Out.Header
 		h.Set(HeaderUser, id.User)
 		h.Set(HeaderUserID, id.UserID)
@@ -240,19 +251,6 @@ func (p *Proxy) rewrite(prefix string, target *url.URL) func(*httputil.ProxyRequ
 		h.Set(HeaderOrganisation, id.Member.Organisation.Name)
 		h.Set(HeaderChannels, strings.Join(id.Member.Membership.Channels, ","))
 	}
-}
-
-// StripIdentity deletes every header a client could use to pose as
-// someone: X-Tokengate-*, Authorization, Cookie and UserID.
-func StripIdentity(h http.Header) {
-	for k := range h {
-		if strings.HasPrefix(http.CanonicalHeaderKey(k), headerPrefix) {
-			delete(h, k)
-		}
-	}
-	h.Del("Authorization")
-	h.Del("Cookie")
-	h.Del(SelectHeader)
 }
 
 // Authenticate resolves the caller of r: bearer token, live session and,

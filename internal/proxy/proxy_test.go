@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/tokengate/tokengate/internal/app"
 	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/dialect/sentineltest"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/fakeclock"
 	"github.com/tokengate/tokengate/internal/proxy"
@@ -95,4 +97,13 @@ func TestSeenTokenSkipsVerification(t *testing.T) {
 	if upstreamCalls != 6 {
 		t.Fatalf("upstream calls = %d", upstreamCalls)
 	}
+}
+
+// TestEverySentinelHasAStatusAndBody: every engine sentinel, bare or
+// wrapped with internal text, gets a WSAUTH status and reason and no
+// internal text (sentineltest).
+func TestEverySentinelHasAStatusAndBody(t *testing.T) {
+	r := httptest.NewRequest(http.MethodGet, "/api/risks", nil)
+	sentineltest.Run(t, func(w http.ResponseWriter, err error) { proxy.WriteError(w, r, slog.New(slog.DiscardHandler), err) },
+		func(b map[string]any) bool { return b["error"] == true && sentineltest.Text(b, "reason") })
 }

@@ -8,6 +8,17 @@ import (
 	"time"
 )
 
+// Values of the JOSE "typ" header. Every token says what kind it is, and
+// each verifier accepts only its own kind (RFC 8725 section 3.11), beside
+// the "usefor" claim that dialects read.
+const (
+	// TypeAccess is the type of access tokens (RFC 9068 section 2.1).
+	TypeAccess = "at+jwt"
+	// TypeRefresh is the type of refresh tokens: tokengate's own, since
+	// only their issuer ever reads them back.
+	TypeRefresh = "rt+jwt"
+)
+
 // Values of Claims.UseFor, as datarhei Core's "usefor" claim.
 const (
 	UseAccess  = "access"

@@ -10,9 +10,9 @@ import (
 	"github.com/go-jose/go-jose/v4"
 )
 
-// Sign encodes c as a compact JWS (RFC 7515 section 7.1) with the header
-// parameters kid, alg and typ "JWT", signed by the key that is current at
-// the ring's clock. It returns an error wrapping ErrNoSigningKey when no key
+// Sign encodes c as an access token: a compact JWS (RFC 7515 section 7.1)
+// with the header parameters kid, alg and typ "at+jwt" (RFC 9068 section
+// 2.1), signed by the key that is current at the ring's clock. It returns an error wrapping ErrNoSigningKey when no key
 // may sign.
 func (r *Ring) Sign(c *Claims) (string, error) {
 	if c == nil {
@@ -41,13 +41,13 @@ func (r *Ring) Sign(c *Claims) (string, error) {
 }
 
 // encodeHeader returns the base64url protected header tokengate writes
-// itself: {"alg","kid","typ":"JWT"}, the parameters jose.Signer writes too.
-func encodeHeader(alg, kid string) (string, error) {
+// itself: {"alg","kid","typ"}, the parameters jose.Signer writes too.
+func encodeHeader(alg, kid, typ string) (string, error) {
 	h, err := json.Marshal(struct {
 		Alg string `json:"alg"`
 		Kid string `json:"kid"`
 		Typ string `json:"typ"`
-	}{alg, kid, "JWT"})
+	}{alg, kid, typ})
 	if err != nil {
 		return "", err
 	}
@@ -67,13 +67,16 @@ func compactJWS(header string, payload []byte, sigSize int, sign func(signingInp
 	return string(b64url.AppendEncode(buf, sig))
 }
 
-// Verify checks the signature of a compact JWS and returns its claims. It
-// does not check time claims, issuer or audience: call Claims.Validate.
+// Verify checks the signature of an access token, a compact JWS, and
+// returns its claims. It does not check time claims, issuer or audience:
+// call Claims.Validate.
 //
 // The algorithm is pinned (RFC 8725 section 3.1): only the algorithms of the
 // ring's keys parse, the kid header is required and must name a key of the
-// ring, and that key's algorithm must equal the header's alg. Errors wrap
-// ErrMalformed, ErrUnknownKey or ErrSignature.
+// ring, and that key's algorithm must equal the header's alg. The type is
+// explicit (RFC 8725 section 3.11, RFC 9068 section 4): typ must be at+jwt,
+// so no other JWT signed by these keys passes for an access token. Errors
+// wrap ErrMalformed, ErrUnknownKey or ErrSignature.
 func (r *Ring) Verify(token string) (*Claims, error) {
 	st := r.state.Load()
 	if len(st.allowed) == 0 {
@@ -95,9 +98,8 @@ func (r *Ring) Verify(token string) (*Claims, error) {
 	if h.KeyID == "" {
 		return nil, fmt.Errorf("%w: missing kid", ErrMalformed)
 	}
-	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != "" && !strings.EqualFold(typ, "JWT") &&
-		!strings.EqualFold(typ, "application/jwt") {
-		return nil, fmt.Errorf("%w: typ is not JWT", ErrMalformed)
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !isType(typ, TypeAccess) {
+		return nil, fmt.Errorf("%w: typ is not %s", ErrMalformed, TypeAccess)
 	}
 	k := st.byID[h.KeyID]
 	if k == nil {
@@ -116,6 +118,14 @@ func (r *Ring) Verify(token string) (*Claims, error) {
 	}
 	c.KeyID = k.rec.ID
 	return c, nil
+}
+
+// isType reports whether a typ header names the media type want, which
+// RFC 7515 section 4.1.9 lets a token write with or without "application/"
+// and compares case-insensitively.
+func isType(typ, want string) bool {
+	typ, _ = strings.CutPrefix(strings.ToLower(typ), "application/")
+	return typ == want
 }
 
 // clip shortens an untrusted header value before it goes into an error

@@ -20,8 +20,9 @@ import (
 // access token, and the reverse.
 //
 // Verification is strict: the protected header must be byte for byte the
-// one MAC writes (alg HS256, the MAC's kid, typ JWT), so the algorithm is
-// pinned without parsing untrusted JSON. A MAC is safe for concurrent use.
+// one MAC writes (alg HS256, the MAC's kid, its typ), so the algorithm and
+// the token type (RFC 8725 section 3.11) are pinned without parsing
+// untrusted JSON. A MAC is safe for concurrent use.
 type MAC struct {
 	key    []byte
 	kid    string
@@ -30,16 +31,20 @@ type MAC struct {
 
 var b64url = base64.RawURLEncoding
 
-// NewMAC returns a MAC keyed by key, which must hold at least 32 bytes.
-// Its kid is derived from the key, so tokens signed under another key are
-// told apart as ErrUnknownKey rather than a bad signature.
-func NewMAC(key []byte) (*MAC, error) {
+// NewMAC returns a MAC keyed by key, which must hold at least 32 bytes,
+// for tokens of type typ (TypeRefresh for refresh tokens). Its kid is
+// derived from the key, so tokens signed under another key are told apart
+// as ErrUnknownKey rather than a bad signature.
+func NewMAC(key []byte, typ string) (*MAC, error) {
 	if len(key) < 32 {
 		return nil, errors.New("token: MAC key must be at least 32 bytes")
 	}
 	sum := sha256.Sum256(append([]byte("tokengate mac kid\x00"), key...))
 	kid := "hs-" + b64url.EncodeToString(sum[:9])
-	h, err := encodeHeader("HS256", kid)
+	if typ == "" {
+		return nil, errors.New("token: MAC needs a token type")
+	}
+	h, err := encodeHeader("HS256", kid, typ)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +80,7 @@ func (m *MAC) Verify(tok string) (*Claims, error) {
 		return nil, fmt.Errorf("%w: not a compact JWS", ErrMalformed)
 	}
 	if head != m.header {
-		return nil, fmt.Errorf("%w: not a token of this issuer's %s key", ErrUnknownKey, m.kid)
+		return nil, fmt.Errorf("%w: not a token of this issuer's %s key and type", ErrUnknownKey, m.kid)
 	}
 	got, err := b64url.DecodeString(sig)
 	if err != nil || len(got) != sha256.Size {

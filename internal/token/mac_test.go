@@ -12,7 +12,7 @@ import (
 
 func testMAC(t testing.TB, fill byte) *MAC {
 	t.Helper()
-	m, err := NewMAC(bytes.Repeat([]byte{fill}, 32))
+	m, err := NewMAC(bytes.Repeat([]byte{fill}, 32), TypeRefresh)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,8 +92,50 @@ func TestMACRejects(t *testing.T) {
 			}
 		})
 	}
-	if _, err := NewMAC(make([]byte, 16)); err == nil {
+	if _, err := NewMAC(make([]byte, 16), TypeRefresh); err == nil {
 		t.Error("NewMAC accepted a 16-byte key")
+	}
+	if _, err := NewMAC(make([]byte, 32), ""); err == nil {
+		t.Error("NewMAC accepted no token type")
+	}
+}
+
+// TestMACPinsType checks RFC 8725 section 3.11 for MAC tokens: a token is
+// written with the MAC's typ, and one signed under the same key but of
+// another type, or of none, is refused.
+func TestMACPinsType(t *testing.T) {
+	key := bytes.Repeat([]byte{1}, 32)
+	m := testMAC(t, 1)
+	c := &Claims{Subject: "sumo", UseFor: UseRefresh, Expiry: 2000000000}
+	tok, err := m.Sign(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := header(t, tok); h["typ"] != TypeRefresh || h["alg"] != "HS256" {
+		t.Errorf("header %v", h)
+	}
+	for _, typ := range []string{"JWT", "jwt", TypeAccess, "RT+JWT", "application/rt+jwt", "rt+jwt+x"} {
+		other, err := NewMAC(key, typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		forged, err := other.Sign(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Verify(forged); !errors.Is(err, ErrUnknownKey) {
+			t.Errorf("typ %q: Verify = %v, want ErrUnknownKey", typ, err)
+		}
+		if m.IsMAC(forged) {
+			t.Errorf("typ %q: IsMAC = true", typ)
+		}
+	}
+	// No typ at all: the header {"alg","kid"} signed under the key.
+	parts := strings.Split(tok, ".")
+	head := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","kid":"` + m.KeyID() + `"}`))
+	untyped := head + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(m.sum([]byte(head+"."+parts[1])))
+	if _, err := m.Verify(untyped); !errors.Is(err, ErrUnknownKey) {
+		t.Errorf("no typ: Verify = %v, want ErrUnknownKey", err)
 	}
 }
 

@@ -220,12 +220,12 @@ func (r *Ring) parseKey(rec KeyRecord, prev *ringKey, now time.Time) (*ringKey, 
 	}
 	k.signer, err = jose.NewSigner(
 		jose.SigningKey{Algorithm: k.alg, Key: jose.JSONWebKey{Key: priv, KeyID: rec.ID, Algorithm: rec.Alg}},
-		(&jose.SignerOptions{}).WithType("JWT"))
+		(&jose.SignerOptions{}).WithType(TypeAccess))
 	if err != nil {
 		return nil, fmt.Errorf("signer: %w", err)
 	}
 	if ed, ok := priv.(ed25519.PrivateKey); ok && k.alg == jose.EdDSA {
-		if k.header, err = encodeHeader(rec.Alg, rec.ID); err != nil {
+		if k.header, err = encodeHeader(rec.Alg, rec.ID, TypeAccess); err != nil {
 			return nil, err
 		}
 		k.ed = ed

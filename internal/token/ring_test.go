@@ -57,7 +57,7 @@ func TestSignVerify(t *testing.T) {
 			}
 			h := header(t, tok)
 			keys := r.Keys()
-			if len(keys) != 1 || h["kid"] != keys[0].ID || h["alg"] != alg || h["typ"] != "JWT" {
+			if len(keys) != 1 || h["kid"] != keys[0].ID || h["alg"] != alg || h["typ"] != TypeAccess {
 				t.Fatalf("header %v, ring keys %+v", h, keys)
 			}
 			if len(keys[0].ID) != 16 || strings.ContainsAny(keys[0].ID, "+/=") {
@@ -164,6 +164,51 @@ func TestVerifyRejects(t *testing.T) {
 	})
 }
 
+// TestVerifyRequiresAccessType checks RFC 8725 section 3.11 and RFC 9068
+// section 4 for every algorithm: a token signed by a key of the ring is an
+// access token only when its typ says at+jwt (the media type compared
+// case-insensitively, with or without "application/").
+func TestVerifyRequiresAccessType(t *testing.T) {
+	for _, alg := range allAlgs {
+		t.Run(alg, func(t *testing.T) {
+			r, ks, clk := newTestRing(t, alg)
+			kid := r.Keys()[0].ID
+			priv := privateKey(t, ks, kid)
+			payload := b64(mustJSON(t, testClaims(clk.Now())))
+			ja := jose.SignatureAlgorithm(alg)
+			for typ, ok := range map[string]bool{
+				TypeAccess: true, "AT+JWT": true, "application/at+jwt": true, "Application/At+JWT": true,
+				"JWT": false, "jwt": false, "application/jwt": false, TypeRefresh: false, "at+jwt+x": false,
+				"xat+jwt": false, "application/": false, "": false,
+			} {
+				_, err := r.Verify(signWithHeader(t, ja, priv, kid, payload, typ))
+				if ok && err != nil {
+					t.Errorf("typ %q: %v", typ, err)
+				}
+				if !ok && !errors.Is(err, ErrMalformed) {
+					t.Errorf("typ %q: Verify = %v, want ErrMalformed", typ, err)
+				}
+			}
+			s, err := jose.NewSigner(jose.SigningKey{Algorithm: ja, Key: jose.JSONWebKey{Key: priv, KeyID: kid}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := base64.RawURLEncoding.DecodeString(payload)
+			obj, err := s.Sign(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			untyped, _ := obj.CompactSerialize()
+			if _, ok := header(t, untyped)["typ"]; ok {
+				t.Fatal("the untyped token has a typ")
+			}
+			if _, err := r.Verify(untyped); !errors.Is(err, ErrMalformed) {
+				t.Errorf("no typ: Verify = %v, want ErrMalformed", err)
+			}
+		})
+	}
+}
+
 func TestSignWithoutKeys(t *testing.T) {
 	r, err := NewRing(newMemKeys(), testSealer(t), RingOptions{Retention: time.Hour})
 	if err != nil {
@@ -204,9 +249,10 @@ func privateKey(t *testing.T, ks *memKeys, id string) crypto.Signer {
 	return k.(crypto.Signer)
 }
 
-// signWith signs the base64url payload with key, setting kid unless empty.
+// signWith signs the base64url payload with key as an access token,
+// setting kid unless empty.
 func signWith(t *testing.T, alg jose.SignatureAlgorithm, key crypto.Signer, kid, payload string) string {
-	return signWithHeader(t, alg, key, kid, payload, "JWT")
+	return signWithHeader(t, alg, key, kid, payload, TypeAccess)
 }
 
 func signWithHeader(t *testing.T, alg jose.SignatureAlgorithm, key crypto.Signer, kid, payload, typ string) string {

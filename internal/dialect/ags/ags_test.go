@@ -10,6 +10,8 @@ import (
 
 	"github.com/tokengate/tokengate/internal/app/apptest"
 	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/dialect/ags"
+	"github.com/tokengate/tokengate/internal/dialect/sentineltest"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/store"
 )
@@ -412,4 +414,14 @@ func TestAGSSignOnWithCurlDefaultContentType(t *testing.T) {
 	if r.Status != http.StatusBadRequest || r.JSON(t)["status"] != 400.0 {
 		t.Fatalf("form body: %d %s", r.Status, r.Body)
 	}
+}
+
+// TestEverySentinelHasAStatusAndBody: every engine sentinel, bare or
+// wrapped with internal text, gets an AGS status and body of its own and no
+// internal text (sentineltest).
+func TestEverySentinelHasAStatusAndBody(t *testing.T) {
+	sentineltest.Run(t, func(w http.ResponseWriter, err error) { ags.WriteError(context.Background(), w, err) },
+		func(b map[string]any) bool {
+			return b["status"] != nil && sentineltest.Text(b, "error") && sentineltest.Text(b, "message")
+		})
 }

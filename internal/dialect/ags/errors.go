@@ -22,15 +22,17 @@ func (e *Error) Error() string { return e.Message }
 
 func errBadRequest(msg string) *Error { return &Error{Status: http.StatusBadRequest, Message: msg} }
 
-// toError maps an engine error to its AGS status. It is the only place
-// where this dialect decides statuses: 400 malformed, 401 bad credentials
-// or tokens, 403 a valid party that may not do this.
+// toError maps an error to its AGS status. It is the only place where
+// this dialect decides statuses: 400 malformed, 401 bad credentials or
+// tokens, 403 a valid party that may not do this, 404 an unknown record.
+// Messages are the dialect's own or the engine's public text, never
+// err.Error().
 func toError(err error) *Error {
 	var ae *Error
 	if errors.As(err, &ae) {
 		return ae
 	}
-	st := func(code int) *Error { return &Error{Status: code, Message: err.Error()} }
+	st := func(code int) *Error { return &Error{Status: code, Message: engine.PublicText(err)} }
 	switch {
 	case errors.Is(err, engine.ErrInvalidRequest):
 		return st(http.StatusBadRequest)
@@ -42,7 +44,9 @@ func toError(err error) *Error {
 		errors.Is(err, engine.ErrUserDisabled),
 		errors.Is(err, engine.ErrTenantDisabled),
 		errors.Is(err, engine.ErrSessionLimit),
-		errors.Is(err, engine.ErrRefreshNotEnabled):
+		errors.Is(err, engine.ErrRefreshNotEnabled),
+		errors.Is(err, engine.ErrUnauthorizedClient),
+		errors.Is(err, engine.ErrMembershipRequired):
 		return st(http.StatusForbidden)
 	case errors.Is(err, engine.ErrInvalidCredentials),
 		errors.Is(err, engine.ErrInvalidToken),
@@ -50,8 +54,18 @@ func toError(err error) *Error {
 		errors.Is(err, engine.ErrTokenRevoked),
 		errors.Is(err, engine.ErrTokenReused),
 		errors.Is(err, engine.ErrWrongTokenUse),
-		errors.Is(err, engine.ErrUnknownTenant):
+		errors.Is(err, engine.ErrUnknownTenant),
+		errors.Is(err, engine.ErrInvalidClient):
 		return st(http.StatusUnauthorized)
+	case errors.Is(err, engine.ErrUnknownOrganisation),
+		errors.Is(err, engine.ErrUnknownMembership),
+		errors.Is(err, engine.ErrUnknownAPIToken),
+		errors.Is(err, engine.ErrUnknownUser),
+		errors.Is(err, engine.ErrUnknownClient),
+		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrUnknownKey):
+		return st(http.StatusNotFound)
+	case errors.Is(err, engine.ErrAlreadyExists), errors.Is(err, engine.ErrInUse):
+		return st(http.StatusConflict)
 	}
 	return &Error{Status: http.StatusInternalServerError, Message: "internal error"}
 }

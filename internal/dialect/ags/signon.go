@@ -41,7 +41,7 @@ func readParams(r *http.Request, spec []paramSpec) (map[string]string, error) {
 				known = known || s.Name == p.Name
 			}
 			if !known {
-				return nil, errBadRequest(fmt.Sprintf("unknown parameter %q", p.Name))
+				return nil, errBadRequest(unknownParam(spec)) // never echo a client's name
 			}
 			if _, dup := out[p.Name]; dup {
 				return nil, errBadRequest(fmt.Sprintf("parameter %q is repeated", p.Name))
@@ -211,4 +211,14 @@ func (h *Handler) validate(w http.ResponseWriter, r *http.Request) {
 	}
 	httpx.NoStore(w)
 	httpx.WriteJSON(w, http.StatusOK, c)
+}
+
+// unknownParam says which parameters a service takes, for a request that
+// sent another one.
+func unknownParam(spec []paramSpec) string {
+	names := make([]string, len(spec))
+	for i, s := range spec {
+		names[i] = s.Name
+	}
+	return "unknown parameter; this service takes " + strings.Join(names, ", ")
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/tokengate/tokengate/internal/app/apptest"
+	"github.com/tokengate/tokengate/internal/dialect/core"
+	"github.com/tokengate/tokengate/internal/dialect/sentineltest"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/store"
 )
@@ -253,4 +255,15 @@ func TestCoreErrors(t *testing.T) {
 			t.Fatalf("status %d: %s", r.Status, r.Body)
 		}
 	})
+}
+
+// TestEverySentinelHasAStatusAndBody: every engine sentinel, bare or
+// wrapped with internal text, gets Core's {code, message, details} and no
+// internal text (sentineltest).
+func TestEverySentinelHasAStatusAndBody(t *testing.T) {
+	sentineltest.Run(t, func(w http.ResponseWriter, err error) { core.WriteError(context.Background(), w, err) },
+		func(b map[string]any) bool {
+			details, _ := b["details"].([]any)
+			return b["code"] != nil && sentineltest.Text(b, "message") && len(details) > 0
+		})
 }

@@ -27,8 +27,9 @@ func errUnauthorized(detail string) *Error {
 	return &Error{Code: http.StatusUnauthorized, Message: "Unauthorized", Details: []string{detail}}
 }
 
-// toError maps an engine error to Core's status and body. It is the only
-// place where this dialect decides statuses.
+// toError maps an error to Core's status and body. It is the only place
+// where this dialect decides statuses. Details are the dialect's own or the
+// engine's public text, never err.Error().
 func toError(err error) *Error {
 	var ce *Error
 	if errors.As(err, &ce) {
@@ -36,9 +37,9 @@ func toError(err error) *Error {
 	}
 	switch {
 	case errors.Is(err, engine.ErrInvalidRequest):
-		return errBadRequest(err.Error())
+		return errBadRequest(engine.PublicText(err))
 	case errors.Is(err, engine.ErrBusy):
-		return &Error{Code: http.StatusServiceUnavailable, Message: "Service Unavailable", Details: []string{err.Error()}}
+		return &Error{Code: http.StatusServiceUnavailable, Message: "Service Unavailable", Details: []string{engine.PublicText(err)}}
 	case errors.Is(err, engine.ErrInvalidCredentials),
 		errors.Is(err, engine.ErrInvalidToken),
 		errors.Is(err, engine.ErrTokenExpired),
@@ -51,8 +52,20 @@ func toError(err error) *Error {
 		errors.Is(err, engine.ErrTenantDisabled),
 		errors.Is(err, engine.ErrTenantMismatch),
 		errors.Is(err, engine.ErrSessionLimit),
-		errors.Is(err, engine.ErrUnknownTenant):
-		return errUnauthorized(err.Error())
+		errors.Is(err, engine.ErrUnknownTenant),
+		errors.Is(err, engine.ErrInvalidClient),
+		errors.Is(err, engine.ErrUnauthorizedClient),
+		errors.Is(err, engine.ErrMembershipRequired):
+		return errUnauthorized(engine.PublicText(err))
+	case errors.Is(err, engine.ErrUnknownOrganisation),
+		errors.Is(err, engine.ErrUnknownMembership),
+		errors.Is(err, engine.ErrUnknownAPIToken),
+		errors.Is(err, engine.ErrUnknownUser),
+		errors.Is(err, engine.ErrUnknownClient),
+		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrUnknownKey):
+		return &Error{Code: http.StatusNotFound, Message: "Not Found", Details: []string{engine.PublicText(err)}}
+	case errors.Is(err, engine.ErrAlreadyExists), errors.Is(err, engine.ErrInUse):
+		return &Error{Code: http.StatusConflict, Message: "Conflict", Details: []string{engine.PublicText(err)}}
 	}
 	return &Error{Code: http.StatusInternalServerError, Message: "Internal Server Error", Details: []string{"internal error"}}
 }

@@ -23,15 +23,17 @@ func errInvalidRequest(desc string) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: "invalid_request", Description: desc}
 }
 
-// toError maps an engine error to its RFC 6749 error. It is the only place
-// where this dialect decides statuses.
+// toError maps an error to its RFC 6749 error. It is the only place where
+// this dialect decides statuses. Descriptions are the dialect's own or the
+// engine's public text, never err.Error(): a wrapped internal failure can't
+// reach the wire.
 func toError(err error) *Error {
 	var oe *Error
 	if errors.As(err, &oe) {
 		return oe
 	}
 	bad := func(code string) *Error {
-		return &Error{Status: http.StatusBadRequest, Code: code, Description: err.Error()}
+		return &Error{Status: http.StatusBadRequest, Code: code, Description: engine.PublicText(err)}
 	}
 	switch {
 	case errors.Is(err, engine.ErrInvalidClient):
@@ -51,9 +53,18 @@ func toError(err error) *Error {
 		errors.Is(err, engine.ErrUserDisabled),
 		errors.Is(err, engine.ErrTenantDisabled),
 		errors.Is(err, engine.ErrTenantMismatch),
-		errors.Is(err, engine.ErrSessionLimit):
+		errors.Is(err, engine.ErrSessionLimit),
+		errors.Is(err, engine.ErrUnknownAPIToken):
 		return bad("invalid_grant")
-	case errors.Is(err, engine.ErrUnknownTenant):
+	case errors.Is(err, engine.ErrUnknownTenant),
+		errors.Is(err, engine.ErrMembershipRequired),
+		errors.Is(err, engine.ErrUnknownOrganisation),
+		errors.Is(err, engine.ErrUnknownMembership),
+		errors.Is(err, engine.ErrUnknownUser),
+		errors.Is(err, engine.ErrUnknownClient),
+		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrUnknownKey),
+		errors.Is(err, engine.ErrAlreadyExists),
+		errors.Is(err, engine.ErrInUse):
 		return bad("invalid_request")
 	case errors.Is(err, engine.ErrBusy):
 		return &Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Description: "server busy, try again"}

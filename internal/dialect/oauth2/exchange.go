@@ -3,7 +3,6 @@ package oauth2
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 
 	"github.com/tokengate/tokengate/internal/engine"
@@ -30,16 +29,16 @@ type ExternalVerifier interface {
 func (h *Handler) exchange(ctx context.Context, client engine.AuthenticatedClient, form url.Values, scope string) (*engine.Grant, error) {
 	st, tt := form.Get("subject_token"), form.Get("subject_token_type")
 	if st == "" || tt == "" {
-		return nil, fmt.Errorf("%w: subject_token and subject_token_type are required", engine.ErrInvalidRequest)
+		return nil, engine.InvalidRequest("subject_token and subject_token_type are required")
 	}
 	if tt != TokenTypeJWT && tt != TokenTypeIDToken {
-		return nil, fmt.Errorf("%w: subject_token_type must be %s or %s", engine.ErrInvalidRequest, TokenTypeJWT, TokenTypeIDToken)
+		return nil, engine.InvalidRequest("subject_token_type must be %s or %s", TokenTypeJWT, TokenTypeIDToken)
 	}
 	if rt := form.Get("requested_token_type"); rt != "" && rt != TokenTypeAccessToken {
-		return nil, fmt.Errorf("%w: requested_token_type must be %s", engine.ErrInvalidRequest, TokenTypeAccessToken)
+		return nil, engine.InvalidRequest("requested_token_type must be %s", TokenTypeAccessToken)
 	}
 	if form.Get("actor_token") != "" {
-		return nil, fmt.Errorf("%w: delegation (actor_token) is not supported", engine.ErrInvalidRequest)
+		return nil, engine.InvalidRequest("delegation (actor_token) is not supported")
 	}
 	id, err := h.external.Verify(ctx, client.Tenant, "", st)
 	var g *engine.Grant
@@ -49,7 +48,7 @@ func (h *Handler) exchange(ctx context.Context, client engine.AuthenticatedClien
 	if err != nil && isSubjectTokenError(err) {
 		// RFC 8693 §2.2.2: an invalid or unacceptable subject_token is
 		// invalid_request.
-		return nil, fmt.Errorf("%w: subject_token: %s", engine.ErrInvalidRequest, err.Error())
+		return nil, engine.InvalidRequest("subject_token: %s", engine.PublicText(err))
 	}
 	return g, err
 }

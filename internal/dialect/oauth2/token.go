@@ -53,6 +53,16 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	}
 }
 
+// knownParams are the parameters of these endpoints (RFC 6749, 7009,
+// 7662, 8693): an error may name one of them, never another name a client
+// sent.
+var knownParams = map[string]bool{
+	"grant_type": true, "client_id": true, "client_secret": true, "username": true, "password": true,
+	"refresh_token": true, "scope": true, "token": true, "token_type_hint": true, "subject_token": true,
+	"subject_token_type": true, "requested_token_type": true, "actor_token": true, "actor_token_type": true,
+	"audience": true, "resource": true,
+}
+
 // parseForm reads an application/x-www-form-urlencoded body (§3.2) and
 // refuses repeated parameters (§3.1).
 func parseForm(r *http.Request) (url.Values, error) {
@@ -65,6 +75,9 @@ func parseForm(r *http.Request) (url.Values, error) {
 	}
 	for k, v := range form {
 		if len(v) > 1 {
+			if !knownParams[k] {
+				return nil, errInvalidRequest("a parameter is repeated") // never echo a client's name
+			}
 			return nil, errInvalidRequest("parameter " + k + " is repeated")
 		}
 	}
@@ -161,7 +174,7 @@ func (h *Handler) grant(r *http.Request) (*engine.Grant, error) {
 			return nil, &Error{Status: http.StatusBadRequest, Code: "unsupported_grant_type", Description: "no external identity provider is configured"}
 		}
 	default:
-		return nil, &Error{Status: http.StatusBadRequest, Code: "unsupported_grant_type", Description: "grant_type " + gt + " is not supported"}
+		return nil, &Error{Status: http.StatusBadRequest, Code: "unsupported_grant_type", Description: "this grant_type is not supported (see grant_types_supported in the discovery document)"}
 	}
 	client, err := h.authenticate(ctx, ca)
 	if err != nil {

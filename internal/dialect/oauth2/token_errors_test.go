@@ -1,12 +1,16 @@
 package oauth2_test
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"testing"
 	"time"
 
 	"github.com/tokengate/tokengate/internal/app/apptest"
+	"github.com/tokengate/tokengate/internal/dialect/oauth2"
+	"github.com/tokengate/tokengate/internal/dialect/sentineltest"
 	"github.com/tokengate/tokengate/internal/engine"
 )
 
@@ -167,4 +171,15 @@ func TestTokenEndpointErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEverySentinelHasAStatusAndBody: every engine sentinel, bare or
+// wrapped with internal text, gets an RFC 6749 §5.2 error of its own and no
+// internal text (sentineltest).
+func TestEverySentinelHasAStatusAndBody(t *testing.T) {
+	sentineltest.Run(t, func(w http.ResponseWriter, err error) {
+		oauth2.WriteError(context.Background(), slog.New(slog.DiscardHandler), w, err)
+	}, func(b map[string]any) bool {
+		return sentineltest.Text(b, "error") && sentineltest.Text(b, "error_description")
+	})
 }

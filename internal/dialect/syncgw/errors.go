@@ -30,8 +30,9 @@ func errBadRequest(reason string) *Error {
 // refresh token.
 const unableToRefresh = "Unable to refresh token."
 
-// toError maps an engine error to Sync Gateway's shape. It is the only
-// place where this dialect decides statuses.
+// toError maps an error to Sync Gateway's shape. It is the only place
+// where this dialect decides statuses. Reasons are the dialect's own or the
+// engine's public text, never err.Error().
 func toError(err error) *Error {
 	var se *Error
 	if errors.As(err, &se) {
@@ -44,9 +45,9 @@ func toError(err error) *Error {
 	case errors.Is(err, engine.ErrPolicyMismatch):
 		// Says where the token belongs: "this endpoint takes stable refresh
 		// tokens; this one is rotating and belongs to the oauth2 sign-on".
-		return unauthorized(err.Error())
+		return unauthorized(engine.PublicText(err))
 	case errors.Is(err, engine.ErrRefreshNotEnabled):
-		return unauthorized(err.Error())
+		return unauthorized(engine.PublicText(err))
 	case errors.Is(err, engine.ErrInvalidToken),
 		errors.Is(err, engine.ErrTokenExpired),
 		errors.Is(err, engine.ErrTokenRevoked),
@@ -55,7 +56,23 @@ func toError(err error) *Error {
 		errors.Is(err, engine.ErrUserDisabled),
 		errors.Is(err, engine.ErrTenantDisabled),
 		errors.Is(err, engine.ErrTenantMismatch),
-		errors.Is(err, engine.ErrInvalidRequest):
+		errors.Is(err, engine.ErrInvalidRequest),
+		// Not refresh refusals today, but any refusal here is Sync
+		// Gateway's one answer to a refresh it won't do.
+		errors.Is(err, engine.ErrInvalidCredentials),
+		errors.Is(err, engine.ErrSessionLimit),
+		errors.Is(err, engine.ErrUnknownTenant),
+		errors.Is(err, engine.ErrInvalidClient),
+		errors.Is(err, engine.ErrUnauthorizedClient),
+		errors.Is(err, engine.ErrMembershipRequired),
+		errors.Is(err, engine.ErrUnknownOrganisation),
+		errors.Is(err, engine.ErrUnknownMembership),
+		errors.Is(err, engine.ErrUnknownAPIToken),
+		errors.Is(err, engine.ErrUnknownUser),
+		errors.Is(err, engine.ErrUnknownClient),
+		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrUnknownKey),
+		errors.Is(err, engine.ErrAlreadyExists),
+		errors.Is(err, engine.ErrInUse):
 		return unauthorized(unableToRefresh)
 	case errors.Is(err, engine.ErrBusy):
 		return &Error{Status: http.StatusServiceUnavailable, Code: "Service Unavailable", Reason: "server busy, try again"}

@@ -3,7 +3,9 @@ package syncgw_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -11,6 +13,8 @@ import (
 
 	"github.com/tokengate/tokengate/internal/app/apptest"
 	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/dialect/sentineltest"
+	"github.com/tokengate/tokengate/internal/dialect/syncgw"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/store"
 )
@@ -519,4 +523,13 @@ func TestSyncGWOtherMethods(t *testing.T) {
 	if !after.LastUsedAt.Equal(before.LastUsedAt) {
 		t.Errorf("a refused method refreshed the session (last used %v -> %v)", before.LastUsedAt, after.LastUsedAt)
 	}
+}
+
+// TestEverySentinelHasAStatusAndBody: every engine sentinel, bare or
+// wrapped with internal text, gets Sync Gateway's {error, reason} and no
+// internal text (sentineltest).
+func TestEverySentinelHasAStatusAndBody(t *testing.T) {
+	r := httptest.NewRequest(http.MethodGet, "/whitespace/_oidc_refresh", nil)
+	sentineltest.Run(t, func(w http.ResponseWriter, err error) { syncgw.WriteError(w, r, slog.New(slog.DiscardHandler), err) },
+		func(b map[string]any) bool { return sentineltest.Text(b, "error") && sentineltest.Text(b, "reason") })
 }

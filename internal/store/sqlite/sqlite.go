@@ -48,12 +48,17 @@ type Store struct {
 	txQueue []*txReq
 }
 
-// Open opens (creating if needed) the database file at path and migrates its
-// schema to the latest version. The path must name a file: ":memory:" is
-// refused, because each pooled connection would see its own empty database.
+// Open opens (creating if needed, mode 0600) the database file at path and
+// migrates its schema to the latest version. The path must name a file:
+// ":memory:" is refused, because each pooled connection would see its own
+// empty database. A database, -wal or -shm file, or directory that group or
+// others may write is refused (files.go).
 func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" || path == ":memory:" {
 		return nil, errors.New("sqlite: open: the database must be a file")
+	}
+	if err := prepareFiles(path); err != nil {
+		return nil, err
 	}
 	w, err := sql.Open("sqlite", dsn(path, url.Values{
 		"_txlock":       {"immediate"},
