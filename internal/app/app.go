@@ -17,6 +17,7 @@ import (
 
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/dialect/ags"
+	"github.com/tokengate/tokengate/internal/dialect/core"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/store"
 	"github.com/tokengate/tokengate/internal/store/sqlite"
@@ -125,9 +126,13 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	var longest time.Duration
 	for name, s := range cfg.Services {
 		p := engine.Policy{Refresh: store.RefreshPolicy(s.Refresh), AccessTTL: s.AccessTTL.D(), IdleTTL: s.IdleTTL.D(), AbsoluteTTL: s.AbsoluteTTL.D()}
-		if name == "ags" {
+		switch name {
+		case "ags":
 			// AGS clients read their own claim names (typ, tenantId, fixed_exp...).
 			p.Claims = ags.Claims
+		case core.Service:
+			// Core clients read the user name from sub.
+			p.Subject = core.Subject
 		}
 		policies[name] = p
 		longest = max(longest, p.AccessTTL)

@@ -49,6 +49,11 @@ type Introspection struct {
 	Active  bool
 	Claims  *token.Claims
 	Session store.Session // zero for client-credentials tokens
+	// Username is the name of the user the token speaks for (RFC 7662
+	// §2.2 username): the access token's preferred_username, or the user's
+	// name now for a refresh token, which carries none. Empty for a
+	// client's own token.
+	Username string
 }
 
 // Introspect reports whether a token is active: validly signed, unexpired,
@@ -82,10 +87,18 @@ func (e *Engine) Introspect(ctx context.Context, tok string) (Introspection, err
 		}
 		return Introspection{}, err
 	}
-	if c.UseFor == token.UseRefresh && !e.refreshCurrent(c, s) {
-		return Introspection{}, nil
+	in := Introspection{Active: true, Claims: c, Session: s, Username: c.PreferredUsername}
+	if c.UseFor == token.UseRefresh {
+		if !e.refreshCurrent(c, s) {
+			return Introspection{}, nil
+		}
+		u, err := e.st.GetUser(ctx, s.UserID)
+		if err != nil {
+			return Introspection{}, userByIDErr(err, s.UserID)
+		}
+		in.Username = u.Name
 	}
-	return Introspection{Active: true, Claims: c, Session: s}, nil
+	return in, nil
 }
 
 func (e *Engine) refreshCurrent(c *token.Claims, s store.Session) bool {
@@ -249,7 +262,10 @@ func (e *Engine) ClientCredentials(ctx context.Context, c store.Client, scope st
 	}
 	now := e.now()
 	s := store.Session{ClientID: c.ID}
-	tok, exp, err := e.mintAccess(now, t, store.User{Name: c.ID}, s, p, scope)
+	// The client acts as itself: its sub is one no user can have, and it
+	// has no user name (client_id names it).
+	p.Subject = SubjectUserID
+	tok, exp, err := e.mintAccess(now, t, store.User{ID: ClientSubjectPrefix + c.ID}, s, p, scope)
 	if err != nil {
 		return nil, err
 	}

@@ -8,8 +8,8 @@
 // the resolved identity after deleting whatever the client sent under the
 // same names:
 //
-//	X-Tokengate-User          user name (the token's sub)
-//	X-Tokengate-User-Id       user id
+//	X-Tokengate-User          user name (the token's preferred_username)
+//	X-Tokengate-User-Id       user id (the session's user: the sub of standard tokens)
 //	X-Tokengate-Tenant        tenant name
 //	X-Tokengate-Session       session id
 //	X-Tokengate-Membership    MU id of the selected membership ("" if none)
@@ -50,6 +50,7 @@ import (
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
+	"github.com/tokengate/tokengate/internal/token"
 	"github.com/tokengate/tokengate/internal/ttlcache"
 )
 
@@ -292,7 +293,7 @@ func (p *Proxy) session(ctx context.Context, tok string) (Identity, error) {
 		if c.SessionID == "" {
 			return Identity{}, errNoSession
 		}
-		e = tokenEntry{exp: time.Unix(c.Expiry, 0), kid: c.KeyID, id: Identity{User: c.Subject, Tenant: c.Tenant, SessionID: c.SessionID}}
+		e = tokenEntry{exp: time.Unix(c.Expiry, 0), kid: c.KeyID, id: Identity{User: userName(c), Tenant: c.Tenant, SessionID: c.SessionID}}
 	}
 	if e.err != nil {
 		return Identity{}, e.err
@@ -318,6 +319,16 @@ func (p *Proxy) session(ctx context.Context, tok string) (Identity, error) {
 		}
 	}
 	return e.id, nil
+}
+
+// userName is the name of the user a token speaks for: its
+// preferred_username. A token minted before tokengate wrote that claim
+// (at most an access-token lifetime after an upgrade) has the name in sub.
+func userName(c *token.Claims) string {
+	if c.PreferredUsername != "" {
+		return c.PreferredUsername
+	}
+	return c.Subject
 }
 
 // memberships returns a user's active memberships, cached for the bound.

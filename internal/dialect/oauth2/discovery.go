@@ -30,7 +30,7 @@ func (h *Handler) discovery(w http.ResponseWriter, r *http.Request) {
 		"token_endpoint_auth_methods_supported":         []string{"client_secret_basic", "client_secret_post", "none"},
 		"revocation_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "none"},
 		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
-		"claims_supported":                              []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "sid", "exi", "usefor", "tenant", "client_id", "scope"},
+		"claims_supported":                              []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "sid", "exi", "usefor", "tenant", "client_id", "scope", "preferred_username"},
 	})
 }
 
