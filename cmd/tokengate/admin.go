@@ -125,6 +125,23 @@ func userCommand() *command {
 					})
 				}
 			}},
+		{name: "remove", summary: "Remove a user with its sessions, memberships and API tokens (disable it instead to keep the account).", usage: "NAME [--tenant T]",
+			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
+				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
+				return func(ctx context.Context, env *cliEnv, args []string) error {
+					if err := checkArgs(args, "NAME"); err != nil {
+						return err
+					}
+					return withApp(ctx, env, func(a *app.App) error {
+						u, err := a.Engine.RemoveUser(ctx, *tenant, args[0])
+						if err != nil {
+							return err
+						}
+						fmt.Fprintf(env.stdout, "user %s removed (id %s)\n", u.Name, u.ID)
+						return nil
+					})
+				}
+			}},
 		{name: "set", summary: "Change a user. Disabling, changing the password or withdrawing refresh ends the user's sessions.", usage: "NAME [--refresh-enabled=true|false] [--disabled=true|false] [--admin=true|false] [--password-stdin]",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 				var refresh, disabled, admin optBool
