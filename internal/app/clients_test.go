@@ -87,7 +87,10 @@ func TestClientDisable(t *testing.T) {
 			t.Fatalf("%s of a disabled client: %v", name, got)
 		}
 	}
-	// A disabled client may not introspect either.
+	// Nor revoke (RFC 7009 §2.1: the client authenticates), nor introspect.
+	if r := s.Send(t, apptest.Request{Path: "/oauth2/revoke", Form: url.Values{"token": {rt}}, BasicUser: "app", BasicPass: w.secret}); r.Status != http.StatusUnauthorized {
+		t.Fatalf("revocation by a disabled client: %d %s", r.Status, r.Body)
+	}
 	if r := s.Send(t, apptest.Request{Path: "/oauth2/introspect", Form: url.Values{"token": {access}}, BasicUser: "app", BasicPass: w.secret}); r.Status != http.StatusUnauthorized {
 		t.Fatalf("introspection by a disabled client: %d %s", r.Status, r.Body)
 	}
