@@ -195,7 +195,7 @@ func TestSyncGateway(t *testing.T) {
 	s := newTestServer(t, time.Minute)
 	s.requireDialect("syncgw", http.MethodPost, "/whitespace/_oidc_refresh")
 	ctx := context.Background()
-	g, err := s.app.Engine.CreateAPIToken(ctx, s.userID("alice"), "client test")
+	g, err := s.app.Engine.CreateAPIToken(ctx, engine.APITokenRequest{User: s.userID("alice"), Label: "client test", ByAdministrator: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,31 +5,210 @@
 #   ./scripts/test.sh -run Foo   # extra arguments go to `go test`
 #
 # Tests that need a real service never skip silently when CI=true.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+#
+# PostgreSQL: the tests use the server TOKENGATE_TEST_POSTGRES names (a URL),
+# else postgres://postgres@127.0.0.1:5432/test if that answers. When neither
+# does, this script installs Debian's postgresql if its binaries are missing,
+# starts a throwaway cluster on 127.0.0.1 on a free port as an unprivileged
+# user, points TOKENGATE_TEST_POSTGRES at it, and stops it at exit. Each test
+# makes (and drops) a schema of its own in that database.
+#
+# Sourcing this file (`. scripts/test.sh`) only defines the functions, so
+# the PostgreSQL part can be run by hand (under set -euo pipefail, as here):
+#
+#   bash -euo pipefail -c '. scripts/test.sh; pg_start_cluster 55999; psql "$TOKENGATE_TEST_POSTGRES" -c "select 1"; pg_stop_cluster'
 
 say() { printf '==> %s\n' "$*"; }
 
-if ! command -v go >/dev/null 2>&1; then
-  echo "Go is not installed: install Go 1.26 or newer (https://go.dev/doc/install)" >&2
-  exit 1
+PG_DEFAULT_URL=postgres://postgres@127.0.0.1:5432/test
+
+# as_root runs a command as root: directly when we are root, else with sudo.
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# pg_bindir prints the directory of the newest installed PostgreSQL
+# server binaries (Debian keeps them in /usr/lib/postgresql/VERSION/bin).
+pg_bindir() {
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  if [ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; then
+    echo "$d"
+    return 0
+  fi
+  if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
+    dirname "$(command -v initdb)"
+    return 0
+  fi
+  return 1
+}
+
+# pg_answers URL: true when a PostgreSQL server accepts a connection to URL
+# (with psql when it is installed; else when the host's port is open).
+pg_answers() {
+  local url=$1
+  if command -v psql >/dev/null 2>&1; then
+    PGCONNECT_TIMEOUT=5 psql -X -q -At "$url" -c 'SELECT 1' >/dev/null 2>&1
+    return
+  fi
+  local hostport host port
+  hostport=${url#*://}; hostport=${hostport#*@}; hostport=${hostport%%/*}
+  host=${hostport%%:*}; port=${hostport##*:}
+  [ "$port" = "$hostport" ] && port=5432
+  (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
+}
+
+# pg_install installs Debian's postgresql unless its server binaries are
+# already there.
+pg_install() {
+  if pg_bindir >/dev/null; then
+    return 0
+  fi
+  say "installing PostgreSQL (Debian package postgresql)"
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "No PostgreSQL server found and no apt-get to install one: install PostgreSQL, or set TOKENGATE_TEST_POSTGRES to a server's URL" >&2
+    return 1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql
+  pg_bindir >/dev/null
+}
+
+# pg_free_port prints a TCP port on 127.0.0.1 that nothing listens on,
+# after the port given, below the kernel's ephemeral range (32768 and up on
+# Linux), where outgoing connections would take ports a listener then cannot
+# bind.
+pg_free_port() {
+  local p=${1:-15431}
+  while [ "$p" -lt 15632 ]; do
+    p=$((p + 1))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return 0
+    fi
+  done
+  echo "no free port in 15432-15632" >&2
+  return 1
+}
+
+PG_CLUSTER_DIR=
+PG_CLUSTER_USER=
+PG_BIN=
+
+# pg_as_user runs a command as the cluster's owner.
+pg_as_user() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u "$PG_CLUSTER_USER" -- "$@"
+  else
+    "$@"
+  fi
+}
+
+# pg_start_cluster [PORT] installs PostgreSQL if needed and starts a
+# throwaway cluster on 127.0.0.1:PORT (default: a free port) with trust
+# authentication, owned by an unprivileged user (the current one, or the
+# postgres system user when running as root, since the server refuses to
+# run as root), in a new temporary directory. It creates the database test
+# and exports TOKENGATE_TEST_POSTGRES. pg_stop_cluster stops it.
+pg_start_cluster() {
+  local port=${1:-} fixed=${1:+yes} tries=0
+  pg_install
+  PG_BIN=$(pg_bindir)
+  if [ "$(id -u)" -eq 0 ]; then
+    PG_CLUSTER_USER=postgres
+    if ! id "$PG_CLUSTER_USER" >/dev/null 2>&1; then
+      echo "Running as root, and there is no postgres user to run the PostgreSQL server as" >&2
+      return 1
+    fi
+  else
+    PG_CLUSTER_USER=$(id -un)
+  fi
+  PG_CLUSTER_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tokengate-pg.XXXXXX")
+  if [ "$(id -u)" -eq 0 ]; then
+    chown "$PG_CLUSTER_USER" "$PG_CLUSTER_DIR"
+  fi
+  pg_as_user "$PG_BIN/initdb" -D "$PG_CLUSTER_DIR/data" -U postgres --auth=trust --encoding=UTF8 \
+    >"$PG_CLUSTER_DIR/initdb.log" 2>&1 || { cat "$PG_CLUSTER_DIR/initdb.log" >&2; return 1; }
+  while :; do
+    [ -n "$fixed" ] || port=$(pg_free_port "${port:-}")
+    say "starting a PostgreSQL cluster on 127.0.0.1:$port as $PG_CLUSTER_USER in $PG_CLUSTER_DIR"
+    # A throwaway cluster for tests: durability is not needed, speed is.
+    if pg_as_user "$PG_BIN/pg_ctl" -D "$PG_CLUSTER_DIR/data" -l "$PG_CLUSTER_DIR/server.log" -w -t 60 \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_CLUSTER_DIR -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+      start >/dev/null; then
+      break
+    fi
+    tries=$((tries + 1))
+    # Another process may have taken the port since it was found free.
+    if [ -n "$fixed" ] || [ "$tries" -ge 5 ] || ! grep -q "could not create any TCP/IP sockets" "$PG_CLUSTER_DIR/server.log"; then
+      cat "$PG_CLUSTER_DIR/server.log" >&2
+      return 1
+    fi
+  done
+  pg_as_user "$PG_BIN/createdb" -h 127.0.0.1 -p "$port" -U postgres test
+  export TOKENGATE_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/test"
+}
+
+# pg_stop_cluster stops the cluster pg_start_cluster started (only that
+# one, through its own data directory) and removes its directory.
+pg_stop_cluster() {
+  if [ -n "$PG_CLUSTER_DIR" ] && [ -d "$PG_CLUSTER_DIR/data" ]; then
+    pg_as_user "$PG_BIN/pg_ctl" -D "$PG_CLUSTER_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+    rm -rf "$PG_CLUSTER_DIR"
+  fi
+  PG_CLUSTER_DIR=
+}
+
+# pg_ensure_server makes TOKENGATE_TEST_POSTGRES name a server that answers.
+pg_ensure_server() {
+  if [ -n "${TOKENGATE_TEST_POSTGRES:-}" ]; then
+    say "PostgreSQL: TOKENGATE_TEST_POSTGRES as given"
+    return 0
+  fi
+  if pg_answers "$PG_DEFAULT_URL"; then
+    say "PostgreSQL: the server on 127.0.0.1:5432"
+    export TOKENGATE_TEST_POSTGRES=$PG_DEFAULT_URL
+    return 0
+  fi
+  say "PostgreSQL: none answers on 127.0.0.1:5432"
+  trap pg_stop_cluster EXIT
+  trap 'exit 130' INT TERM
+  pg_start_cluster
+}
+
+main() {
+  cd "$(dirname "$0")/.."
+
+  if ! command -v go >/dev/null 2>&1; then
+    echo "Go is not installed: install Go 1.26 or newer (https://go.dev/doc/install)" >&2
+    exit 1
+  fi
+
+  say "Go modules"
+  go mod download
+
+  say "gofmt"
+  local unformatted
+  unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './vendor/*'))
+  if [ -n "$unformatted" ]; then
+    echo "gofmt would change:" >&2
+    echo "$unformatted" >&2
+    exit 1
+  fi
+
+  say "go vet"
+  go vet ./...
+
+  pg_ensure_server
+
+  say "go test -race"
+  # -count=1: never report a cached pass; tests use real SQLite files, a real
+  # PostgreSQL server and real HTTP on loopback, so a fresh run is the only
+  # honest one.
+  go test -race -count=1 -timeout 20m "$@" ./...
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  set -euo pipefail
+  main "$@"
 fi
-
-say "Go modules"
-go mod download
-
-say "gofmt"
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './vendor/*'))
-if [ -n "$unformatted" ]; then
-  echo "gofmt would change:" >&2
-  echo "$unformatted" >&2
-  exit 1
-fi
-
-say "go vet"
-go vet ./...
-
-say "go test -race"
-# -count=1: never report a cached pass; tests use real SQLite files and real
-# HTTP on loopback, so a fresh run is the only honest one.
-go test -race -count=1 -timeout 20m "$@" ./...

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tokengate/tokengate/internal/app"
 	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/idp"
 	"github.com/tokengate/tokengate/internal/store"
 )
 
@@ -138,6 +139,30 @@ func userCommand() *command {
 							return err
 						}
 						fmt.Fprintf(env.stdout, "user %s removed (id %s)\n", u.Name, u.ID)
+						return nil
+					})
+				}
+			}},
+		{name: "link", summary: "Link an identity of an external issuer to a user, so that it signs on as the user.", usage: "NAME --issuer ID --subject SUB [--tenant T]",
+			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
+				issuer := fs.String("issuer", "", "the issuer's `id` in oidc.issuers (or its URL)")
+				subject := fs.String("subject", "", "the identity's `sub` at the issuer")
+				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
+				return func(ctx context.Context, env *cliEnv, args []string) error {
+					if len(args) != 1 || *issuer == "" || *subject == "" {
+						return errUsage
+					}
+					return withApp(ctx, env, func(a *app.App) error {
+						reg := idp.New(a.Config.OIDC, a.Config.DefaultTenant, a.Engine, nil, nil)
+						iss, ok := reg.IssuerURL(*tenant, *issuer)
+						if !ok {
+							return fmt.Errorf("no issuer %q in the tenant's oidc.issuers (by id or URL)", *issuer)
+						}
+						x, err := a.Engine.LinkExternalIdentity(ctx, *tenant, args[0], iss, *subject)
+						if err != nil {
+							return err
+						}
+						fmt.Fprintf(env.stdout, "identity %s of %s linked to user %s\n", x.Subject, x.Issuer, args[0])
 						return nil
 					})
 				}

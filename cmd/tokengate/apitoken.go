@@ -22,10 +22,15 @@ func apitokenCommand() *command {
 					if err != nil {
 						return err
 					}
-					g, err := a.Engine.CreateAPIToken(ctx, u.ID, *label)
+					// An administrator on the data directory: no sign-on to
+					// check, but the count and label limits hold.
+					g, err := a.Engine.CreateAPIToken(ctx, engine.APITokenRequest{User: u.ID, Label: *label, ByAdministrator: true})
 					if err != nil {
-						if errors.Is(err, engine.ErrRefreshNotEnabled) {
+						switch {
+						case errors.Is(err, engine.ErrRefreshNotEnabled):
 							return fmt.Errorf("%w: grant it with `tokengate user set %s --refresh-enabled`", err, u.Name)
+						case errors.Is(err, engine.ErrAPITokenLimit):
+							return fmt.Errorf("%w (see `tokengate apitoken list --user %s`, `tokengate apitoken revoke ID`)", err, u.Name)
 						}
 						return err
 					}

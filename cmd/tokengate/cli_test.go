@@ -120,7 +120,7 @@ func testNoStoreText(t *testing.T, bin string) {
 		args        []string
 		want        string
 	}{
-		{"user", "pw\n", []string{"user", "add", "bob", "--password-stdin"}, `a user named "bob" already exists in tenant "default"`},
+		{"user", "bob-password\n", []string{"user", "add", "bob", "--password-stdin"}, `a user named "bob" already exists in tenant "default"`},
 		{"tenant", "", []string{"tenant", "add", "acme"}, `a tenant named "acme" already exists`},
 		{"client", "", []string{"client", "add", "svc"}, `a client with client_id "svc" already exists`},
 		{"organisation", "", []string{"org", "add", "gailbkr"}, `an organisation named "gailbkr" already exists in tenant "default"`},

@@ -112,6 +112,7 @@ var dataCommands = map[string][]string{
 	"client enable":         {"client", "enable", "tokengate"},
 	"client remove":         {"client", "remove", "svc"},
 	"client secret rotate":  {"client", "secret", "rotate", "svc"},
+	"user link":             {"user", "link", "admin", "--issuer", "auth0", "--subject", "auth0|admin"},
 	"session list":          {"session", "list"},
 	"session revoke":        {"session", "revoke", "--user", "admin"},
 	"key rotate":            {"key", "rotate"},
@@ -135,8 +136,9 @@ var dataCommands = map[string][]string{
 	"bench (prepares)":      {"bench", "--server", "http://127.0.0.1:1", "--duration", "1s"},
 }
 
-// otherCommands open no data directory, or may create it.
-var otherCommands = map[string]bool{"serve": true, "init": true, "version": true, "token": true,
+// otherCommands open no data directory, or may create it (migrate creates
+// the schema, and needs no master key).
+var otherCommands = map[string]bool{"serve": true, "init": true, "migrate": true, "version": true, "token": true,
 	"login": true, "api": true, "demo-api": true, "bench": true}
 
 // testCommandsNeedData runs every data command on a directory that does

@@ -45,7 +45,7 @@ func TestListCommands(t *testing.T) {
 	if _, _, err := e.CreateClient(ctx, engine.NewClient{ID: "svc-reports", GrantTypes: []string{"client_credentials"}}); err != nil {
 		t.Fatal(err)
 	}
-	g, err := e.CreateAPIToken(ctx, u.ID, "laptop")
+	g, err := e.CreateAPIToken(ctx, engine.APITokenRequest{User: u.ID, Label: "laptop", ByAdministrator: true})
 	if err != nil {
 		t.Fatal(err)
 	}

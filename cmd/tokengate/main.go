@@ -38,11 +38,15 @@ type cliEnv struct {
 type globalFlags struct {
 	configFile string
 	dataDir    string
+	dbURL      string
 }
 
 func (g *globalFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.configFile, "config", "", "YAML configuration `file`")
 	fs.StringVar(&g.dataDir, "data", "", "data `directory` (default ./tokengate-data, or $TOKENGATE_DATA)")
+	fs.StringVar(&g.dbURL, "db", "", "database `URL` (or database.url, $TOKENGATE_DATABASE_URL): postgres://user:password@host:5432/db for a PostgreSQL\n"+
+		"database several nodes share, each given the same master key ($TOKENGATE_MASTER_KEY or a copy of master.key);\n"+
+		"sqlite:PATH for a SQLite file; default SQLite in the data directory")
 }
 
 // errUsage marks an error that should be followed by the command's usage.
@@ -188,6 +192,7 @@ func rootCommand() *command {
 		summary: "tokengate is an authentication gateway: renewable tokens for API usage.",
 		sub: []*command{
 			serveCommand(),
+			migrateCommand(),
 			initCommand(),
 			userCommand(),
 			sessionCommand(),

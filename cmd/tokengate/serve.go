@@ -37,6 +37,9 @@ func loadConfig(env *cliEnv, override func(*config.Config)) (config.Config, erro
 	if env.global.dataDir != "" {
 		cfg.DataDir = env.global.dataDir
 	}
+	if env.global.dbURL != "" {
+		cfg.Database.URL = env.global.dbURL
+	}
 	if override != nil {
 		override(&cfg)
 	}
@@ -83,16 +86,22 @@ func appAction(nargs int, fn func(ctx context.Context, env *cliEnv, a *app.App, 
 	}
 }
 
+// serveSummary is serve's help text.
+const serveSummary = "Run the gateway. With no configuration it listens on 127.0.0.1:8080 and keeps its state in ./tokengate-data.\n" +
+	"With --db postgres://... several nodes share one PostgreSQL database: give every node the same master key\n" +
+	"($TOKENGATE_MASTER_KEY, or the same master.key in its data directory), since the signing keys in the database are sealed with it."
+
 func serveCommand() *command {
 	return &command{
 		name:    "serve",
-		summary: "Run the gateway. With no configuration it listens on 127.0.0.1:8080 and keeps its state in ./tokengate-data.",
+		summary: serveSummary,
 		usage:   "[flags]",
 		flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 			listen := fs.String("listen", "", "`address` to listen on (default 127.0.0.1:8080)")
 			publicURL := fs.String("public-url", "", "public `URL` of the gateway; the issuer of every token (default http:// + listen address)")
 			demoMode := fs.Bool("demo", false, "load the demo world of the Whitespace seed (users sumo and broker, bucket whitespace, /api/ -> demo risks service)")
 			pprofAddr := fs.String("pprof", "", "serve Go profiling endpoints on this loopback `address` (e.g. 127.0.0.1:6060)")
+			noMigrate := fs.Bool("no-migrate", false, "do not apply schema migrations at start (run tokengate migrate first); refuse to start on a schema that is behind")
 			return func(ctx context.Context, env *cliEnv, args []string) error {
 				if err := checkArgs(args); err != nil {
 					return err
@@ -115,13 +124,13 @@ func serveCommand() *command {
 					}
 					defer stop()
 				}
-				return serve(ctx, env, cfg, *demoMode)
+				return serve(ctx, env, cfg, *demoMode, *noMigrate)
 			}
 		},
 	}
 }
 
-func serve(ctx context.Context, env *cliEnv, cfg config.Config, demoMode bool) error {
+func serve(ctx context.Context, env *cliEnv, cfg config.Config, demoMode, noMigrate bool) error {
 	log := obs.NewLogger(env.stderr, cfg.Log.Level, cfg.Log.Format)
 	slog.SetDefault(log)
 	// Listen before anything is created: a first start that cannot bind
@@ -136,7 +145,7 @@ func serve(ctx context.Context, env *cliEnv, cfg config.Config, demoMode bool) e
 		log.Warn(w)
 	}
 	tuneRuntime(env.getenv, cfg.Password.WorkerCount())
-	a, err := app.Open(ctx, cfg, log, app.Options{Registerer: true})
+	a, err := app.Open(ctx, cfg, log, app.Options{Registerer: true, NoMigrate: noMigrate})
 	if err != nil {
 		return err
 	}
@@ -167,7 +176,7 @@ func serve(ctx context.Context, env *cliEnv, cfg config.Config, demoMode bool) e
 	if printDemo != nil {
 		printDemo()
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer(), "data", cfg.DataDir)
+	log.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer(), "data", cfg.DataDir, "database", cfg.Database.Describe(cfg.DataDir))
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -45,7 +45,7 @@ func newTokenGateway(t *testing.T) *tokenGateway {
 	if _, err := a.Engine.Bootstrap(ctx, "admin-password"); err != nil {
 		t.Fatal(err)
 	}
-	for _, u := range []engine.NewUser{{Name: "alice", Password: "pw-alice", RefreshEnabled: true}, {Name: "bob", Password: "pw-bob"}} {
+	for _, u := range []engine.NewUser{{Name: "alice", Password: "pw-alice", RefreshEnabled: true}, {Name: "bob", Password: "pw-bobby"}} {
 		if _, err := a.Engine.CreateUser(ctx, u); err != nil {
 			t.Fatal(err)
 		}
@@ -284,7 +284,7 @@ func TestClientCommandMessages(t *testing.T) {
 	}{
 		{"unreachable server", "pw-alice\n", []string{"token", "--server", deadURL, "--username", "alice", "--password-stdin"}, "cannot reach the server at " + deadURL},
 		{"bad credentials", "wrong\n", []string{"token", "--server", g.url, "--username", "alice", "--password-stdin"}, "sign-in refused: wrong username or password"},
-		{"refresh not enabled", "pw-bob\n", []string{"login", "--server", g.url, "--username", "bob", "--password-stdin"}, "refresh is not enabled for this login"},
+		{"refresh not enabled", "pw-bobby\n", []string{"login", "--server", g.url, "--username", "bob", "--password-stdin"}, "refresh is not enabled for this login"},
 		{"missing UserID", "", []string{"api", "GET", "/upstream/sumo"}, "this user belongs to several organisations: pass --userid MU"},
 		{"password as argument refused", "", []string{"token", "--server", g.url, "--username", "alice"}, "--username needs --password-stdin"},
 		{"bad refresh token file", "", []string{"token", "--server", g.url, "--refresh-token-file", revoked}, "has expired or was revoked"},
@@ -317,7 +317,7 @@ func TestClientCommandMessages(t *testing.T) {
 	}
 	// Refresh not enabled: nothing was stored.
 	c := newTokenCLI(t)
-	c.run("pw-bob\n", "login", "--server", g.url, "--username", "bob", "--password-stdin")
+	c.run("pw-bobby\n", "login", "--server", g.url, "--username", "bob", "--password-stdin")
 	if _, err := os.Stat(filepath.Join(c.configDir, "credentials.json")); !os.IsNotExist(err) {
 		t.Error("a login without refresh token was stored")
 	}

@@ -6,27 +6,40 @@ package adminapi
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
-	"github.com/tokengate/tokengate/internal/store"
 )
 
 // Handler serves the admin and profile APIs.
 type Handler struct {
-	eng *engine.Engine
-	log *slog.Logger
+	eng     *engine.Engine
+	log     *slog.Logger
+	issuers Issuers
+	// reauth is the engine's reauthentication window: the max_age of the
+	// step-up challenge.
+	reauth time.Duration
 }
 
-// New returns the handler.
-func New(eng *engine.Engine, log *slog.Logger) *Handler {
+// Issuers names the external issuers a tenant trusts, by service id or
+// iss URL; package idp provides it.
+type Issuers interface {
+	IssuerURL(tenant, idOrURL string) (string, bool)
+}
+
+// New returns the handler. issuers may be nil when no external issuer is
+// configured.
+func New(eng *engine.Engine, log *slog.Logger, issuers Issuers) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{eng: eng, log: log}
+	return &Handler{eng: eng, log: log, issuers: issuers, reauth: eng.ReauthWindow()}
 }
 
 // Register mounts the endpoints on mux.
@@ -48,6 +61,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/api/clients/{id}/secret", h.admin(h.rotateSecret))
 	mux.HandleFunc("GET /admin/api/keys", h.operator(h.listKeys))
 	mux.HandleFunc("POST /admin/api/keys/{kid}/revoke", h.operator(h.revokeKey))
+	mux.HandleFunc("POST /admin/api/users/{name}/identities", h.admin(h.linkIdentity))
 	mux.HandleFunc("POST /profile/api-tokens", h.user(h.createToken))
 	mux.HandleFunc("GET /profile/api-tokens", h.user(h.listTokens))
 	mux.HandleFunc("DELETE /profile/api-tokens/{id}", h.user(h.revokeToken))
@@ -55,8 +69,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 
 // caller is the authenticated user of a request.
 type caller struct {
-	User   store.User
-	Tenant store.Tenant
+	engine.Principal
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, c caller) error
@@ -83,7 +96,7 @@ func (h *Handler) authenticate(r *http.Request) (caller, error) {
 		}
 		return caller{}, err
 	}
-	return caller{User: p.User, Tenant: p.Tenant}, nil
+	return caller{p}, nil
 }
 
 func (h *Handler) user(fn handlerFunc) http.HandlerFunc {
@@ -126,8 +139,20 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	if status >= 500 {
 		h.log.ErrorContext(r.Context(), "admin api request failed", "err", err)
 	}
-	if status == http.StatusUnauthorized {
+	switch {
+	case errors.Is(err, engine.ErrReauthenticationRequired):
+		// RFC 9470 §3: the step-up challenge, with the age of sign-on
+		// that would do.
+		ch := fmt.Sprintf(`Bearer realm="tokengate", error="insufficient_user_authentication", error_description=%q`, strings.ReplaceAll(msg, `"`, "'"))
+		if h.reauth > 0 {
+			ch += fmt.Sprintf(", max_age=%d", int(h.reauth/time.Second))
+		}
+		w.Header().Set("WWW-Authenticate", ch)
+	case status == http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)
+	}
+	if n := engine.RetryAfter(err); n > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(n))
 	}
 	httpx.WriteJSON(w, status, map[string]string{"error": code, "message": msg})
 }
@@ -149,6 +174,12 @@ func toError(err error) (status int, code, msg string) {
 		return http.StatusBadRequest, "invalid_request", public
 	case errors.Is(err, engine.ErrRefreshNotEnabled):
 		return http.StatusForbidden, "refresh_not_enabled", public
+	case errors.Is(err, engine.ErrReauthenticationRequired):
+		return http.StatusUnauthorized, "insufficient_user_authentication", public
+	case errors.Is(err, engine.ErrAPITokenLimit):
+		return http.StatusConflict, "api_token_limit", public
+	case errors.Is(err, engine.ErrThrottled):
+		return http.StatusTooManyRequests, "too_many_requests", public
 	case errors.Is(err, engine.ErrUnknownOrganisation), errors.Is(err, engine.ErrUnknownMembership),
 		errors.Is(err, engine.ErrUnknownAPIToken), errors.Is(err, engine.ErrUnknownTenant),
 		errors.Is(err, engine.ErrUnknownUser), errors.Is(err, engine.ErrUnknownClient),

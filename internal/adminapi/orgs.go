@@ -185,3 +185,30 @@ func (h *Handler) setChannels(w http.ResponseWriter, r *http.Request, c caller) 
 	httpx.WriteJSON(w, http.StatusOK, j)
 	return nil
 }
+
+// linkIdentity links an identity of one of the tenant's external issuers
+// (named by service id or iss URL) to a user of the tenant.
+func (h *Handler) linkIdentity(w http.ResponseWriter, r *http.Request, c caller) error {
+	var in struct {
+		Issuer  string `json:"issuer"`
+		Subject string `json:"subject"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	iss, ok := "", false
+	if h.issuers != nil {
+		iss, ok = h.issuers.IssuerURL(c.Tenant.Name, in.Issuer)
+	}
+	if !ok {
+		return engine.InvalidRequest("issuer: name one of the tenant's issuers by its id or URL")
+	}
+	x, err := h.eng.LinkExternalIdentity(r.Context(), c.Tenant.Name, r.PathValue("name"), iss, in.Subject)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusCreated, map[string]any{
+		"user": r.PathValue("name"), "issuer": x.Issuer, "subject": x.Subject, "createdAt": ts(x.CreatedAt),
+	})
+	return nil
+}

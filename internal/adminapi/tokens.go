@@ -26,7 +26,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, c caller) 
 		}
 		label = form.Get("label")
 	}
-	g, err := h.eng.CreateAPIToken(r.Context(), c.User.ID, label)
+	g, err := h.eng.CreateAPITokenAs(r.Context(), c.Principal, label)
 	if err != nil {
 		return err
 	}

@@ -8,8 +8,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +22,8 @@ import (
 	"github.com/tokengate/tokengate/internal/dialect/core"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/store"
+	"github.com/tokengate/tokengate/internal/store/migrate"
+	"github.com/tokengate/tokengate/internal/store/postgres"
 	"github.com/tokengate/tokengate/internal/store/sqlite"
 	"github.com/tokengate/tokengate/internal/token"
 )
@@ -44,11 +48,15 @@ type Options struct {
 	MasterKey  string // overrides TOKENGATE_MASTER_KEY
 	Registerer bool   // register metrics (the server does; CLI commands don't need to)
 	// MustExist makes Open refuse, with a *NotInitialisedError, data that
-	// does not exist yet (the data directory, the SQLite database, the
-	// master key) instead of creating it. Admin commands open with it, so
-	// that one pointed at the wrong directory says so rather than starting
-	// a new, empty gateway there; only serve and init create.
+	// does not exist yet (the data directory, the SQLite database or an
+	// empty PostgreSQL schema, the master key) instead of creating it.
+	// Admin commands open with it, so that one pointed at the wrong
+	// directory or database says so rather than starting a new, empty
+	// gateway there; only serve and init create.
 	MustExist bool
+	// NoMigrate opens the store without applying schema migrations; a
+	// schema that is behind is then an error (`tokengate serve --no-migrate`).
+	NoMigrate bool
 	// Offline opens the node for an admin command rather than a server:
 	// the tokens it mints carry the issuer the serving node recorded in the
 	// store (engine.RecordedIssuer), not one derived from the command's own
@@ -72,10 +80,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	} else if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	if err := checkDataDir(cfg.DataDir); err != nil {
+	// A node given its master key and a PostgreSQL database needs no data
+	// directory: when it must exist and does not, nothing in it is used.
+	if err := checkDataDir(cfg.DataDir); err != nil && !(opts.MustExist && errors.Is(err, fs.ErrNotExist)) {
 		return nil, err
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -87,18 +97,61 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	return a, nil
 }
 
-func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
-	switch cfg.Store.Driver {
-	case "sqlite":
-		path := sqlitePath(cfg)
-		st, err := sqlite.Open(ctx, path)
+// openStore opens the store that cfg.Database selects, migrating its schema
+// unless opts.NoMigrate (then a schema that is behind is an error). With
+// opts.MustExist a PostgreSQL schema that holds no tokengate tables is a
+// *NotInitialisedError (checkExisting looks for a SQLite file beforehand).
+func openStore(ctx context.Context, cfg config.Config, opts Options) (store.Store, error) {
+	kind, target, err := cfg.Database.Backend(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case config.BackendPostgres:
+		if opts.MustExist {
+			res, err := postgres.Migrate(ctx, target, true)
+			if err != nil {
+				return nil, fmt.Errorf("open PostgreSQL store: %w", err)
+			}
+			if res.From == 0 {
+				return nil, &NotInitialisedError{Missing: MissingStore, Database: cfg.Database.Describe(cfg.DataDir)}
+			}
+		}
+		st, err := postgres.Open(ctx, target, postgres.Options{NoMigrate: opts.NoMigrate})
 		if err != nil {
-			return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+			// The error names the host and database, never the URL.
+			return nil, fmt.Errorf("open PostgreSQL store: %w", err)
 		}
 		return st, nil
 	default:
-		return nil, fmt.Errorf("store driver %q is not available in this build", cfg.Store.Driver)
+		st, err := sqlite.OpenWith(ctx, target, sqlite.Options{NoMigrate: opts.NoMigrate})
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite store %s: %w", target, err)
+		}
+		return st, nil
 	}
+}
+
+// Migrate applies the schema migrations that the store cfg.Database
+// selects lacks, or with dryRun only lists them. It needs neither the master
+// key nor the data directory of a PostgreSQL store.
+func Migrate(ctx context.Context, cfg config.Config, dryRun bool) (migrate.Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return migrate.Result{}, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	kind, target, err := cfg.Database.Backend(cfg.DataDir)
+	if err != nil {
+		return migrate.Result{}, err
+	}
+	if kind == config.BackendPostgres {
+		return postgres.Migrate(ctx, target, dryRun)
+	}
+	if !dryRun {
+		if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+			return migrate.Result{}, fmt.Errorf("data directory: %w", err)
+		}
+	}
+	return sqlite.Migrate(ctx, target, dryRun)
 }
 
 // masterKeyEnv is the master key given outside the data directory.
@@ -176,9 +229,19 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		HashWorkers:    cfg.Password.WorkerCount(),
 		HashMemoryKiB:  cfg.Password.MemoryKiB,
 		HashIterations: cfg.Password.Iterations,
-		Now:            opts.Now,
-		Logger:         a.Log,
-		Registerer:     reg,
+
+		MinPasswordLength: cfg.Password.MinLength,
+		Throttle: engine.ThrottlePolicy{
+			Account: throttleRule(cfg.Throttle.Account),
+			Address: throttleRule(cfg.Throttle.Address),
+		},
+		APITokenReauth: cfg.APITokens.ReauthWindow.D(),
+		MaxAPITokens:   cfg.APITokens.MaxPerUser,
+		AuditRetention: cfg.Audit.Retention.D(),
+
+		Now:        opts.Now,
+		Logger:     a.Log,
+		Registerer: reg,
 	})
 	if err != nil {
 		return err
@@ -190,6 +253,10 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	}
 	a.Ring, a.Engine = ring, eng
 	return nil
+}
+
+func throttleRule(r config.ThrottleRule) engine.ThrottleRule {
+	return engine.ThrottleRule{Free: r.Free, BaseDelay: r.BaseDelay.D(), MaxDelay: r.MaxDelay.D(), Forget: r.ForgetAfter.D()}
 }
 
 // Close releases the store.

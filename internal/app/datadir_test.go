@@ -55,7 +55,7 @@ func TestDataDirectoryWritableByOthersRefused(t *testing.T) {
 			cfg := config.Default()
 			cfg.DataDir = filepath.Join(t.TempDir(), "data")
 			if tc.dbElsewhere {
-				cfg.Store.DSN = filepath.Join(t.TempDir(), "tg.db")
+				cfg.Database.URL = "sqlite:" + filepath.Join(t.TempDir(), "tg.db")
 			}
 			if err := os.Mkdir(cfg.DataDir, 0o700); err != nil {
 				t.Fatal(err)

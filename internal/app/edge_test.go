@@ -195,6 +195,10 @@ func TestClientInputNeverEchoed(t *testing.T) {
 		{"admin channels", "PUT", "/admin/api/memberships/" + q + "/channels", adminJSON, `{"channels":["` + jsonMarker + `"]}`},
 		{"admin membership filter", "GET", "/admin/api/memberships?user=" + q + "&organisation=" + q, asAdmin, ""},
 		{"profile revoke", "DELETE", "/profile/api-tokens/" + q, asAdmin, ""},
+		{"profile token label", "POST", "/profile/api-tokens", adminJSON, `{"label":"` + jsonMarker + strings.Repeat("x", 100) + `"}`},
+		{"admin link user", "POST", "/admin/api/users/" + q + "/identities", adminJSON, `{"issuer":"auth0","subject":"s"}`},
+		{"admin link issuer", "POST", "/admin/api/users/admin/identities", adminJSON, `{"issuer":"` + jsonMarker + `","subject":"s"}`},
+		{"admin link subject", "POST", "/admin/api/users/admin/identities", adminJSON, `{"issuer":"auth0","subject":"` + jsonMarker + strings.Repeat("x", 300) + `"}`},
 		// The rest
 		{"unknown path", "GET", "/" + q, nil, ""},
 		{"unknown method", "PATCH", "/" + q, nil, ""},

@@ -20,7 +20,8 @@ const (
 
 // NotInitialisedError says that Open, asked to open existing data only
 // (Options.MustExist), found part of it missing: the data directory, the
-// SQLite database in it, or the master key that unseals the signing keys.
+// SQLite database in it (or the tables in a PostgreSQL database), or the
+// master key that unseals the signing keys.
 type NotInitialisedError struct {
 	// DataDir is the data directory, absolute when it could be made so.
 	DataDir string
@@ -28,9 +29,15 @@ type NotInitialisedError struct {
 	Missing string
 	// Path is the file or directory that does not exist.
 	Path string
+	// Database names a PostgreSQL database that holds no tokengate tables
+	// (config.Database.Describe: no user or password).
+	Database string
 }
 
 func (e *NotInitialisedError) Error() string {
+	if e.Missing == MissingStore && e.Database != "" {
+		return fmt.Sprintf("the database %s holds no tokengate data: run `tokengate serve` or `tokengate init` with the same --db to create it, or check --db (or TOKENGATE_DATABASE_URL, database.url)", e.Database)
+	}
 	switch e.Missing {
 	case MissingMasterKey:
 		// Neither serve nor init may make a new one here: it would not
@@ -41,14 +48,6 @@ func (e *NotInitialisedError) Error() string {
 	default:
 		return fmt.Sprintf("the data directory %s does not exist: run `tokengate serve` or `tokengate init` to create it, or pass --data (or set TOKENGATE_DATA) to the directory the server uses", e.DataDir)
 	}
-}
-
-// sqlitePath is the SQLite database file of cfg.
-func sqlitePath(cfg config.Config) string {
-	if cfg.Store.DSN != "" {
-		return cfg.Store.DSN
-	}
-	return filepath.Join(cfg.DataDir, "tokengate.db")
 }
 
 // checkExisting reports, as a *NotInitialisedError, the first part of the
@@ -69,14 +68,13 @@ func checkExisting(cfg config.Config, masterKey string) error {
 		}
 		return err == nil, err
 	}
-	if cfg.Store.Driver == "sqlite" {
-		path := sqlitePath(cfg)
+	if kind, path, err := cfg.Database.Backend(cfg.DataDir); err == nil && kind == config.BackendSQLite {
 		ok, err := exists(path)
 		if err != nil {
 			return fmt.Errorf("data directory: %w", err)
 		}
 		if !ok {
-			if ok, _ := exists(cfg.DataDir); !ok && cfg.Store.DSN == "" {
+			if ok, _ := exists(cfg.DataDir); !ok && cfg.Database.URL == "" {
 				return missing(MissingDataDir, dir)
 			}
 			abs, _ := filepath.Abs(path)

@@ -22,7 +22,7 @@ func (a *App) Handler() http.Handler {
 	}
 	oauth2.New(a.Engine, a.Log, exchange).Register(mux)
 	registerDialects(mux, a, ext)
-	refresh := registerWhitespace(mux, a)
+	refresh := registerWhitespace(mux, a, ext)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -38,6 +38,8 @@ func (a *App) Handler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/", notFound)
 	mw := httpx.NewMiddleware(a.Log, a.Registry)
+	// Validate already parsed them.
+	mw.TrustedProxies, _ = a.Config.Proxy.TrustedPrefixes()
 	mw.Access = a.Config.Log.Access
 	return mw.Wrap(&front{refresh: refresh, mux: mux})
 }

@@ -6,14 +6,16 @@ import (
 	"github.com/tokengate/tokengate/internal/adminapi"
 	"github.com/tokengate/tokengate/internal/dialect/syncgw"
 	"github.com/tokengate/tokengate/internal/httpx"
+	"github.com/tokengate/tokengate/internal/idp"
 	"github.com/tokengate/tokengate/internal/proxy"
 )
 
 // registerWhitespace mounts the Whitespace API's surfaces on mux (the
-// proxy routes and the admin/profile JSON API) and returns the Sync
-// Gateway dialect, nil when it is disabled, for the front router, which
-// serves /{bucket}/_oidc_refresh itself.
-func registerWhitespace(mux *http.ServeMux, a *App) http.Handler {
+// proxy routes and the admin/profile JSON API, which names ext's issuers
+// when linking identities) and returns the Sync Gateway dialect, nil when
+// it is disabled, for the front router, which serves
+// /{bucket}/_oidc_refresh itself.
+func registerWhitespace(mux *http.ServeMux, a *App, ext *idp.Registry) http.Handler {
 	// Validate already parsed the trusted proxies.
 	trusted, _ := a.Config.Proxy.TrustedPrefixes()
 	p, err := proxy.New(a.Engine, proxy.Options{
@@ -27,7 +29,7 @@ func registerWhitespace(mux *http.ServeMux, a *App) http.Handler {
 	} else {
 		p.Register(mux)
 	}
-	adminapi.New(a.Engine, a.Log).Register(mux)
+	adminapi.New(a.Engine, a.Log, ext).Register(mux)
 	if !a.Config.SyncGW.Enabled {
 		return nil
 	}

@@ -23,9 +23,9 @@ type Config struct {
 	PublicURL string `yaml:"public_url"`
 	DataDir   string `yaml:"data_dir"`
 
-	Store Store `yaml:"store"`
-	Log   Log   `yaml:"log"`
-	Keys  Keys  `yaml:"keys"`
+	Database Database `yaml:"database"`
+	Log      Log      `yaml:"log"`
+	Keys     Keys     `yaml:"keys"`
 
 	// DefaultTenant is the tenant used when a request names none.
 	DefaultTenant string `yaml:"default_tenant"`
@@ -37,17 +37,15 @@ type Config struct {
 	// service, keyed by service name (oauth2, core, ags, syncgw, apitoken).
 	Services map[string]Service `yaml:"services"`
 	Password Password           `yaml:"password"`
-	Core     Core               `yaml:"core"`
-	AGS      AGS                `yaml:"ags"`
-	OIDC     OIDC               `yaml:"oidc"`
-	SyncGW   SyncGW             `yaml:"syncgw"`
-	Proxy    Proxy              `yaml:"proxy"`
-}
-
-// Store selects the storage backend.
-type Store struct {
-	Driver string `yaml:"driver"` // sqlite (default) or postgres
-	DSN    string `yaml:"dsn"`    // sqlite: file path (default DataDir/tokengate.db)
+	Throttle Throttle           `yaml:"throttle"`
+	// APITokens limits the User Profile's API refresh tokens.
+	APITokens APITokens `yaml:"api_tokens"`
+	Audit     Audit     `yaml:"audit"`
+	Core      Core      `yaml:"core"`
+	AGS       AGS       `yaml:"ags"`
+	OIDC      OIDC      `yaml:"oidc"`
+	SyncGW    SyncGW    `yaml:"syncgw"`
+	Proxy     Proxy     `yaml:"proxy"`
 }
 
 // Log configures structured logging.
@@ -101,7 +99,8 @@ type Service struct {
 	AbsoluteTTL Duration `yaml:"absolute_ttl"` // fixed at sign-on, never extended
 }
 
-// Password configures argon2id hashing of passwords.
+// Password configures argon2id hashing of passwords and the rule of new
+// ones.
 type Password struct {
 	// Workers bounds how many hashes run at once (0: number of CPUs;
 	// default: half the CPUs, at least one), so a
@@ -109,6 +108,43 @@ type Password struct {
 	Workers    int    `yaml:"workers"`
 	MemoryKiB  uint32 `yaml:"memory_kib"`
 	Iterations uint32 `yaml:"iterations"`
+	// MinLength is the least number of characters of a new password
+	// (user add, password changes, the bootstrap admin's); passwords set
+	// before keep working.
+	MinLength int `yaml:"min_length"`
+}
+
+// Throttle throttles password guessing per account and per client
+// address (docs/SECURITY.md): after Free failures of a run, each attempt
+// waits BaseDelay from the last failure, doubled per further failure, at
+// most MaxDelay; a run ends ForgetAfter its last failure.
+type Throttle struct {
+	Account ThrottleRule `yaml:"account"`
+	Address ThrottleRule `yaml:"address"`
+}
+
+// ThrottleRule is the delay rule of one kind of key.
+type ThrottleRule struct {
+	Free        int      `yaml:"free"`
+	BaseDelay   Duration `yaml:"base_delay"`
+	MaxDelay    Duration `yaml:"max_delay"`
+	ForgetAfter Duration `yaml:"forget_after"`
+}
+
+// APITokens limits API refresh tokens.
+type APITokens struct {
+	// MaxPerUser is the most live API tokens a user may hold.
+	MaxPerUser int `yaml:"max_per_user"`
+	// ReauthWindow is how recent the password sign-on behind a request to
+	// create one must be.
+	ReauthWindow Duration `yaml:"reauth_window"`
+}
+
+// Audit configures the audit log.
+type Audit struct {
+	// Retention is how long events are kept; older ones are purged in the
+	// background.
+	Retention Duration `yaml:"retention"`
 }
 
 // WorkerCount is how many hashes run at once: Workers, or one per CPU
@@ -125,7 +161,6 @@ func Default() Config {
 	return Config{
 		Listen:        "127.0.0.1:8080",
 		DataDir:       "./tokengate-data",
-		Store:         Store{Driver: "sqlite"},
 		Log:           Log{Level: "info", Format: "text", Access: "all"},
 		Keys:          Keys{Algorithm: "EdDSA", PublishLead: Duration(2 * time.Minute), ReloadInterval: Duration(10 * time.Second), JWKSMaxAge: Duration(time.Minute)},
 		DefaultTenant: "default",
@@ -142,12 +177,21 @@ func Default() Config {
 		// hash per CPU cut refresh throughput by 60% and raised its p99
 		// fourfold; with one per two CPUs refreshes hardly noticed it
 		// (docs/PERFORMANCE.md).
-		Password: Password{Workers: max(1, runtime.NumCPU()/2), MemoryKiB: 19 * 1024, Iterations: 2},
-		Core:     Core{Enabled: true, Version: "16.16.0"},
-		AGS:      AGS{Enabled: true, PasswordDisplayName: "Username and password"},
-		OIDC:     OIDC{Leeway: Duration(time.Minute)},
-		SyncGW:   defaultSyncGW(),
-		Proxy:    defaultProxy(),
+		Password: Password{Workers: max(1, runtime.NumCPU()/2), MemoryKiB: 19 * 1024, Iterations: 2, MinLength: 8},
+		// An account's delay is at most 30 s, so its owner gets in within
+		// a minute of the last guess; one address reaches a quarter of an
+		// hour per attempt after 20 failures.
+		Throttle: Throttle{
+			Account: ThrottleRule{Free: 5, BaseDelay: Duration(time.Second), MaxDelay: Duration(30 * time.Second), ForgetAfter: Duration(time.Hour)},
+			Address: ThrottleRule{Free: 10, BaseDelay: Duration(time.Second), MaxDelay: Duration(15 * time.Minute), ForgetAfter: Duration(24 * time.Hour)},
+		},
+		APITokens: APITokens{MaxPerUser: 10, ReauthWindow: Duration(5 * time.Minute)},
+		Audit:     Audit{Retention: Duration(90 * 24 * time.Hour)},
+		Core:      Core{Enabled: true, Version: "16.16.0"},
+		AGS:       AGS{Enabled: true, PasswordDisplayName: "Username and password"},
+		OIDC:      OIDC{Leeway: Duration(time.Minute)},
+		SyncGW:    defaultSyncGW(),
+		Proxy:     defaultProxy(),
 	}
 }
 
@@ -221,8 +265,7 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	str("TOKENGATE_LISTEN", &c.Listen)
 	str("TOKENGATE_PUBLIC_URL", &c.PublicURL)
 	str("TOKENGATE_DATA", &c.DataDir)
-	str("TOKENGATE_STORE_DRIVER", &c.Store.Driver)
-	str("TOKENGATE_STORE_DSN", &c.Store.DSN)
+	str("TOKENGATE_DATABASE_URL", &c.Database.URL)
 	str("TOKENGATE_LOG_LEVEL", &c.Log.Level)
 	str("TOKENGATE_LOG_FORMAT", &c.Log.Format)
 	str("TOKENGATE_LOG_ACCESS", &c.Log.Access)
@@ -257,14 +300,8 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		bad("data_dir is empty")
 	}
-	switch c.Store.Driver {
-	case "sqlite":
-	case "postgres":
-		if c.Store.DSN == "" {
-			bad("store.dsn is required for the postgres driver")
-		}
-	default:
-		bad("store.driver %q: want sqlite or postgres", c.Store.Driver)
+	if _, _, err := c.Database.Backend(c.DataDir); err != nil {
+		errs = append(errs, err)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -348,6 +385,26 @@ func (c *Config) Validate() error {
 	}
 	if c.Password.Workers < 0 {
 		bad("password.workers must not be negative")
+	}
+	if c.Password.MinLength < 1 {
+		bad("password.min_length must be at least 1")
+	}
+	for name, r := range map[string]ThrottleRule{"account": c.Throttle.Account, "address": c.Throttle.Address} {
+		if r.Free < 0 || r.BaseDelay <= 0 || r.MaxDelay < r.BaseDelay || r.ForgetAfter <= 0 {
+			bad("throttle.%s: want free >= 0, 0 < base_delay <= max_delay and forget_after > 0", name)
+		}
+	}
+	if c.Throttle.Account.MaxDelay > Duration(time.Minute) {
+		bad("throttle.account.max_delay %s: at most 1m, so that an account's owner is never kept out for long by others' guessing", c.Throttle.Account.MaxDelay)
+	}
+	if c.APITokens.MaxPerUser < 1 {
+		bad("api_tokens.max_per_user must be at least 1")
+	}
+	if c.APITokens.ReauthWindow <= 0 {
+		bad("api_tokens.reauth_window must be positive")
+	}
+	if c.Audit.Retention < Duration(time.Hour) {
+		bad("audit.retention must be at least 1h")
 	}
 	errs = append(errs, c.validateDialects()...)
 	errs = append(errs, c.validateSyncGWProxy()...)

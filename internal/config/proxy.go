@@ -22,7 +22,9 @@ type Proxy struct {
 	// TrustedProxies lists the addresses and CIDR prefixes of the proxies
 	// in front of the gateway whose X-Forwarded-For the gateway extends;
 	// from any other peer it replaces the header with the peer's address.
-	// None by default: a client can't choose the address an upstream sees.
+	// Their X-Forwarded-For also names the client the gateway throttles
+	// and audits (httpx.ClientAddr). None by default: a client can't
+	// choose the address an upstream, the throttle or the audit sees.
 	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 

@@ -101,7 +101,7 @@ func (w *world) renewable(user string) string {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	g, err := w.a.Engine.CreateAPIToken(w.ctx, u.ID, "test")
+	g, err := w.a.Engine.CreateAPIToken(w.ctx, engine.APITokenRequest{User: u.ID, Label: "test", ByAdministrator: true})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -305,7 +305,7 @@ func TestSyncGatewayErrors(t *testing.T) {
 	}
 	t.Run("revoked and expired", func(t *testing.T) {
 		u, _ := w.a.Engine.User(w.ctx, "", demo.UserSUMO)
-		api, err := w.a.Engine.CreateAPIToken(w.ctx, u.ID, "x")
+		api, err := w.a.Engine.CreateAPIToken(w.ctx, engine.APITokenRequest{User: u.ID, Label: "x", ByAdministrator: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -358,7 +358,7 @@ func TestProxyIdentity(t *testing.T) {
 
 	t.Run("a revoked session is refused within the bound", func(t *testing.T) {
 		u, _ := w.a.Engine.User(w.ctx, "", demo.UserSUMO)
-		api, err := w.a.Engine.CreateAPIToken(w.ctx, u.ID, "revoke-me")
+		api, err := w.a.Engine.CreateAPIToken(w.ctx, engine.APITokenRequest{User: u.ID, Label: "revoke-me", ByAdministrator: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -56,49 +56,73 @@ type Introspection struct {
 	Username string
 }
 
-// Introspect reports whether a token is active: validly signed, unexpired,
+// Introspect answers an RFC 7662 introspection request of an
+// authenticated client: whether tok is active, and its claims when it is.
+// A token of another tenant than the caller's is inactive to it, as any
+// token the caller may not learn about (§2.2; tenants share nothing, not
+// even whether a token of the other is live).
+func (e *Engine) Introspect(ctx context.Context, caller AuthenticatedClient, tok string) (Introspection, error) {
+	in, tenantID, err := e.inspect(ctx, tok)
+	if err != nil || !in.Active || tenantID != caller.TenantID {
+		return Introspection{}, err
+	}
+	return in, nil
+}
+
+// Inspect reports whether a token the gateway issued is active, whatever
+// its tenant: for a surface acting on the token it was handed (AGS
+// sign-off), never for answering another party about it.
+func (e *Engine) Inspect(ctx context.Context, tok string) (Introspection, error) {
+	in, _, err := e.inspect(ctx, tok)
+	return in, err
+}
+
+// inspect reports whether a token is active: validly signed, unexpired,
 // and, for session tokens, backed by a live session (for refresh tokens:
 // of the current generation, or the previous one within the grace window).
-// An inactive token is not an error (RFC 7662 §2.2).
-func (e *Engine) Introspect(ctx context.Context, tok string) (Introspection, error) {
+// It returns the id of the token's tenant: its session's, or for a
+// client-credentials token its client's. An inactive token is not an
+// error (RFC 7662 §2.2).
+func (e *Engine) inspect(ctx context.Context, tok string) (Introspection, string, error) {
 	c, err := e.parseSeen(tok, "")
 	if err != nil {
-		return Introspection{}, nil
+		return Introspection{}, "", nil
 	}
 	if c.SessionID == "" {
 		// Client-credentials access token: active while its client is.
 		if c.UseFor != token.UseAccess {
-			return Introspection{}, nil
+			return Introspection{}, "", nil
 		}
 		if c.ClientID == "" {
-			return Introspection{}, nil
+			return Introspection{}, "", nil
 		}
-		if err := e.clientUsable(ctx, c.ClientID); errors.Is(err, ErrTokenRevoked) {
-			return Introspection{}, nil
+		cl, err := e.clientRecord(ctx, c.ClientID)
+		if errors.Is(err, ErrTokenRevoked) {
+			return Introspection{}, "", nil
 		} else if err != nil {
-			return Introspection{}, err
+			return Introspection{}, "", err
 		}
-		return Introspection{Active: true, Claims: c}, nil
+		return Introspection{Active: true, Claims: c}, cl.TenantID, nil
 	}
 	s, err := e.SessionLive(ctx, c.SessionID)
 	if err != nil {
 		if errors.Is(err, ErrTokenRevoked) || errors.Is(err, ErrTokenExpired) || errors.Is(err, ErrInvalidToken) {
-			return Introspection{}, nil
+			return Introspection{}, "", nil
 		}
-		return Introspection{}, err
+		return Introspection{}, "", err
 	}
 	in := Introspection{Active: true, Claims: c, Session: s, Username: c.PreferredUsername}
 	if c.UseFor == token.UseRefresh {
 		if !e.refreshCurrent(c, s) {
-			return Introspection{}, nil
+			return Introspection{}, "", nil
 		}
 		u, err := e.st.GetUser(ctx, s.UserID)
 		if err != nil {
-			return Introspection{}, userByIDErr(err, s.UserID)
+			return Introspection{}, "", userByIDErr(err, s.UserID)
 		}
 		in.Username = u.Name
 	}
-	return in, nil
+	return in, s.TenantID, nil
 }
 
 func (e *Engine) refreshCurrent(c *token.Claims, s store.Session) bool {

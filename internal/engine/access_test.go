@@ -24,7 +24,7 @@ func TestIntrospect(t *testing.T) {
 	}
 	check := func(name, tok string, want bool) {
 		t.Helper()
-		in, err := e.eng.Introspect(e.ctx, tok)
+		in, err := e.eng.Inspect(e.ctx, tok)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -80,7 +80,7 @@ func TestClientCredentialsAndIntrospect(t *testing.T) {
 	if ac.Subject != engine.ClientSubjectPrefix+"svc" || ac.ClientID != "svc" || ac.SessionID != "" || ac.Scope != "read" {
 		t.Fatalf("claims sub %q client %q sid %q scope %q", ac.Subject, ac.ClientID, ac.SessionID, ac.Scope)
 	}
-	in, err := e.eng.Introspect(e.ctx, g.AccessToken)
+	in, err := e.eng.Inspect(e.ctx, g.AccessToken)
 	if err != nil || !in.Active {
 		t.Fatalf("introspect: active %t err %v", in.Active, err)
 	}

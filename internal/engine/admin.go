@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tokengate/tokengate/internal/store"
 )
@@ -15,6 +16,15 @@ var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$`)
 func checkName(kind, name string) error {
 	if !namePattern.MatchString(name) {
 		return invalidRequest("%s name: use 1-128 letters, digits and . _ @ + -, starting with a letter or digit", kind)
+	}
+	return nil
+}
+
+// checkNewPassword applies the rules of a new password (existing ones
+// keep working whatever they are): at least MinPasswordLength characters.
+func (e *Engine) checkNewPassword(pw string) error {
+	if n := utf8.RuneCountInString(pw); n < e.opts.MinPasswordLength {
+		return invalidRequest("password: use at least %d characters", e.opts.MinPasswordLength)
 	}
 	return nil
 }
@@ -138,6 +148,9 @@ func (e *Engine) CreateUser(ctx context.Context, nu NewUser) (store.User, error)
 	u := store.User{ID: e.newID(), TenantID: t.ID, Name: nu.Name, Email: nu.Email, DisplayName: nu.DisplayName,
 		RefreshEnabled: nu.RefreshEnabled, Admin: nu.Admin, CreatedAt: now, UpdatedAt: now}
 	if nu.Password != "" {
+		if err := e.checkNewPassword(nu.Password); err != nil {
+			return store.User{}, err
+		}
 		if u.PasswordHash, err = e.hash.Hash(ctx, nu.Password); err != nil {
 			return store.User{}, err
 		}
@@ -187,6 +200,9 @@ func (e *Engine) UpdateUser(ctx context.Context, userID string, up UserUpdate) (
 	if up.Password != nil {
 		if *up.Password == "" {
 			return store.User{}, invalidRequest("password must not be empty")
+		}
+		if err := e.checkNewPassword(*up.Password); err != nil {
+			return store.User{}, err
 		}
 		var err error
 		if hash, err = e.hash.Hash(ctx, *up.Password); err != nil {
@@ -306,28 +322,6 @@ func (e *Engine) CreateClient(ctx context.Context, nc NewClient) (store.Client, 
 			Detail: map[string]string{"public": fmt.Sprint(nc.Public)}})
 	})
 	return c, secret, err
-}
-
-// CreateAPIToken starts a stable session for a refresh-enabled user and
-// returns its refresh token: the "API refresh token" a user copies from the
-// profile page (or an administrator creates with the CLI). The token is
-// shown once; the server keeps no copy.
-func (e *Engine) CreateAPIToken(ctx context.Context, userID, label string) (*Grant, error) {
-	if label == "" {
-		label = "API token"
-	}
-	u, err := e.st.GetUser(ctx, userID)
-	if err != nil {
-		return nil, userByIDErr(err, userID)
-	}
-	if !u.RefreshEnabled {
-		return nil, ErrRefreshNotEnabled
-	}
-	t, err := e.st.GetTenant(ctx, u.TenantID)
-	if err != nil {
-		return nil, err
-	}
-	return e.StartSession(ctx, t, u, SignOnRequest{Service: ServiceAPIToken, ClientID: DefaultClientID, Label: label})
 }
 
 var timeZero time.Time

@@ -2,7 +2,6 @@ package engine_test
 
 import (
 	"context"
-	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -10,13 +9,13 @@ import (
 
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/store"
-	"github.com/tokengate/tokengate/internal/store/sqlite"
 	"github.com/tokengate/tokengate/internal/token"
 )
 
-// The benchmarks run the engine on a real SQLite file with a real EdDSA key
-// ring and the real clock, as a server does; `tokengate bench` measures the
-// same paths through HTTP. Run: go test -run '^$' -bench . -benchmem ./internal/engine
+// The benchmarks run the engine on a real SQLite file (or PostgreSQL, see
+// benchOpenStore) with a real EdDSA key ring and the real clock, as a
+// server does; `tokengate bench` measures the same paths through HTTP. Run:
+// go test -run '^$' -bench . -benchmem ./internal/engine
 
 const benchPassword = "bench password"
 
@@ -30,11 +29,7 @@ type benchEnv struct {
 func benchNewEnv(b *testing.B) *benchEnv {
 	b.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "tokengate.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
+	st := benchOpenStore(b)
 	master := make([]byte, 32)
 	for i := range master {
 		master[i] = byte(100 + i)
@@ -143,7 +138,7 @@ func BenchmarkIntrospect(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			in, err := e.eng.Introspect(e.ctx, at)
+			in, err := e.eng.Inspect(e.ctx, at)
 			if err != nil || !in.Active {
 				b.Errorf("introspect: active %t, err %v", in.Active, err)
 				return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 
@@ -73,7 +74,7 @@ func (e *Engine) Bootstrap(ctx context.Context, adminPassword string) (Bootstrap
 		}
 		_, err = e.CreateUser(ctx, NewUser{Tenant: t.Name, Name: "admin", Password: pw, Admin: true, RefreshEnabled: true, DisplayName: "Administrator"})
 		if err != nil && !errors.Is(err, ErrAlreadyExists) {
-			return r, err
+			return r, fmt.Errorf("admin password: %w", err)
 		}
 		r.CreatedAdmin = err == nil
 		if !r.CreatedAdmin {

@@ -61,24 +61,31 @@ func (e *Engine) clientUsable(ctx context.Context, id string) error {
 	if id == "" {
 		return nil
 	}
+	_, err := e.clientRecord(ctx, id)
+	return err
+}
+
+// clientRecord returns the record of client id, remembered or read, when
+// its tokens may be used, and ErrTokenRevoked while it is disabled or gone.
+func (e *Engine) clientRecord(ctx context.Context, id string) (AuthenticatedClient, error) {
 	now := time.Now()
 	c, ok := e.clients.get(id, now)
 	if !ok {
 		sc, err := e.st.GetClient(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
-			return refused(ErrTokenRevoked, "the client it was issued to no longer exists")
+			return AuthenticatedClient{}, refused(ErrTokenRevoked, "the client it was issued to no longer exists")
 		} else if err != nil {
-			return err
+			return AuthenticatedClient{}, err
 		}
 		t, err := e.st.GetTenant(ctx, sc.TenantID)
 		if err != nil {
-			return err
+			return AuthenticatedClient{}, err
 		}
 		c = AuthenticatedClient{Client: sc, Tenant: t.Name}
 		e.clients.put(c, now)
 	}
 	if c.Disabled {
-		return refused(ErrTokenRevoked, "the client it was issued to is disabled")
+		return AuthenticatedClient{}, refused(ErrTokenRevoked, "the client it was issued to is disabled")
 	}
-	return nil
+	return c, nil
 }

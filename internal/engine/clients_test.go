@@ -98,7 +98,7 @@ func TestDisabledClientTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, tok := range map[string]string{"session access token": g.AccessToken, "refresh token": g.RefreshToken, "client's own token": own.AccessToken} {
-		if in, err := e.eng.Introspect(e.ctx, tok); err != nil || in.Active {
+		if in, err := e.eng.Inspect(e.ctx, tok); err != nil || in.Active {
 			t.Errorf("%s of a disabled client: active %t, %v", name, in.Active, err)
 		}
 	}
@@ -110,7 +110,7 @@ func TestDisabledClientTokens(t *testing.T) {
 	if _, _, err := e.eng.UpdateClient(e.ctx, "app", engine.ClientUpdate{Disabled: &no}); err != nil {
 		t.Fatal(err)
 	}
-	if in, err := e.eng.Introspect(e.ctx, g.AccessToken); err != nil || !in.Active {
+	if in, err := e.eng.Inspect(e.ctx, g.AccessToken); err != nil || !in.Active {
 		t.Fatalf("enabled again: active %t, %v", in.Active, err)
 	}
 	if _, err := e.eng.Refresh(e.ctx, engine.RefreshRequest{Token: g.RefreshToken}); err != nil {

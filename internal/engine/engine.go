@@ -92,6 +92,21 @@ type Options struct {
 	HashMemoryKiB  uint32 // default 19456
 	HashIterations uint32 // default 2
 
+	// MinPasswordLength is the least number of characters of a new
+	// password (default 8; existing passwords keep working).
+	MinPasswordLength int
+	// Throttle throttles password guessing; the zero value means
+	// DefaultThrottle.
+	Throttle ThrottlePolicy
+	// APITokenReauth is how recent the password sign-on behind a request
+	// to create an API token must be (default 5 minutes).
+	APITokenReauth time.Duration
+	// MaxAPITokens is the most live API tokens a user may hold (default 10).
+	MaxAPITokens int
+	// AuditRetention is how long audit events are kept before the
+	// background purge deletes them (default 90 days).
+	AuditRetention time.Duration
+
 	Now        func() time.Time
 	Rand       io.Reader
 	Logger     *slog.Logger
@@ -146,6 +161,26 @@ func New(st store.Store, ring *token.Ring, opts Options) (*Engine, error) {
 	}
 	if opts.HashIterations == 0 {
 		opts.HashIterations = 2
+	}
+	if opts.MinPasswordLength <= 0 {
+		opts.MinPasswordLength = DefaultMinPasswordLength
+	}
+	if opts.Throttle == (ThrottlePolicy{}) {
+		opts.Throttle = DefaultThrottle
+	}
+	for _, r := range []ThrottleRule{opts.Throttle.Account, opts.Throttle.Address} {
+		if r.Free < 0 || r.BaseDelay <= 0 || r.MaxDelay < r.BaseDelay || r.Forget <= 0 {
+			return nil, fmt.Errorf("engine: throttle rule %+v: want free >= 0 and 0 < base delay <= max delay, forget > 0", r)
+		}
+	}
+	if opts.APITokenReauth <= 0 {
+		opts.APITokenReauth = DefaultAPITokenReauth
+	}
+	if opts.MaxAPITokens <= 0 {
+		opts.MaxAPITokens = DefaultMaxAPITokens
+	}
+	if opts.AuditRetention <= 0 {
+		opts.AuditRetention = DefaultAuditRetention
 	}
 	policies := make(map[string]Policy, len(opts.Policies))
 	for name, p := range opts.Policies {
@@ -245,9 +280,18 @@ func (e *Engine) Now() time.Time { return e.now() }
 // Ring returns the signing key ring.
 func (e *Engine) Ring() *token.Ring { return e.ring }
 
+// Defaults of Options.
+const (
+	DefaultMinPasswordLength = 8
+	DefaultAPITokenReauth    = 5 * time.Minute
+	DefaultMaxAPITokens      = 10
+	DefaultAuditRetention    = 90 * 24 * time.Hour
+)
+
 // Run does the engine's background work until ctx ends: it reloads the key
 // ring (so keys rotated on another node or by the CLI take effect), prunes
-// expired keys and purges dead sessions in bounded batches.
+// expired keys, and purges dead sessions, audit events past their
+// retention and ended runs of sign-on failures, each in bounded batches.
 func (e *Engine) Run(ctx context.Context, reload time.Duration) {
 	if reload <= 0 {
 		reload = 10 * time.Second
@@ -268,9 +312,23 @@ func (e *Engine) Run(ctx context.Context, reload time.Duration) {
 				e.log.ErrorContext(ctx, "prune signing keys", "err", err)
 			}
 		case <-purge.C:
-			if _, err := e.PurgeSessions(ctx, 1000, 100); err != nil && ctx.Err() == nil {
-				e.log.ErrorContext(ctx, "purge sessions", "err", err)
-			}
+			e.Purge(ctx, 1000, 100)
+		}
+	}
+}
+
+// Purge runs one round of the background purges (Run's every minute), at
+// most batch rows per statement and maxBatches statements each, and logs
+// what fails.
+func (e *Engine) Purge(ctx context.Context, batch, maxBatches int) {
+	for _, p := range []struct {
+		what string
+		fn   func(context.Context, int, int) (int, error)
+	}{
+		{"sessions", e.PurgeSessions}, {"audit", e.PurgeAudit}, {"sign-on failures", e.PurgeFailures},
+	} {
+		if _, err := p.fn(ctx, batch, maxBatches); err != nil && ctx.Err() == nil {
+			e.log.ErrorContext(ctx, "purge "+p.what, "err", err)
 		}
 	}
 }
@@ -283,10 +341,32 @@ const PurgeRetention = 24 * time.Hour
 // most batch rows per statement and at most maxBatches statements, so a
 // large backlog never holds the write lock for long.
 func (e *Engine) PurgeSessions(ctx context.Context, batch, maxBatches int) (int, error) {
-	before := e.now().Add(-PurgeRetention)
+	return e.purgeBatches(ctx, "dead sessions", batch, maxBatches, func(n int) (int, error) {
+		return e.st.PurgeSessions(ctx, e.now().Add(-PurgeRetention), n)
+	})
+}
+
+// PurgeAudit deletes audit events older than the audit retention, in
+// batches as PurgeSessions.
+func (e *Engine) PurgeAudit(ctx context.Context, batch, maxBatches int) (int, error) {
+	return e.purgeBatches(ctx, "audit events", batch, maxBatches, func(n int) (int, error) {
+		return e.st.PurgeAudit(ctx, e.now().Add(-e.opts.AuditRetention), n)
+	})
+}
+
+// PurgeFailures deletes the records of runs of sign-on failures that have
+// ended under both throttle rules, in batches as PurgeSessions.
+func (e *Engine) PurgeFailures(ctx context.Context, batch, maxBatches int) (int, error) {
+	forget := max(e.opts.Throttle.Account.Forget, e.opts.Throttle.Address.Forget)
+	return e.purgeBatches(ctx, "sign-on failure records", batch, maxBatches, func(n int) (int, error) {
+		return e.st.PurgeFailures(ctx, e.now().Add(-forget), n)
+	})
+}
+
+func (e *Engine) purgeBatches(ctx context.Context, what string, batch, maxBatches int, purge func(int) (int, error)) (int, error) {
 	total := 0
 	for range maxBatches {
-		n, err := e.st.PurgeSessions(ctx, before, batch)
+		n, err := purge(batch)
 		total += n
 		if err != nil {
 			return total, err
@@ -296,7 +376,7 @@ func (e *Engine) PurgeSessions(ctx context.Context, batch, maxBatches int) (int,
 		}
 	}
 	if total > 0 {
-		e.log.InfoContext(ctx, "purged dead sessions", "count", total)
+		e.log.InfoContext(ctx, "purged "+what, "count", total)
 	}
 	return total, nil
 }

@@ -60,7 +60,8 @@ func Sentinels() []error {
 		ErrInvalidRequest, ErrBusy,
 		ErrExternalNotAllowed, ErrExternalUnavailable, // external.go
 		ErrMembershipRequired, ErrUnknownOrganisation, ErrUnknownMembership, // orgs.go
-		ErrUnknownAPIToken, // apitokens.go
+		ErrUnknownAPIToken, ErrReauthenticationRequired, ErrAPITokenLimit, // apitokens.go
+		ErrThrottled, // throttle.go
 		ErrUnknownUser, ErrUnknownClient, ErrUnknownSession, ErrAlreadyExists, ErrInUse,
 		ErrUnknownKey, // keys.go
 	}

@@ -20,7 +20,10 @@ type ExternalIdentity struct {
 	Username string // preferred local user name (preferred_username, nickname, email)
 	Name     string // display name
 	// CreateUser lets the first sign-on of an unknown identity create a
-	// local user; otherwise it links to an existing user named Username.
+	// local user (linked to it). Otherwise only an identity an
+	// administrator linked (LinkExternalIdentity) signs on: the names an
+	// identity claims are often the user's to choose at the issuer, so no
+	// claim ever links it to an existing account.
 	CreateUser bool
 	// RefreshEnabled is the refresh-enabled flag of a user created here.
 	RefreshEnabled bool
@@ -59,27 +62,34 @@ func (e *Engine) signOnExternal(ctx context.Context, tenant string, id ExternalI
 	u, err := e.externalUser(ctx, t, id)
 	if err != nil {
 		if errors.Is(err, ErrExternalNotAllowed) {
+			e.metrics.failedSignOn(req.Service, "external_not_allowed")
 			e.audit(ctx, e.st, store.AuditEvent{Type: "signon.failed", TenantID: t.ID, ClientID: req.ClientID,
 				Detail: map[string]string{"service": req.Service, "issuer": id.Issuer, "subject": id.Subject, "reason": "no_local_user"}})
 		}
 		return nil, err
 	}
+	req.method = store.AuthExternal
 	return e.StartSession(ctx, t, u, req)
 }
 
-// externalUser returns the local user linked to id, linking or creating
-// it on first use. Two concurrent first sign-ons may race; the loser of
-// the race finds the winner's link.
+// externalUser returns the local user linked to id by (issuer, subject),
+// creating and linking a new user on first use when the issuer allows it.
+// Two concurrent first sign-ons may race; the loser of the race finds the
+// winner's link.
 func (e *Engine) externalUser(ctx context.Context, t store.Tenant, id ExternalIdentity) (store.User, error) {
 	for range 2 {
 		x, err := e.st.GetExternalIdentity(ctx, t.ID, id.Issuer, id.Subject)
 		if err == nil {
-			return e.st.GetUser(ctx, x.UserID)
+			u, err := e.st.GetUser(ctx, x.UserID)
+			return u, userByIDErr(err, x.UserID)
 		}
 		if !errors.Is(err, store.ErrNotFound) {
 			return store.User{}, err
 		}
-		u, err := e.linkExternal(ctx, t, id)
+		if !id.CreateUser {
+			return store.User{}, ErrExternalNotAllowed
+		}
+		u, err := e.createExternalUser(ctx, t, id)
 		if errors.Is(err, store.ErrConflict) {
 			continue
 		}
@@ -88,32 +98,22 @@ func (e *Engine) externalUser(ctx context.Context, t store.Tenant, id ExternalId
 	return store.User{}, fmt.Errorf("engine: external identity link kept conflicting")
 }
 
-func (e *Engine) linkExternal(ctx context.Context, t store.Tenant, id ExternalIdentity) (store.User, error) {
+// createExternalUser creates a user for id and links id to it. A local
+// user of the preferred name is never taken over: the new user gets a
+// name derived from the identity instead.
+func (e *Engine) createExternalUser(ctx context.Context, t store.Tenant, id ExternalIdentity) (store.User, error) {
 	now := e.now()
 	var u store.User
 	err := e.st.Tx(ctx, func(q store.Queries) error {
-		created := false
 		name := externalUserName(id)
-		existing, err := q.GetUserByName(ctx, t.ID, name)
-		switch {
-		case err == nil && !id.CreateUser:
-			u = existing
-		case err == nil:
-			// A local user of that name exists and was not linked: never
-			// take it over; the new user gets a name derived from the
-			// identity instead.
+		if _, err := q.GetUserByName(ctx, t.ID, name); err == nil {
 			name = name + "." + identityHash(id)[:8]
-			fallthrough
-		case errors.Is(err, store.ErrNotFound) && id.CreateUser:
-			u = store.User{ID: e.newID(), TenantID: t.ID, Name: name, Email: id.Email, DisplayName: id.Name,
-				RefreshEnabled: id.RefreshEnabled, CreatedAt: now, UpdatedAt: now}
-			if err := q.CreateUser(ctx, u); err != nil {
-				return err
-			}
-			created = true
-		case errors.Is(err, store.ErrNotFound):
-			return ErrExternalNotAllowed
-		default:
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		u = store.User{ID: e.newID(), TenantID: t.ID, Name: name, Email: id.Email, DisplayName: id.Name,
+			RefreshEnabled: id.RefreshEnabled, CreatedAt: now, UpdatedAt: now}
+		if err := q.CreateUser(ctx, u); err != nil {
 			return err
 		}
 		if err := q.CreateExternalIdentity(ctx, store.ExternalIdentity{TenantID: t.ID, Issuer: id.Issuer, Subject: id.Subject,
@@ -121,9 +121,38 @@ func (e *Engine) linkExternal(ctx context.Context, t store.Tenant, id ExternalId
 			return err
 		}
 		return e.audit(ctx, q, store.AuditEvent{Type: "user.link_external", TenantID: t.ID, UserID: u.ID,
-			Detail: map[string]string{"issuer": id.Issuer, "subject": id.Subject, "created": fmt.Sprint(created)}})
+			Detail: map[string]string{"issuer": id.Issuer, "subject": id.Subject, "created": "true"}})
 	})
 	return u, err
+}
+
+// LinkExternalIdentity links the identity (issuer, subject) of an external
+// issuer to the local user of that name in a tenant ("" = the default
+// one), so that the identity signs on as that user. It is how an
+// administrator lets an existing account sign on through an issuer that
+// does not create users; the caller names the issuer by its iss URL. An
+// identity links to one user: ErrAlreadyExists when it is linked already.
+func (e *Engine) LinkExternalIdentity(ctx context.Context, tenant, user, issuer, subject string) (store.ExternalIdentity, error) {
+	// OIDC Core §2: a sub is at most 255 ASCII characters.
+	if issuer == "" || subject == "" || len(issuer) > 2048 || len(subject) > 255 {
+		return store.ExternalIdentity{}, invalidRequest("an issuer and a subject of at most 255 characters are required")
+	}
+	u, err := e.User(ctx, tenant, user)
+	if err != nil {
+		return store.ExternalIdentity{}, err
+	}
+	x := store.ExternalIdentity{TenantID: u.TenantID, Issuer: issuer, Subject: subject, UserID: u.ID, CreatedAt: e.now()}
+	err = e.st.Tx(ctx, func(q store.Queries) error {
+		if err := q.CreateExternalIdentity(ctx, x); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return withDetail(ErrAlreadyExists, "this identity of the issuer is linked to a user")
+			}
+			return userByIDErr(err, u.ID)
+		}
+		return e.audit(ctx, q, store.AuditEvent{Type: "user.link_external", TenantID: u.TenantID, UserID: u.ID,
+			Detail: map[string]string{"issuer": issuer, "subject": subject, "created": "false"}})
+	})
+	return x, err
 }
 
 // externalUserName is the local user name for an external identity: its

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -11,6 +12,7 @@ type metrics struct {
 	refreshes *prometheus.CounterVec
 	reuse     prometheus.Counter
 	revoked   *prometheus.CounterVec
+	failures  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -27,11 +29,23 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		revoked: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tokengate_sessions_revoked_total", Help: "Sessions revoked, by reason.",
 		}, []string{"reason"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tokengate_signon_failures_total",
+			Help: "Failed sign-ons by dialect and reason (wrong_password, unknown_user, invalid_name, unknown_tenant, throttled, external_not_allowed).",
+		}, []string{"dialect", "reason"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.signons, m.refreshes, m.reuse, m.revoked)
+		reg.MustRegister(m.signons, m.refreshes, m.reuse, m.revoked, m.failures)
 	}
 	return m
+}
+
+// failedSignOn counts a failed sign-on of a service ("ags:password" counts
+// for the ags dialect). No user name is ever a label: the reasons and
+// dialects are a short fixed set.
+func (m *metrics) failedSignOn(service, reason string) {
+	dialect, _, _ := strings.Cut(service, ":")
+	m.failures.WithLabelValues(serviceLabel(dialect), reason).Inc()
 }
 
 // result names an outcome for a metric label from an error.
@@ -43,6 +57,7 @@ func result(err error) string {
 		err   error
 		label string
 	}{
+		{ErrThrottled, "throttled"},
 		{ErrInvalidCredentials, "invalid_credentials"},
 		{ErrTokenExpired, "expired"},
 		{ErrTokenRevoked, "revoked"},

@@ -122,7 +122,7 @@ func TestMemberships(t *testing.T) {
 
 	t.Run("removing the last revokes sessions", func(t *testing.T) {
 		g := e.signOn("solo", "oauth2")
-		api, err := e.eng.CreateAPIToken(e.ctx, solo.ID, "cli")
+		api, err := e.eng.CreateAPIToken(e.ctx, engine.APITokenRequest{User: solo.ID, Label: "cli", ByAdministrator: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,7 +151,7 @@ func TestAPITokens(t *testing.T) {
 	e := newEnv(t)
 	u := e.user("alice", true)
 	other := e.user("bob", true)
-	g, err := e.eng.CreateAPIToken(e.ctx, u.ID, "laptop")
+	g, err := e.eng.CreateAPIToken(e.ctx, engine.APITokenRequest{User: u.ID, Label: "laptop", ByAdministrator: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,6 +76,17 @@ func (h *hasher) Hash(ctx context.Context, password string) (string, error) {
 // (a user without a password) is checked against a dummy so the time spent
 // does not reveal it.
 func (h *hasher) Verify(ctx context.Context, password, encoded string) (bool, error) {
+	if err := h.acquire(ctx); err != nil {
+		return false, err
+	}
+	defer h.release()
+	return h.verifyHeld(password, encoded)
+}
+
+// verifyHeld is Verify for a caller that holds a worker slot (acquire):
+// password sign-on holds it from the throttle check to the failure's
+// record, so that concurrent guesses can't all pass one check.
+func (h *hasher) verifyHeld(password, encoded string) (bool, error) {
 	if encoded == "" {
 		encoded = h.dummy
 		password = "\x00" + password // never matches the dummy's input
@@ -84,10 +95,6 @@ func (h *hasher) Verify(ctx context.Context, password, encoded string) (bool, er
 	if err != nil {
 		return false, err
 	}
-	if err := h.acquire(ctx); err != nil {
-		return false, err
-	}
-	defer h.release()
 	got := h.derive([]byte(password), salt, m, t)
 	return subtle.ConstantTimeCompare(got, key) == 1 && encoded != h.dummy, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 )
 
 // Error is an engine error split into what a client may read and what only
@@ -25,6 +26,9 @@ type Error struct {
 	// Debug is the reason for the logs. It never holds a token, a password
 	// or a secret.
 	Debug string
+	// RetryAfter, when set, is how long the client should wait before it
+	// tries again; surfaces send it as Retry-After (RetryAfter).
+	RetryAfter time.Duration
 }
 
 // Error returns the public description.
@@ -71,6 +75,28 @@ func PublicText(err error) string {
 		}
 	}
 	return ""
+}
+
+// RetryAfter returns how long a caller refused with err should wait, in
+// whole seconds (rounded up, at least one) as Retry-After carries them
+// (RFC 9110 §10.2.3): the RetryAfter of the first *Error in err's chain
+// that has one, or 0 when err says nothing of waiting.
+func RetryAfter(err error) int {
+	for err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			return 0
+		}
+		if e.RetryAfter > 0 {
+			return retrySeconds(e.RetryAfter)
+		}
+		err = e.Kind
+	}
+	return 0
+}
+
+func retrySeconds(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
 }
 
 // DebugText returns the debug reason of the first *Error in err's chain,

@@ -334,7 +334,7 @@ func TestRefreshTokenValidityIgnoresItsIssuer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := offline.CreateAPIToken(e.ctx, u.ID, "script")
+	api, err := offline.CreateAPIToken(e.ctx, engine.APITokenRequest{User: u.ID, Label: "script", ByAdministrator: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +350,7 @@ func TestRefreshTokenValidityIgnoresItsIssuer(t *testing.T) {
 	if iss := e.claims(g.AccessToken).Issuer; iss != "https://auth.test" {
 		t.Errorf("access token from the serving engine has iss %q", iss)
 	}
-	if in, err := e.eng.Introspect(e.ctx, api.RefreshToken); err != nil || !in.Active {
+	if in, err := e.eng.Inspect(e.ctx, api.RefreshToken); err != nil || !in.Active {
 		t.Errorf("introspection of the offline refresh token: active %t, err %v", in.Active, err)
 	}
 	r1 := e.mustRefresh(rot.RefreshToken)

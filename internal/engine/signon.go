@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/tokengate/tokengate/internal/obs"
 	"github.com/tokengate/tokengate/internal/store"
@@ -20,6 +22,9 @@ type SignOnRequest struct {
 	DeviceID string
 	Scope    string
 	Label    string // names an API token
+	// method is how the user authenticated; the engine's own sign-ons set
+	// it (a surface can't claim a password sign-on it did not check).
+	method store.AuthMethod
 }
 
 // Tenant returns the tenant of that name ("" means the default one).
@@ -36,7 +41,10 @@ func (e *Engine) Tenant(ctx context.Context, name string) (store.Tenant, error) 
 
 // SignOnPassword authenticates a user by name and password and starts a
 // session. A refresh-enabled user gets a refresh token under the service's
-// policy; any other user gets an access token only.
+// policy; any other user gets an access token only. Guessing is throttled
+// per account and per client address (throttle.go): a throttled attempt
+// is refused with ErrThrottled, saying how long to wait (RetryAfter),
+// before any password is checked.
 func (e *Engine) SignOnPassword(ctx context.Context, req SignOnRequest) (*Grant, error) {
 	g, err := e.signOnPassword(ctx, req)
 	e.metrics.signons.WithLabelValues(serviceLabel(req.Service), result(err)).Inc()
@@ -47,28 +55,143 @@ func (e *Engine) signOnPassword(ctx context.Context, req SignOnRequest) (*Grant,
 	if req.Username == "" || req.Password == "" {
 		return nil, invalidRequest("username and password are required")
 	}
+	a := passwordAttempt{service: req.Service, address: addressKey(obs.Request(ctx).RemoteAddr)}
 	t, err := e.Tenant(ctx, req.Tenant)
-	if errors.Is(err, ErrUnknownTenant) {
-		// Spend the time of a real check so tenants can't be enumerated.
-		_, _ = e.hash.Verify(ctx, req.Password, "")
-		return nil, ErrInvalidCredentials
-	} else if err != nil {
+	switch {
+	case errors.Is(err, ErrUnknownTenant):
+		a.reason = "unknown_tenant"
+	case err != nil:
+		return nil, err
+	case checkName("user", req.Username) != nil:
+		// A name no user can have: nothing of it is written anywhere,
+		// though the attempt still counts against its address.
+		a.reason = "invalid_name"
+	default:
+		a.account = accountKey(t.ID, req.Username)
+	}
+	// A cheap refusal first, so that a throttled flood never waits for a
+	// hash worker; then the deciding check, under the worker slot.
+	if err := e.throttled(ctx, &a); err != nil {
 		return nil, err
 	}
-	u, err := e.st.GetUserByName(ctx, t.ID, req.Username)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := e.hash.acquire(ctx); err != nil {
 		return nil, err
 	}
-	ok, herr := e.hash.Verify(ctx, req.Password, u.PasswordHash)
-	if herr != nil {
-		return nil, herr
+	g, err := e.checkPassword(ctx, &a, t, req)
+	if a.held {
+		e.hash.release()
+	}
+	return g, err
+}
+
+// passwordAttempt is one password sign-on on its way through the
+// throttle.
+type passwordAttempt struct {
+	service          string
+	account, address string // failure-record keys; "" for none
+	reason           string // why it fails before any user is read
+	known            failures
+	held             bool // holds a hash worker slot
+}
+
+// throttled loads the attempt's failure records and refuses it when it
+// must wait.
+func (e *Engine) throttled(ctx context.Context, a *passwordAttempt) error {
+	keys := make([]string, 0, 2)
+	for _, k := range []string{a.account, a.address} {
+		if k != "" {
+			keys = append(keys, k)
+		}
+	}
+	recs, err := e.st.GetFailures(ctx, keys...)
+	if err != nil {
+		return err
+	}
+	a.known = failures{anonymous: a.address == ""}
+	for _, r := range recs {
+		switch r.Key {
+		case a.account:
+			a.known.account = r
+		case a.address:
+			a.known.address = r
+		}
+	}
+	if wait := throttleWait(e.opts.Throttle, a.known, e.now()); wait > 0 {
+		e.metrics.failedSignOn(a.service, "throttled")
+		return throttledError(wait)
+	}
+	return nil
+}
+
+// checkPassword decides a password sign-on; the caller holds a hash
+// worker slot, which a success gives back before the session starts.
+func (e *Engine) checkPassword(ctx context.Context, a *passwordAttempt, t store.Tenant, req SignOnRequest) (*Grant, error) {
+	a.held = true
+	if err := e.throttled(ctx, a); err != nil {
+		return nil, err
+	}
+	var u store.User
+	if a.account != "" {
+		var err error
+		if u, err = e.st.GetUserByName(ctx, t.ID, req.Username); errors.Is(err, store.ErrNotFound) {
+			a.reason = "unknown_user"
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	// Unknown tenants, invalid names, unknown users and users without a
+	// password all spend a hash (of a dummy), so the time tells nothing.
+	ok, err := e.hash.verifyHeld(req.Password, u.PasswordHash)
+	if err != nil {
+		return nil, err
 	}
 	if !ok {
-		e.audit(ctx, e.st, store.AuditEvent{Type: "signon.failed", TenantID: t.ID, UserID: u.ID, ClientID: req.ClientID,
-			Detail: map[string]string{"service": req.Service, "username": req.Username}})
-		return nil, ErrInvalidCredentials
+		if a.reason == "" {
+			a.reason = "wrong_password"
+		}
+		return nil, e.recordFailure(ctx, a, t, u, req)
 	}
+	e.hash.release()
+	a.held = false
+	if a.known.account.Count > 0 {
+		// The owner is in: the account's run of failures ends. The
+		// address keeps its own, or a guesser holding one account could
+		// wipe its address's record.
+		if err := e.st.ClearFailures(ctx, a.account); err != nil {
+			e.log.WarnContext(ctx, "clear sign-on failures", "err", err)
+		}
+	}
+	req.method = store.AuthPassword
 	return e.StartSession(ctx, t, u, req)
+}
+
+// recordFailure counts a failed password under the attempt's keys and
+// audits it, in one transaction, and returns ErrInvalidCredentials.
+func (e *Engine) recordFailure(ctx context.Context, a *passwordAttempt, t store.Tenant, u store.User, req SignOnRequest) error {
+	e.metrics.failedSignOn(a.service, a.reason)
+	now := e.now()
+	p := e.opts.Throttle
+	err := e.st.Tx(ctx, func(q store.Queries) error {
+		if a.account != "" {
+			if _, err := q.RecordFailure(ctx, a.account, now, now.Add(-p.Account.Forget)); err != nil {
+				return err
+			}
+		}
+		if a.address != "" {
+			if _, err := q.RecordFailure(ctx, a.address, now, now.Add(-p.Address.Forget)); err != nil {
+				return err
+			}
+		}
+		if a.account == "" {
+			return nil // nothing of an invalid name or an unknown tenant's is kept
+		}
+		return e.audit(ctx, q, store.AuditEvent{Type: "signon.failed", TenantID: t.ID, UserID: u.ID, ClientID: req.ClientID,
+			Detail: map[string]string{"service": req.Service, "username": req.Username, "reason": a.reason}})
+	})
+	if err != nil {
+		return err
+	}
+	return ErrInvalidCredentials
 }
 
 // StartSession is the common end of every sign-on, after the user has been
@@ -93,7 +216,7 @@ func (e *Engine) StartSession(ctx context.Context, t store.Tenant, u store.User,
 	s := store.Session{
 		ID: e.newID(), TenantID: t.ID, UserID: u.ID, ClientID: req.ClientID,
 		Service: p.Name, Policy: p.Refresh, RotatedAt: now, DeviceID: req.DeviceID, Label: req.Label,
-		CreatedAt: now, LastUsedAt: now,
+		AuthMethod: req.method, CreatedAt: now, LastUsedAt: now,
 		IdleExpiresAt: now.Add(p.IdleTTL), AbsoluteExpiresAt: now.Add(p.AbsoluteTTL),
 	}
 	if !u.RefreshEnabled {
@@ -153,12 +276,23 @@ func (e *Engine) StartSession(ctx context.Context, t store.Tenant, u store.User,
 // one user count one after another). API tokens (labelled sessions) are
 // long-lived credentials a user manages on purpose: they neither count
 // toward the limit nor are ended by it, so signing in on one more device
-// never silently breaks a script's token, and creating one is not limited.
+// never silently breaks a script's token. They have a limit of their own,
+// MaxAPITokens live ones, which refuses the next.
 func (e *Engine) enforceLimit(ctx context.Context, q store.Queries, t store.Tenant, u store.User, s store.Session) error {
-	if t.MaxSessions <= 0 || s.Label != "" {
+	now := e.now()
+	if s.Label != "" {
+		live, err := q.ListSessions(ctx, store.SessionFilter{UserID: u.ID, LiveAt: now, Labelled: true})
+		if err != nil {
+			return err
+		}
+		if len(live) >= e.opts.MaxAPITokens {
+			return withDetail(ErrAPITokenLimit, fmt.Sprintf("at most %d live API tokens per user; revoke one first", e.opts.MaxAPITokens))
+		}
 		return nil
 	}
-	now := e.now()
+	if t.MaxSessions <= 0 {
+		return nil
+	}
 	live, err := q.ListSessions(ctx, store.SessionFilter{UserID: u.ID, LiveAt: now}) // oldest first
 	if err != nil {
 		return err
@@ -185,17 +319,59 @@ func (e *Engine) enforceLimit(ctx context.Context, q store.Queries, t store.Tena
 }
 
 // audit appends an event stamped with the clock and the request's
-// correlation id and address.
+// correlation id and address, bounded (boundAudit).
 func (e *Engine) audit(ctx context.Context, q store.Queries, ev store.AuditEvent) error {
 	info := obs.Request(ctx)
 	ev.Time = e.now()
 	ev.CorrelationID = info.CorrelationID
 	ev.RemoteAddr = info.RemoteAddr
-	err := q.AppendAudit(ctx, ev)
+	err := q.AppendAudit(ctx, boundAudit(ev))
 	if err != nil {
 		e.log.ErrorContext(ctx, "audit append failed", "type", ev.Type, "err", err)
 	}
 	return err
+}
+
+// Bounds of an audit event, so that no event, whatever a caller put in
+// it, is more than a few kilobytes.
+const (
+	auditFieldMax   = 256 // bytes of each field and detail value
+	auditKeyMax     = 64  // bytes of a detail key
+	auditDetailKeys = 16  // detail entries
+)
+
+// boundAudit cuts every field of ev to its bound (at a character
+// boundary) and keeps at most auditDetailKeys detail entries, the first
+// by key, marking the event "truncated" when it dropped any.
+func boundAudit(ev store.AuditEvent) store.AuditEvent {
+	for _, f := range []*string{&ev.Type, &ev.TenantID, &ev.UserID, &ev.SessionID, &ev.ClientID, &ev.CorrelationID, &ev.RemoteAddr} {
+		*f = cut(*f, auditFieldMax)
+	}
+	if ev.Detail == nil {
+		return ev
+	}
+	keys := slices.Sorted(maps.Keys(ev.Detail))
+	d := make(map[string]string, min(len(keys), auditDetailKeys))
+	for i, k := range keys {
+		if i == auditDetailKeys-1 && len(keys) > auditDetailKeys {
+			d["truncated"] = fmt.Sprint(len(keys) - i)
+			break
+		}
+		d[cut(k, auditKeyMax)] = cut(ev.Detail[k], auditFieldMax)
+	}
+	ev.Detail = d
+	return ev
+}
+
+// cut returns s cut to at most n bytes, not inside a UTF-8 sequence.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func serviceLabel(s string) string {

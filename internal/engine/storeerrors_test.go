@@ -32,7 +32,7 @@ func TestNoStoreSentinelLeaks(t *testing.T) {
 		msg  string // the exact message, when set
 	}{
 		{"duplicate user", func() error {
-			_, err := e.eng.CreateUser(e.ctx, engine.NewUser{Name: "bob", Password: "pw"})
+			_, err := e.eng.CreateUser(e.ctx, engine.NewUser{Name: "bob", Password: "bob-password"})
 			return err
 		}, engine.ErrAlreadyExists, `a user named "bob" already exists in tenant "default"`},
 		{"duplicate tenant", func() error {
@@ -67,7 +67,7 @@ func TestNoStoreSentinelLeaks(t *testing.T) {
 			return err
 		}, engine.ErrUnknownUser, ""},
 		{"API token for unknown user", func() error {
-			_, err := e.eng.CreateAPIToken(e.ctx, "no-such-id", "x")
+			_, err := e.eng.CreateAPIToken(e.ctx, engine.APITokenRequest{User: "no-such-id", Label: "x", ByAdministrator: true})
 			return err
 		}, engine.ErrUnknownUser, ""},
 		{"revoke unknown session", func() error {

@@ -31,7 +31,7 @@ func TestRefreshDisabledUserGetsAccessTokenOnly(t *testing.T) {
 	wantErr(t, err, engine.ErrTokenExpired)
 	// Nor can an API token be made for such a user.
 	u, _ := e.eng.User(e.ctx, "", "dave")
-	_, err = e.eng.CreateAPIToken(e.ctx, u.ID, "ci")
+	_, err = e.eng.CreateAPIToken(e.ctx, engine.APITokenRequest{User: u.ID, Label: "ci", ByAdministrator: true})
 	wantErr(t, err, engine.ErrRefreshNotEnabled)
 }
 
@@ -124,7 +124,7 @@ func TestSignOnFailures(t *testing.T) {
 func TestAPITokenIsStable(t *testing.T) {
 	e := newEnv(t)
 	u := e.user("gina", true)
-	g, err := e.eng.CreateAPIToken(e.ctx, u.ID, "ci")
+	g, err := e.eng.CreateAPIToken(e.ctx, engine.APITokenRequest{User: u.ID, Label: "ci", ByAdministrator: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ func TestVerifiedAccessTokenStillChecked(t *testing.T) {
 		e.user("vc-alice", true)
 		g := e.signOn("vc-alice", "oauth2")
 		for range 2 { // the second time from the cache
-			in, err := e.eng.Introspect(e.ctx, g.AccessToken)
+			in, err := e.eng.Inspect(e.ctx, g.AccessToken)
 			if err != nil || !in.Active {
 				t.Fatalf("introspect: active %t, err %v", in.Active, err)
 			}
@@ -24,7 +24,7 @@ func TestVerifiedAccessTokenStillChecked(t *testing.T) {
 		if err := e.eng.RevokeSession(e.ctx, g.Session.ID, "test"); err != nil {
 			t.Fatal(err)
 		}
-		if in, err := e.eng.Introspect(e.ctx, g.AccessToken); err != nil || in.Active {
+		if in, err := e.eng.Inspect(e.ctx, g.AccessToken); err != nil || in.Active {
 			t.Fatalf("after revocation: active %t, err %v", in.Active, err)
 		}
 	})
@@ -46,10 +46,10 @@ func TestVerifiedAccessTokenStillChecked(t *testing.T) {
 		e := newEnv(t)
 		e.user("vc-carol", true)
 		g := e.signOn("vc-carol", "oauth2")
-		if _, err := e.eng.Introspect(e.ctx, g.RefreshToken); err != nil {
+		if _, err := e.eng.Inspect(e.ctx, g.RefreshToken); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.eng.Introspect(e.ctx, g.AccessToken); err != nil {
+		if _, err := e.eng.Inspect(e.ctx, g.AccessToken); err != nil {
 			t.Fatal(err)
 		}
 		// A cached access token is still refused where a refresh token is

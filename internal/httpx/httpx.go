@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -46,6 +47,54 @@ func BearerToken(r *http.Request) (string, bool) {
 	}
 	tok = strings.TrimSpace(tok)
 	return tok, tok != ""
+}
+
+// ClientAddr returns the address of the client r comes from: the peer's,
+// or, when the peer is one of the trusted proxies, the nearest address of
+// the X-Forwarded-For chain that is not a trusted proxy itself (each proxy
+// appends the peer it saw, so everything left of the first untrusted hop
+// is the client's to invent). It is the address the gateway throttles and
+// audits; a client can't choose it unless it is a trusted proxy.
+func ClientAddr(r *http.Request, trusted []netip.Prefix) string {
+	peer := ClientIP(r)
+	if !trustedAddr(peer, trusted) {
+		return peer
+	}
+	var hops []string
+	for _, line := range r.Header["X-Forwarded-For"] {
+		for _, h := range strings.Split(line, ",") {
+			hops = append(hops, strings.TrimSpace(h))
+		}
+	}
+	addr := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(hops[i])
+		if err != nil {
+			break // a hop that is no address: trust nothing left of it
+		}
+		addr = a.Unmap().String()
+		if !trustedAddr(addr, trusted) {
+			break
+		}
+	}
+	return addr
+}
+
+func trustedAddr(s string, trusted []netip.Prefix) bool {
+	if len(trusted) == 0 {
+		return false
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // ClientIP returns the peer address of r without its port.
@@ -92,9 +141,12 @@ type Middleware struct {
 	// ""), "errors" (status 400 and above) or "off". At thousands of token
 	// requests a second the line per request is a measurable share of the
 	// CPU (docs/PERFORMANCE.md).
-	Access   string
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	Access string
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client (ClientAddr); none by default.
+	TrustedProxies []netip.Prefix
+	requests       *prometheus.CounterVec
+	duration       *prometheus.HistogramVec
 }
 
 // NewMiddleware returns a Middleware registering its metrics on reg.
@@ -158,7 +210,8 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 		r.Header.Set(CorrelationHeader, id)
 		setSecurityHeaders(w.Header())
 		w.Header().Set(CorrelationHeader, id)
-		ctx := obs.WithRequest(r.Context(), obs.RequestInfo{CorrelationID: id, RemoteAddr: ClientIP(r), UserAgent: r.UserAgent()})
+		client := ClientAddr(r, m.TrustedProxies)
+		ctx := obs.WithRequest(r.Context(), obs.RequestInfo{CorrelationID: id, RemoteAddr: client, UserAgent: r.UserAgent()})
 		r = r.WithContext(ctx)
 		rec := &recorder{ResponseWriter: w}
 		defer func() {
@@ -187,7 +240,7 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 			}
 			m.Log.LogAttrs(ctx, slog.LevelInfo, "http",
 				slog.String("method", r.Method), slog.String("uri", RedactedURI(r.URL)), slog.Int("status", status),
-				slog.Int("bytes", rec.bytes), slog.Duration("elapsed", elapsed), slog.String("remote", ClientIP(r)))
+				slog.Int("bytes", rec.bytes), slog.Duration("elapsed", elapsed), slog.String("remote", client))
 		}()
 		next.ServeHTTP(rec, r)
 	})

@@ -103,6 +103,16 @@ func (r *Registry) Issuers(tenant string) []config.OIDCIssuer {
 	return out
 }
 
+// IssuerURL returns the iss of a tenant's issuer named by its service id
+// or by that URL itself: how an administrator names the issuer of an
+// identity to link (engine.LinkExternalIdentity).
+func (r *Registry) IssuerURL(tenant, idOrURL string) (string, bool) {
+	if is := r.find(tenant, func(c config.OIDCIssuer) bool { return c.ID == idOrURL || c.Issuer == idOrURL }); is != nil {
+		return is.Config.Issuer, true
+	}
+	return "", false
+}
+
 // Service returns a tenant's issuer by its service id.
 func (r *Registry) Service(tenant, id string) (config.OIDCIssuer, bool) {
 	if is := r.find(tenant, func(c config.OIDCIssuer) bool { return c.ID == id }); is != nil {
@@ -262,7 +272,7 @@ func (is *Issuer) verify(ctx context.Context, raw string) (engine.ExternalIdenti
 }
 
 // allowed applies the issuer's allowed users. An email admits a user only
-// when the issuer does not say it is unverified.
+// when the issuer says it is verified.
 func (is *Issuer) allowed(sub, email string, verified bool) bool {
 	c := is.Config
 	if c.AllowAnyUser || slices.Contains(c.AllowedSubjects, sub) {
@@ -272,12 +282,10 @@ func (is *Issuer) allowed(sub, email string, verified bool) bool {
 }
 
 // emailVerified reads email_verified, which some issuers send as a string.
-// An absent claim counts as verified: Auth0 access tokens carry an email
-// only when the tenant's rules put it there.
+// An absent claim is false (OIDC Core §5.1): an email nobody vouches for
+// may be anyone's, so it admits no one and is not kept.
 func emailVerified(v any) bool {
 	switch x := v.(type) {
-	case nil:
-		return true
 	case bool:
 		return x
 	case string:

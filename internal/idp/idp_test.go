@@ -190,13 +190,24 @@ func TestSignOnCreatesAndLinksUsers(t *testing.T) {
 			t.Fatalf("external identity took over local user %q", g.User.Name)
 		}
 	})
-	t.Run("linked to the existing user when not creating", func(t *testing.T) {
+	t.Run("not creating, only an administrator's link signs on", func(t *testing.T) {
 		f := newFixture(t, func(c *config.OIDCIssuer) { c.CreateUsers = false })
 		if _, err := f.reg.SignOn(ctx, "", "", f.iss.Mint(t, f.claims(nil)), engine.SignOnRequest{Service: "core"}); !errors.Is(err, engine.ErrExternalNotAllowed) {
 			t.Fatalf("without a local user: err = %v", err)
 		}
 		local, err := f.app.Engine.CreateUser(ctx, engine.NewUser{Name: "alice", RefreshEnabled: true})
 		if err != nil {
+			t.Fatal(err)
+		}
+		// A local user of the identity's nickname is not linked by it.
+		if _, err := f.reg.SignOn(ctx, "", "", f.iss.Mint(t, f.claims(nil)), engine.SignOnRequest{Service: "core"}); !errors.Is(err, engine.ErrExternalNotAllowed) {
+			t.Fatalf("unlinked, with a local user of its nickname: err = %v", err)
+		}
+		iss, ok := f.reg.IssuerURL("", "auth0")
+		if !ok || iss != f.iss.URL {
+			t.Fatalf("IssuerURL = %q, %v", iss, ok)
+		}
+		if _, err := f.app.Engine.LinkExternalIdentity(ctx, "", "alice", iss, "auth0|alice"); err != nil {
 			t.Fatal(err)
 		}
 		g, err := f.reg.SignOn(ctx, "", "", f.iss.Mint(t, f.claims(nil)), engine.SignOnRequest{Service: "core"})

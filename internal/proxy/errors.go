@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
@@ -21,6 +22,7 @@ const (
 	reasonMethod    = "method not allowed"
 	reasonNotFound  = "not found"
 	reasonBusy      = "server busy, try again"
+	reasonThrottled = "too many requests, try again later"
 	reasonRequest   = "bad request"
 )
 
@@ -49,6 +51,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)
 	}
+	if n := engine.RetryAfter(err); n > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(n))
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	httpx.WriteJSON(w, status, wsauth{Reason: reason, Error: true})
 }
@@ -73,8 +78,11 @@ func toError(err error) (status int, reason string) {
 		errors.Is(err, engine.ErrUnauthorizedClient), errors.Is(err, engine.ErrUnknownAPIToken),
 		errors.Is(err, engine.ErrUnknownUser), errors.Is(err, engine.ErrUnknownClient),
 		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrUnknownKey), errors.Is(err, engine.ErrAlreadyExists),
-		errors.Is(err, engine.ErrInUse):
+		errors.Is(err, engine.ErrInUse), errors.Is(err, engine.ErrReauthenticationRequired),
+		errors.Is(err, engine.ErrAPITokenLimit):
 		return http.StatusUnauthorized, ReasonBadToken
+	case errors.Is(err, engine.ErrThrottled):
+		return http.StatusTooManyRequests, reasonThrottled
 	case errors.Is(err, engine.ErrInvalidRequest):
 		return http.StatusBadRequest, reasonRequest
 	case errors.Is(err, engine.ErrBusy):

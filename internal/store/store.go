@@ -106,6 +106,21 @@ type Client struct {
 	PreviousSecretExpiresAt time.Time
 }
 
+// AuthMethod says how the user of a session proved who they are when the
+// session was created (its CreatedAt is that authentication's time, OIDC's
+// auth_time).
+type AuthMethod string
+
+const (
+	// AuthPassword: the user's password.
+	AuthPassword AuthMethod = "password"
+	// AuthExternal: a token of an external OIDC/Auth0 issuer.
+	AuthExternal AuthMethod = "external"
+	// AuthAPIToken: the session is an API token, created by its user from
+	// another session or by an administrator.
+	AuthAPIToken AuthMethod = "apitoken"
+)
+
 // Session is one refresh-token family, created at sign-on.
 type Session struct {
 	ID       string
@@ -124,7 +139,10 @@ type Session struct {
 	RotatedAt time.Time
 	DeviceID  string
 	// Label names API refresh tokens created from the profile page or CLI.
-	Label             string
+	Label string
+	// AuthMethod is how the session's user authenticated at CreatedAt;
+	// empty for sessions of unknown origin (older ones, seeded ones).
+	AuthMethod        AuthMethod
 	CreatedAt         time.Time
 	LastUsedAt        time.Time
 	IdleExpiresAt     time.Time // sliding, renewed at each refresh
@@ -204,6 +222,19 @@ type AuditEvent struct {
 	CorrelationID string
 	RemoteAddr    string
 	Detail        map[string]string
+}
+
+// FailureRecord counts the failed sign-ons under one key (an account or a
+// client address, named by the engine) since the run of failures began.
+// The engine throttles password guessing with them; they hold no secret
+// and nothing a client sent beyond a valid user name.
+type FailureRecord struct {
+	Key   string
+	Count int
+	// First is when the current run of failures began, Last the latest
+	// failure of it.
+	First time.Time
+	Last  time.Time
 }
 
 // SessionFilter selects sessions. Empty fields do not filter.
@@ -304,11 +335,31 @@ type Queries interface {
 	ListMemberships(ctx context.Context, f MembershipFilter) ([]Membership, error)
 	UpdateMembership(ctx context.Context, m Membership) error
 
+	// CreateExternalIdentity links an identity; ErrConflict when the
+	// (tenant, issuer, subject) is linked already, ErrNotFound when the
+	// user does not exist.
 	CreateExternalIdentity(ctx context.Context, x ExternalIdentity) error
 	GetExternalIdentity(ctx context.Context, tenantID, issuer, subject string) (ExternalIdentity, error)
 
 	AppendAudit(ctx context.Context, e AuditEvent) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+	// PurgeAudit deletes at most limit events older than before, oldest
+	// first, and returns how many it deleted.
+	PurgeAudit(ctx context.Context, before time.Time, limit int) (int, error)
+
+	// GetFailures returns the records of those keys that have one, in no
+	// particular order.
+	GetFailures(ctx context.Context, keys ...string) ([]FailureRecord, error)
+	// RecordFailure counts one failure at time at under key, atomically
+	// (concurrent calls on any node each count), and returns the record as
+	// it is after. A record whose Last is before restartBefore starts a new
+	// run: Count 1, First at.
+	RecordFailure(ctx context.Context, key string, at, restartBefore time.Time) (FailureRecord, error)
+	// ClearFailures deletes the record of key; a missing one is no error.
+	ClearFailures(ctx context.Context, key string) error
+	// PurgeFailures deletes at most limit records whose Last is before
+	// before, and returns how many it deleted.
+	PurgeFailures(ctx context.Context, before time.Time, limit int) (int, error)
 
 	// GetMeta and SetMeta keep small named values (schema facts, install
 	// state). GetMeta returns ErrNotFound for an unknown name.

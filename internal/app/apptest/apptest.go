@@ -12,6 +12,7 @@ package apptest
 import (
 	"bytes"
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -98,6 +99,16 @@ func Start(t *testing.T, opts Options) *Server {
 	return &Server{URL: ts.URL, App: a, Clock: clock, Issuer: iss, Client: ts.Client(), logs: logs}
 }
 
+// From returns a view of s whose requests come from the loopback address
+// ip (such as "127.0.0.2"), so that tests can be several clients: every
+// 127.0.0.0/8 address is the local host on Linux.
+func (s *Server) From(ip string) *Server {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	c := *s
+	c.Client = &http.Client{Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
+	return &c
+}
+
 // Logs returns everything the gateway logged so far.
 func (s *Server) Logs() string { return s.logs.String() }
 
@@ -131,7 +142,9 @@ func (s *Server) User(t *testing.T, tenant, name, password string, refresh bool)
 }
 
 // APIToken creates an API refresh token for a user of a tenant ("" =
-// default), as the User Profile page does.
+// default), as an administrator does offline (tokengate apitoken
+// create): the User Profile's rule, a recent password sign-on, is the
+// profile API's tests' to prove.
 func (s *Server) APIToken(t *testing.T, tenant, name, label string) *engine.Grant {
 	t.Helper()
 	ctx := context.Background()
@@ -139,7 +152,7 @@ func (s *Server) APIToken(t *testing.T, tenant, name, label string) *engine.Gran
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := s.App.Engine.CreateAPIToken(ctx, u.ID, label)
+	g, err := s.App.Engine.CreateAPIToken(ctx, engine.APITokenRequest{User: u.ID, Label: label, ByAdministrator: true})
 	if err != nil {
 		t.Fatalf("CreateAPIToken: %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
@@ -16,6 +17,8 @@ type Error struct {
 	Text          string `json:"error"` // the status text
 	Message       string `json:"message"`
 	CorrelationID string `json:"correlationId,omitempty"`
+	// RetryAfter is the seconds of a Retry-After header; 0 for none.
+	RetryAfter int `json:"-"`
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -38,6 +41,10 @@ func toError(err error) *Error {
 		return st(http.StatusBadRequest)
 	case errors.Is(err, engine.ErrBusy):
 		return st(http.StatusServiceUnavailable)
+	case errors.Is(err, engine.ErrThrottled):
+		e := st(http.StatusTooManyRequests)
+		e.RetryAfter = engine.RetryAfter(err)
+		return e
 	case errors.Is(err, engine.ErrExternalNotAllowed),
 		errors.Is(err, engine.ErrPolicyMismatch),
 		errors.Is(err, engine.ErrTenantMismatch),
@@ -46,7 +53,8 @@ func toError(err error) *Error {
 		errors.Is(err, engine.ErrSessionLimit),
 		errors.Is(err, engine.ErrRefreshNotEnabled),
 		errors.Is(err, engine.ErrUnauthorizedClient),
-		errors.Is(err, engine.ErrMembershipRequired):
+		errors.Is(err, engine.ErrMembershipRequired),
+		errors.Is(err, engine.ErrReauthenticationRequired):
 		return st(http.StatusForbidden)
 	case errors.Is(err, engine.ErrInvalidCredentials),
 		errors.Is(err, engine.ErrInvalidToken),
@@ -64,7 +72,7 @@ func toError(err error) *Error {
 		errors.Is(err, engine.ErrUnknownClient),
 		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrUnknownKey):
 		return st(http.StatusNotFound)
-	case errors.Is(err, engine.ErrAlreadyExists), errors.Is(err, engine.ErrInUse):
+	case errors.Is(err, engine.ErrAlreadyExists), errors.Is(err, engine.ErrInUse), errors.Is(err, engine.ErrAPITokenLimit):
 		return st(http.StatusConflict)
 	}
 	return &Error{Status: http.StatusInternalServerError, Message: "internal error"}
@@ -82,6 +90,9 @@ func (h *Handler) writeError(ctx context.Context, w http.ResponseWriter, err err
 	httpx.NoStore(w)
 	if ae.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)
+	}
+	if ae.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(ae.RetryAfter))
 	}
 	httpx.WriteJSON(w, ae.Status, ae)
 }

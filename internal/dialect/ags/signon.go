@@ -168,7 +168,7 @@ func (h *Handler) signOff(w http.ResponseWriter, r *http.Request) {
 		h.writeError(ctx, w, errBadRequest("header Authorization is mandatory"))
 		return
 	}
-	in, err := h.eng.Introspect(ctx, tok)
+	in, err := h.eng.Inspect(ctx, tok)
 	if err != nil {
 		h.writeError(ctx, w, err)
 		return

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
@@ -15,6 +16,8 @@ type Error struct {
 	Code    int      `json:"code"`
 	Message string   `json:"message"`
 	Details []string `json:"details"`
+	// RetryAfter is the seconds of a Retry-After header; 0 for none.
+	RetryAfter int `json:"-"`
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -40,6 +43,9 @@ func toError(err error) *Error {
 		return errBadRequest(engine.PublicText(err))
 	case errors.Is(err, engine.ErrBusy):
 		return &Error{Code: http.StatusServiceUnavailable, Message: "Service Unavailable", Details: []string{engine.PublicText(err)}}
+	case errors.Is(err, engine.ErrThrottled):
+		return &Error{Code: http.StatusTooManyRequests, Message: http.StatusText(http.StatusTooManyRequests), Details: []string{engine.PublicText(err)},
+			RetryAfter: engine.RetryAfter(err)}
 	case errors.Is(err, engine.ErrInvalidCredentials),
 		errors.Is(err, engine.ErrInvalidToken),
 		errors.Is(err, engine.ErrTokenExpired),
@@ -55,7 +61,8 @@ func toError(err error) *Error {
 		errors.Is(err, engine.ErrUnknownTenant),
 		errors.Is(err, engine.ErrInvalidClient),
 		errors.Is(err, engine.ErrUnauthorizedClient),
-		errors.Is(err, engine.ErrMembershipRequired):
+		errors.Is(err, engine.ErrMembershipRequired),
+		errors.Is(err, engine.ErrReauthenticationRequired):
 		return errUnauthorized(engine.PublicText(err))
 	case errors.Is(err, engine.ErrUnknownOrganisation),
 		errors.Is(err, engine.ErrUnknownMembership),
@@ -64,7 +71,7 @@ func toError(err error) *Error {
 		errors.Is(err, engine.ErrUnknownClient),
 		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrUnknownKey):
 		return &Error{Code: http.StatusNotFound, Message: "Not Found", Details: []string{engine.PublicText(err)}}
-	case errors.Is(err, engine.ErrAlreadyExists), errors.Is(err, engine.ErrInUse):
+	case errors.Is(err, engine.ErrAlreadyExists), errors.Is(err, engine.ErrInUse), errors.Is(err, engine.ErrAPITokenLimit):
 		return &Error{Code: http.StatusConflict, Message: "Conflict", Details: []string{engine.PublicText(err)}}
 	}
 	return &Error{Code: http.StatusInternalServerError, Message: "Internal Server Error", Details: []string{"internal error"}}
@@ -80,6 +87,9 @@ func (h *Handler) writeError(ctx context.Context, w http.ResponseWriter, err err
 	httpx.NoStore(w)
 	if ce.Code == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)
+	}
+	if ce.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(ce.RetryAfter))
 	}
 	httpx.WriteJSON(w, ce.Code, ce)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
@@ -15,6 +16,7 @@ type Error struct {
 	Status      int
 	Code        string // error
 	Description string // error_description, safe for clients
+	RetryAfter  int    // seconds for a Retry-After header; 0 for none
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Description }
@@ -54,7 +56,9 @@ func toError(err error) *Error {
 		errors.Is(err, engine.ErrTenantDisabled),
 		errors.Is(err, engine.ErrTenantMismatch),
 		errors.Is(err, engine.ErrSessionLimit),
-		errors.Is(err, engine.ErrUnknownAPIToken):
+		errors.Is(err, engine.ErrUnknownAPIToken),
+		errors.Is(err, engine.ErrReauthenticationRequired),
+		errors.Is(err, engine.ErrAPITokenLimit):
 		return bad("invalid_grant")
 	case errors.Is(err, engine.ErrUnknownTenant),
 		errors.Is(err, engine.ErrMembershipRequired),
@@ -68,6 +72,11 @@ func toError(err error) *Error {
 		return bad("invalid_request")
 	case errors.Is(err, engine.ErrBusy):
 		return &Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Description: "server busy, try again"}
+	case errors.Is(err, engine.ErrThrottled):
+		// RFC 6749 §4.3.2 wants guessing throttled and defines no code
+		// for it; temporarily_unavailable (§4.1.2.1) is the one a client
+		// retries on, and 429 with Retry-After says when (RFC 6585 §4).
+		return &Error{Status: http.StatusTooManyRequests, Code: "temporarily_unavailable", Description: engine.PublicText(err), RetryAfter: engine.RetryAfter(err)}
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: "server_error", Description: "internal error"}
 }
@@ -85,6 +94,9 @@ func writeError(ctx context.Context, log *slog.Logger, w http.ResponseWriter, er
 		// authentication scheme these endpoints take (client_secret_basic),
 		// whichever way the client tried (RFC 6749 §5.2, RFC 7235 §3.1).
 		w.Header().Set("WWW-Authenticate", `Basic realm="tokengate"`)
+	}
+	if oe.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(oe.RetryAfter))
 	}
 	body := map[string]string{"error": oe.Code}
 	if oe.Description != "" {

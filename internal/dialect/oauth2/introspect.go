@@ -46,7 +46,8 @@ func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
 			Description: "introspection requires a confidential client"})
 		return
 	}
-	if _, err := h.authenticate(ctx, ca); err != nil {
+	caller, err := h.authenticate(ctx, ca)
+	if err != nil {
 		writeError(ctx, h.log, w, err)
 		return
 	}
@@ -55,7 +56,7 @@ func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
 		writeError(ctx, h.log, w, errInvalidRequest("token is required"))
 		return
 	}
-	in, err := h.eng.Introspect(ctx, tok)
+	in, err := h.eng.Introspect(ctx, caller, tok)
 	if err != nil {
 		writeError(ctx, h.log, w, err)
 		return

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
@@ -14,6 +15,8 @@ type Error struct {
 	Status int
 	Code   string // error, e.g. "Unauthorized", "not_found"
 	Reason string // safe for clients
+	// RetryAfter is the seconds of a Retry-After header; 0 for none.
+	RetryAfter int
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Reason }
@@ -72,10 +75,16 @@ func toError(err error) *Error {
 		errors.Is(err, engine.ErrUnknownClient),
 		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrUnknownKey),
 		errors.Is(err, engine.ErrAlreadyExists),
-		errors.Is(err, engine.ErrInUse):
+		errors.Is(err, engine.ErrInUse),
+		errors.Is(err, engine.ErrReauthenticationRequired),
+		errors.Is(err, engine.ErrAPITokenLimit):
 		return unauthorized(unableToRefresh)
 	case errors.Is(err, engine.ErrBusy):
 		return &Error{Status: http.StatusServiceUnavailable, Code: "Service Unavailable", Reason: "server busy, try again"}
+	case errors.Is(err, engine.ErrThrottled):
+		// No Sync Gateway refresh signs on with a password; should one be
+		// throttled, it is told to wait like any busy gateway.
+		return &Error{Status: http.StatusTooManyRequests, Code: "Too Many Requests", Reason: engine.PublicText(err), RetryAfter: engine.RetryAfter(err)}
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: "Internal Server Error", Reason: "Internal error"}
 }
@@ -89,6 +98,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	if se.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)
+	}
+	if se.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(se.RetryAfter))
 	}
 	httpx.NoStore(w)
 	w.Header().Set("Referrer-Policy", "no-referrer")

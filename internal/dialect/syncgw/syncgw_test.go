@@ -494,7 +494,7 @@ func TestSyncGWBadRequest(t *testing.T) {
 func TestSyncGWRefreshNotEnabled(t *testing.T) {
 	s := apptest.New(t, nil)
 	s.User(t, "", "nora", pw, false)
-	_, err := s.App.Engine.CreateAPIToken(context.Background(), userID(t, s, "", "nora"), "")
+	_, err := s.App.Engine.CreateAPIToken(context.Background(), engine.APITokenRequest{User: userID(t, s, "", "nora"), ByAdministrator: true})
 	if !errors.Is(err, engine.ErrRefreshNotEnabled) {
 		t.Fatalf("CreateAPIToken for a user without refresh: %v, want ErrRefreshNotEnabled", err)
 	}

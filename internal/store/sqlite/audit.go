@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/tokengate/tokengate/internal/store"
 )
@@ -10,6 +11,9 @@ import (
 const (
 	sqlAppendAudit = `INSERT INTO audit (time, type, tenant_id, user_id, session_id, client_id,
 		correlation_id, remote_addr, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	// sqlPurgeAudit deletes the oldest events first, through audit_time.
+	sqlPurgeAudit = `DELETE FROM audit WHERE id IN (
+		SELECT id FROM audit WHERE time < ? ORDER BY time LIMIT ?)`
 	sqlGetMeta = `SELECT value FROM meta WHERE name = ?`
 	sqlSetMeta = `INSERT INTO meta (name, value) VALUES (?, ?)
 		ON CONFLICT (name) DO UPDATE SET value = excluded.value`
@@ -55,6 +59,20 @@ func (q *queries) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.A
 		return e, err
 	})
 	return es, wrap("list audit", err)
+}
+
+// PurgeAudit deletes one batch of at most limit events older than before;
+// callers loop, so that no statement holds the write lock for long.
+func (q *queries) PurgeAudit(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	res, err := q.w.exec(ctx, sqlPurgeAudit, ms(before), limit)
+	if err != nil {
+		return 0, wrap("purge audit", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), wrap("purge audit", err)
 }
 
 func (q *queries) GetMeta(ctx context.Context, name string) (string, error) {

@@ -47,14 +47,18 @@ func TestPragmas(t *testing.T) {
 	if _, err := s.r.ExecContext(ctx, "DELETE FROM meta"); err == nil {
 		t.Error("read pool accepted a write")
 	}
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var v int
-	if err := s.w.QueryRowContext(ctx, "SELECT max(version) FROM schema_migrations").Scan(&v); err != nil || v != 2 {
-		t.Errorf("schema version %d, %v", v, err)
+	if err := s.w.QueryRowContext(ctx, "SELECT max(version) FROM schema_migrations").Scan(&v); err != nil || v != ms[len(ms)-1].Version {
+		t.Errorf("schema version %d, %v, want the latest, %d", v, err, ms[len(ms)-1].Version)
 	}
 }
 
-// TestQueryPlans checks that the session queries use their indexes rather
-// than scanning the table.
+// TestQueryPlans checks that the session queries and the background
+// purges use their indexes rather than scanning the table.
 func TestQueryPlans(t *testing.T) {
 	s := openTest(t)
 	for name, q := range map[string]string{
@@ -62,6 +66,8 @@ func TestQueryPlans(t *testing.T) {
 		"count":  sqlCountLive,
 		"revoke": sqlRevokeUser,
 		"list":   sqlListUserSessions,
+		"audit":  sqlPurgeAudit,
+		"fails":  sqlPurgeFailures,
 	} {
 		rows, err := s.w.Query("EXPLAIN QUERY PLAN "+q, 1, 2, 3, 4, 5)
 		if err != nil {
@@ -78,8 +84,8 @@ func TestQueryPlans(t *testing.T) {
 		}
 		rows.Close()
 		p := strings.Join(plan, "; ")
-		if strings.Contains(p, "SCAN sessions") && !strings.Contains(p, "USING") {
-			t.Errorf("%s scans sessions: %s", name, p)
+		if strings.Contains(p, "SCAN ") && !strings.Contains(p, "USING") {
+			t.Errorf("%s scans a table: %s", name, p)
 		}
 		t.Logf("%s: %s", name, p)
 	}

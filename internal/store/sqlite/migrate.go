@@ -4,12 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
+	"net/url"
+	"os"
 	"time"
+
+	"github.com/tokengate/tokengate/internal/store/migrate"
 )
 
 // migrations holds the schema as numbered files, NNNN_name.sql, applied in
@@ -18,90 +20,169 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func loadMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+func loadMigrations() ([]migrate.Migration, error) {
+	ms, err := migrate.Load(migrations, "migrations")
 	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, p := range names {
-		base := strings.TrimPrefix(p, "migrations/")
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("sqlite: migration %q: name must be NNNN_name.sql", base)
-		}
-		b, err := migrations.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("sqlite: migrations %q and %q share a version", ms[i-1].name, ms[i].name)
-		}
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	return ms, nil
 }
 
-// migrate applies the migrations the database has not seen yet, each in its
-// own IMMEDIATE transaction together with its row in schema_migrations, so a
-// crash leaves the schema at a whole version and two processes opening the
-// same file at once apply each migration exactly once.
-func migrate(ctx context.Context, db *sql.DB) error {
+// Migrate applies the migrations the database file at path lacks (creating
+// the file if needed), or with dryRun only lists them, writing nothing.
+func Migrate(ctx context.Context, path string, dryRun bool) (migrate.Result, error) {
+	if path == "" || path == ":memory:" {
+		return migrate.Result{}, errors.New("sqlite: migrate: the database must be a file")
+	}
+	if dryRun {
+		return dryRunMigrate(ctx, path)
+	}
+	if err := prepareFiles(path); err != nil { // 0600, as Open creates it
+		return migrate.Result{}, err
+	}
+	db, err := sql.Open("sqlite", dsn(path, url.Values{"_txlock": {"immediate"}, "_journal_mode": {"WAL"}, "_foreign_keys": {"1"}}))
+	if err != nil {
+		return migrate.Result{}, fmt.Errorf("sqlite: open: %w", err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	return migrateDB(ctx, db)
+}
+
+// dryRunMigrate reads the schema version of the file at path, if it exists,
+// on a read-only connection.
+func dryRunMigrate(ctx context.Context, path string) (migrate.Result, error) {
+	ms, err := loadMigrations()
+	if err != nil {
+		return migrate.Result{}, err
+	}
+	current := 0
+	if _, err := os.Stat(path); err == nil {
+		db, err := sql.Open("sqlite", dsn(path, url.Values{"mode": {"ro"}}))
+		if err != nil {
+			return migrate.Result{}, fmt.Errorf("sqlite: open: %w", err)
+		}
+		defer db.Close()
+		if current, err = schemaVersion(ctx, db); err != nil {
+			return migrate.Result{}, err
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return migrate.Result{}, fmt.Errorf("sqlite: %w", err)
+	}
+	res := migrate.Result{From: current, Latest: migrate.Latest(ms)}
+	if res.Pending, err = migrate.Pending(ms, current); err != nil {
+		return res, fmt.Errorf("sqlite: %w", err)
+	}
+	return res, nil
+}
+
+// schemaVersion is the highest migration applied, 0 for a database that
+// has none (not even the schema_migrations table).
+func schemaVersion(ctx context.Context, db *sql.DB) (int, error) {
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: read schema version: %w", err)
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	var v int
+	if err := db.QueryRowContext(ctx, `SELECT ifnull(max(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("sqlite: read schema version: %w", err)
+	}
+	return v, nil
+}
+
+// checkSchema is Open's check when it must not migrate: the schema must be
+// exactly this binary's.
+func checkSchema(ctx context.Context, db *sql.DB) error {
 	ms, err := loadMigrations()
 	if err != nil {
 		return err
+	}
+	current, err := schemaVersion(ctx, db)
+	if err != nil {
+		return err
+	}
+	pending, err := migrate.Pending(ms, current)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	if len(pending) > 0 {
+		return fmt.Errorf("sqlite: %w", migrate.Behind(current, pending))
+	}
+	return nil
+}
+
+// checkSchemaOf is checkSchema's error for a database file that does not
+// exist yet.
+func checkSchemaOf(path string) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("sqlite: %s does not exist: %w", path, migrate.Behind(0, ms))
+}
+
+// migrateDB applies the migrations the database has not seen yet, each in
+// its own IMMEDIATE transaction together with its row in schema_migrations,
+// so a crash leaves the schema at a whole version and two processes opening
+// the same file at once apply each migration exactly once.
+func migrateDB(ctx context.Context, db *sql.DB) (migrate.Result, error) {
+	ms, err := loadMigrations()
+	if err != nil {
+		return migrate.Result{}, err
 	}
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		applied_at INTEGER NOT NULL
 	)`); err != nil {
-		return fmt.Errorf("sqlite: migrate: %w", err)
+		return migrate.Result{}, fmt.Errorf("sqlite: migrate: %w", err)
 	}
-	latest := ms[len(ms)-1].version
+	res := migrate.Result{Latest: migrate.Latest(ms), Applied: true}
+	if res.From, err = schemaVersion(ctx, db); err != nil {
+		return res, err
+	}
 	for _, m := range ms {
-		if err := applyMigration(ctx, db, m, latest); err != nil {
-			return err
+		applied, err := applyMigration(ctx, db, m, res.Latest)
+		if err != nil {
+			return res, err
+		}
+		if applied {
+			res.Pending = append(res.Pending, m)
 		}
 	}
-	return nil
+	return res, nil
 }
 
-func applyMigration(ctx context.Context, db *sql.DB, m migration, latest int) error {
+// applyMigration applies m unless the database already has it, deciding
+// inside the transaction that applies it.
+func applyMigration(ctx context.Context, db *sql.DB, m migrate.Migration, latest int) (bool, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlite: migrate: %w", err)
+		return false, fmt.Errorf("sqlite: migrate: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
 
 	var current int
 	if err := tx.QueryRowContext(ctx, `SELECT ifnull(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return fmt.Errorf("sqlite: migrate: %w", err)
+		return false, fmt.Errorf("sqlite: migrate: %w", err)
 	}
 	if current > latest {
-		return fmt.Errorf("sqlite: migrate: database schema version %d is newer than this binary's %d", current, latest)
+		return false, fmt.Errorf("sqlite: migrate: database schema version %d is newer than this binary's %d: run a newer tokengate", current, latest)
 	}
-	if current >= m.version {
-		return nil
+	if current >= m.Version {
+		return false, nil
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		return false, fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
-		m.version, time.Now().UnixMilli()); err != nil {
-		return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+		m.Version, time.Now().UnixMilli()); err != nil {
+		return false, fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+		return false, fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 	}
-	return nil
+	return true, nil
 }

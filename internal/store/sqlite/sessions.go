@@ -10,7 +10,7 @@ import (
 
 const sessionCols = `id, tenant_id, user_id, client_id, service, policy, generation, rotated_at,
 	device_id, label, created_at, last_used_at, idle_expires_at, absolute_expires_at,
-	revoked_at, revoke_reason`
+	revoked_at, revoke_reason, auth_method`
 
 // liveAt is the SQL form of store.Session.Live; NULL expiries compare false,
 // as a zero expiry does in Live.
@@ -23,12 +23,12 @@ const purgeAfter = `min(ifnull(idle_expires_at, 0), ifnull(absolute_expires_at, 
 
 const (
 	sqlCreateSession = `INSERT INTO sessions (` + sessionCols + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlGetSession    = `SELECT ` + sessionCols + ` FROM sessions WHERE id = ?`
 	sqlUpdateSession = `UPDATE sessions SET tenant_id = ?, user_id = ?, client_id = ?, service = ?,
 		policy = ?, generation = ?, rotated_at = ?, device_id = ?, label = ?, created_at = ?,
 		last_used_at = ?, idle_expires_at = ?, absolute_expires_at = ?, revoked_at = ?,
-		revoke_reason = ? WHERE id = ?`
+		revoke_reason = ?, auth_method = ? WHERE id = ?`
 	sqlCountLive   = `SELECT count(*) FROM sessions WHERE user_id = ? AND ` + liveAt
 	sqlRevokeUser  = `UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE user_id = ? AND ` + liveAt
 	sqlPurgeExpiry = `DELETE FROM sessions WHERE id IN (
@@ -42,6 +42,7 @@ var txSQL = []string{
 	sqlGetTenant, sqlGetUser, sqlGetClient,
 	sqlCreateSession, sqlGetSession, sqlUpdateSession, sqlCountLive, sqlRevokeUser,
 	sqlListUserSessions, sqlAppendAudit, sqlGetMembership,
+	sqlRecordFailure, sqlGetFailures2,
 }
 
 // sqlListUserSessions is the engine's common ListSessions shape inside a
@@ -50,18 +51,20 @@ var sqlListUserSessions = sessionListSQL(store.SessionFilter{UserID: "x"})
 
 func scanSession(row interface{ Scan(...any) error }) (store.Session, error) {
 	var s store.Session
-	var policy string
+	var policy, method string
 	err := row.Scan(&s.ID, &s.TenantID, &s.UserID, &s.ClientID, &s.Service, &policy, &s.Generation,
 		msTime{&s.RotatedAt}, &s.DeviceID, &s.Label, msTime{&s.CreatedAt}, msTime{&s.LastUsedAt},
-		msTime{&s.IdleExpiresAt}, msTime{&s.AbsoluteExpiresAt}, msTime{&s.RevokedAt}, &s.RevokeReason)
+		msTime{&s.IdleExpiresAt}, msTime{&s.AbsoluteExpiresAt}, msTime{&s.RevokedAt}, &s.RevokeReason, &method)
 	s.Policy = store.RefreshPolicy(policy)
+	s.AuthMethod = store.AuthMethod(method)
 	return s, err
 }
 
 func (q *queries) CreateSession(ctx context.Context, s store.Session) error {
 	_, err := q.w.exec(ctx, sqlCreateSession, s.ID, s.TenantID, s.UserID, s.ClientID, s.Service,
 		string(s.Policy), s.Generation, ms(s.RotatedAt), s.DeviceID, s.Label, ms(s.CreatedAt),
-		ms(s.LastUsedAt), ms(s.IdleExpiresAt), ms(s.AbsoluteExpiresAt), ms(s.RevokedAt), s.RevokeReason)
+		ms(s.LastUsedAt), ms(s.IdleExpiresAt), ms(s.AbsoluteExpiresAt), ms(s.RevokedAt), s.RevokeReason,
+		string(s.AuthMethod))
 	return wrap("create session", err)
 }
 
@@ -82,7 +85,7 @@ func (q *queries) UpdateSession(ctx context.Context, s store.Session) error {
 	res, err := q.w.exec(ctx, sqlUpdateSession, s.TenantID, s.UserID, s.ClientID, s.Service,
 		string(s.Policy), s.Generation, ms(s.RotatedAt), s.DeviceID, s.Label, ms(s.CreatedAt),
 		ms(s.LastUsedAt), ms(s.IdleExpiresAt), ms(s.AbsoluteExpiresAt), ms(s.RevokedAt),
-		s.RevokeReason, s.ID)
+		s.RevokeReason, string(s.AuthMethod), s.ID)
 	return mustAffect("update session", res, err)
 }
 

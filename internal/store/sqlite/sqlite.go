@@ -19,7 +19,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -48,14 +50,32 @@ type Store struct {
 	txQueue []*txReq
 }
 
+// Options adjusts OpenWith.
+type Options struct {
+	// NoMigrate opens the store without applying migrations: a database
+	// whose schema is behind this binary's is then an error.
+	NoMigrate bool
+}
+
 // Open opens (creating if needed, mode 0600) the database file at path and
 // migrates its schema to the latest version. The path must name a file:
 // ":memory:" is refused, because each pooled connection would see its own
 // empty database. A database, -wal or -shm file, or directory that group or
 // others may write is refused (files.go).
 func Open(ctx context.Context, path string) (*Store, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 	if path == "" || path == ":memory:" {
 		return nil, errors.New("sqlite: open: the database must be a file")
+	}
+	if opts.NoMigrate {
+		// Checking a file that is not there would create it, empty.
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, checkSchemaOf(path)
+		}
 	}
 	if err := prepareFiles(path); err != nil {
 		return nil, err
@@ -76,7 +96,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, w); err != nil {
+	if opts.NoMigrate {
+		err = checkSchema(ctx, w)
+	} else {
+		_, err = migrateDB(ctx, w)
+	}
+	if err != nil {
 		w.Close()
 		return nil, err
 	}

@@ -2,8 +2,12 @@ package sqlite_test
 
 import (
 	"context"
-	"fmt"
+	"database/sql"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,37 +66,12 @@ func TestOpenRefusesMemory(t *testing.T) {
 	}
 }
 
-// BenchmarkRefreshTx measures one refresh: a transaction that reads a
-// session for update and writes it back with the next generation.
+// BenchmarkRefreshTx measures one refresh's transaction (see
+// storetest.BenchRefreshTx).
 func BenchmarkRefreshTx(b *testing.B) {
-	ctx := context.Background()
 	s := open(b, filepath.Join(b.TempDir(), "tg.db"))
 	defer s.Close()
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	must(b, s.CreateTenant(ctx, store.Tenant{ID: "t", Name: "acme"}))
-	must(b, s.CreateUser(ctx, store.User{ID: "u", TenantID: "t", Name: "alice"}))
-	const sessions = 1000
-	for i := range sessions {
-		must(b, s.CreateSession(ctx, store.Session{
-			ID: fmt.Sprintf("session-%04d", i), TenantID: "t", UserID: "u", Service: "oauth2",
-			Policy: store.PolicyRotating, CreatedAt: now, LastUsedAt: now,
-			IdleExpiresAt: now.Add(time.Hour), AbsoluteExpiresAt: now.Add(24 * time.Hour),
-		}))
-	}
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		id := fmt.Sprintf("session-%04d", i%sessions)
-		must(b, s.Tx(ctx, func(q store.Queries) error {
-			x, err := q.GetSessionForUpdate(ctx, id)
-			if err != nil {
-				return err
-			}
-			x.Generation++
-			x.RotatedAt, x.LastUsedAt = now, now
-			x.IdleExpiresAt = now.Add(time.Hour)
-			return q.UpdateSession(ctx, x)
-		}))
-	}
+	storetest.BenchRefreshTx(b, s)
 }
 
 func must(tb testing.TB, err error) {
@@ -122,4 +101,72 @@ func TestTxAfterClose(t *testing.T) {
 			t.Fatal("Tx on a closed store succeeded")
 		}
 	}
+}
+
+// TestMigrateDryRunAndNoMigrate: a dry run lists what a new file needs and
+// creates nothing; opening without migrating refuses a file that is behind
+// (or missing), naming the command that fixes it; after Migrate it opens.
+func TestMigrateDryRunAndNoMigrate(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tg.db")
+	res, err := sqlite.Migrate(ctx, path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Applied || res.From != 0 || len(res.Pending) == 0 || res.Pending[0].Name != "0001_init.sql" {
+		t.Fatalf("dry run of a new file: %+v", res)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("dry run created the file: %v", err)
+	}
+	if _, err := sqlite.OpenWith(ctx, path, sqlite.Options{NoMigrate: true}); err == nil || !strings.Contains(err.Error(), "tokengate migrate") {
+		t.Fatalf("OpenWith(NoMigrate) of a missing file: %v", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("OpenWith(NoMigrate) created the file: %v", err)
+	}
+
+	// An empty database file is behind too.
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("CREATE TABLE unrelated (x)"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlite.OpenWith(ctx, path, sqlite.Options{NoMigrate: true}); err == nil || !strings.Contains(err.Error(), "version 0") {
+		t.Fatalf("OpenWith(NoMigrate) of an unmigrated file: %v", err)
+	}
+
+	res, err = sqlite.Migrate(ctx, path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Applied || res.From != 0 || len(res.Pending) != res.Latest {
+		t.Fatalf("migrate: %+v", res)
+	}
+	fresh := filepath.Join(t.TempDir(), "new.db")
+	if _, err := sqlite.Migrate(ctx, fresh, false); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(fresh); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("migrate created the database with mode %v, %v; want 0600", fi.Mode().Perm(), err)
+	}
+	res, err = sqlite.Migrate(ctx, path, true)
+	if err != nil || len(res.Pending) != 0 || res.From != res.Latest {
+		t.Fatalf("dry run after migrating: %+v, %v", res, err)
+	}
+	res, err = sqlite.Migrate(ctx, path, false)
+	if err != nil || len(res.Pending) != 0 {
+		t.Fatalf("second migrate: %+v, %v", res, err)
+	}
+	s, err := sqlite.OpenWith(ctx, path, sqlite.Options{NoMigrate: true})
+	if err != nil {
+		t.Fatalf("OpenWith(NoMigrate) after migrating: %v", err)
+	}
+	s.Close()
 }

@@ -2,15 +2,11 @@ package storetest
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
 	"github.com/tokengate/tokengate/internal/store"
 )
-
-// errRollback makes a transaction roll back.
-var errRollback = errors.New("storetest: roll back")
 
 // testClientSecretOverlap checks that a client's previous secret and its
 // expiry survive a round trip, and are cleared again.

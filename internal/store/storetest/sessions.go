@@ -15,7 +15,7 @@ func testSessionRoundTrip(t *testing.T, s store.Store) {
 	full := store.Session{
 		ID: "sess-full", TenantID: w.t1.ID, UserID: w.u1.ID, ClientID: "client-a", Service: "ags:password",
 		Policy: store.PolicyStable, Generation: 42, RotatedAt: at(5 * time.Minute), DeviceID: "device-1",
-		Label: "laptop", CreatedAt: at(0), LastUsedAt: at(6 * time.Minute),
+		Label: "laptop", AuthMethod: store.AuthPassword, CreatedAt: at(0), LastUsedAt: at(6 * time.Minute),
 		IdleExpiresAt: at(time.Hour), AbsoluteExpiresAt: at(24 * time.Hour),
 		RevokedAt: at(7 * time.Minute), RevokeReason: "user",
 	}
@@ -52,7 +52,7 @@ func testSessionRoundTrip(t *testing.T, s store.Store) {
 	full.UserID, full.ClientID, full.Service, full.Policy = w.u2.ID, "", "core", store.PolicyRotating
 	full.Generation, full.RotatedAt, full.DeviceID, full.Label = 43, at(8*time.Minute), "", ""
 	full.LastUsedAt, full.IdleExpiresAt = at(8*time.Minute), at(2*time.Hour)
-	full.RevokedAt, full.RevokeReason = time.Time{}, ""
+	full.RevokedAt, full.RevokeReason, full.AuthMethod = time.Time{}, "", store.AuthExternal
 	ok(t, s.UpdateSession(ctx, full), "update")
 	got, err = s.GetSession(ctx, full.ID)
 	ok(t, err, "get after update")

@@ -46,11 +46,17 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Memberships", testMemberships},
 		{"ExternalIdentities", testExternalIdentities},
 		{"Audit", testAudit},
+		{"PurgeAudit", testPurgeAudit},
+		{"Failures", testFailures},
+		{"FailuresConcurrent", testFailuresConcurrent},
+		{"PurgeFailures", testPurgeFailures},
 		{"Meta", testMeta},
 		{"TxCommit", testTxCommit},
 		{"TxRollback", testTxRollback},
 		{"TxConcurrentRefresh", testTxConcurrentRefresh},
 		{"TxIndependentFailures", testTxIndependentFailures},
+		{"TxRefreshShape", testTxRefreshShape},
+		{"TxSessionLimit", testTxSessionLimit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,4 +1,4 @@
--- 0002_lifecycle: client secret rotation with an overlap, and key revocation.
+-- 0003_lifecycle: client secret rotation with an overlap, and key revocation.
 --
 -- A client whose secret was rotated keeps the previous secret's hash until
 -- previous_secret_expires_at, so that its deployments can switch over.
