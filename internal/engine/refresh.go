@@ -65,11 +65,11 @@ func (e *Engine) refresh(ctx context.Context, req RefreshRequest) (*Grant, refre
 		// Refused before the session was read: an expired or misused token
 		// that the engine did sign still says, for the log, whose it was.
 		if c, verr := e.verify(req.Token); verr == nil {
-			who.session, who.user, who.tenant = c.SessionID, claimedName(c), c.Tenant
+			who.session, who.user, who.tenant = c.SessionID, c.Username(), c.Tenant
 		}
 		return nil, who, err
 	}
-	who.session, who.user, who.tenant = c.SessionID, claimedName(c), c.Tenant
+	who.session, who.user, who.tenant = c.SessionID, c.Username(), c.Tenant
 	if c.SessionID == "" || subtle.ConstantTimeCompare([]byte(c.ID), []byte(e.refreshJTI(c.SessionID, c.Generation))) != 1 {
 		return nil, who, refused(ErrInvalidToken, "refresh token id does not match its session and generation")
 	}
@@ -199,14 +199,4 @@ func (e *Engine) logRefusal(ctx context.Context, who refreshSubject, err error) 
 		}
 	}
 	e.log.LogAttrs(ctx, level, "refresh refused", attrs...)
-}
-
-// claimedName is the user name a token was minted for, for the log of a
-// refusal decided before the user is read: its preferred_username, or its
-// sub for a token minted before tokengate wrote that claim.
-func claimedName(c *token.Claims) string {
-	if c.PreferredUsername != "" {
-		return c.PreferredUsername
-	}
-	return c.Subject
 }

@@ -50,7 +50,6 @@ import (
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
-	"github.com/tokengate/tokengate/internal/token"
 	"github.com/tokengate/tokengate/internal/ttlcache"
 )
 
@@ -293,7 +292,7 @@ func (p *Proxy) session(ctx context.Context, tok string) (Identity, error) {
 		if c.SessionID == "" {
 			return Identity{}, errNoSession
 		}
-		e = tokenEntry{exp: time.Unix(c.Expiry, 0), kid: c.KeyID, id: Identity{User: userName(c), Tenant: c.Tenant, SessionID: c.SessionID}}
+		e = tokenEntry{exp: time.Unix(c.Expiry, 0), kid: c.KeyID, id: Identity{User: c.Username(), Tenant: c.Tenant, SessionID: c.SessionID}}
 	}
 	if e.err != nil {
 		return Identity{}, e.err
@@ -319,16 +318,6 @@ func (p *Proxy) session(ctx context.Context, tok string) (Identity, error) {
 		}
 	}
 	return e.id, nil
-}
-
-// userName is the name of the user a token speaks for: its
-// preferred_username. A token minted before tokengate wrote that claim
-// (at most an access-token lifetime after an upgrade) has the name in sub.
-func userName(c *token.Claims) string {
-	if c.PreferredUsername != "" {
-		return c.PreferredUsername
-	}
-	return c.Subject
 }
 
 // memberships returns a user's active memberships, cached for the bound.

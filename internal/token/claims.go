@@ -130,6 +130,17 @@ func (c *Claims) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// Username is the name of the user the token was minted for: its
+// preferred_username, or its sub for a token minted before tokengate wrote
+// preferred_username (when sub was the name), or "" for a client's own
+// token.
+func (c *Claims) Username() string {
+	if c.PreferredUsername != "" || c.SessionID == "" {
+		return c.PreferredUsername
+	}
+	return c.Subject
+}
+
 // Audience is the "aud" claim. RFC 7519 section 4.1.3 allows a single
 // string or an array of strings; a single audience is encoded as a string.
 type Audience []string
