@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -206,12 +207,17 @@ func listen(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-func printWelcome(w io.Writer, cfg config.Config, res engine.BootstrapResult) {
+// printWelcome says where the node listens and how to sign in. It writes
+// the whole text at once, so that a reader of the output (a supervisor, a
+// test) that sees the first line also sees the rest.
+func printWelcome(out io.Writer, cfg config.Config, res engine.BootstrapResult) {
+	var w bytes.Buffer
+	defer func() { out.Write(w.Bytes()) }()
 	iss := cfg.Issuer()
-	fmt.Fprintf(w, "tokengate listening on http://%s (issuer %s, data %s)\n", cfg.Listen, iss, cfg.DataDir)
-	pw := printAdminCreated(w, res)
-	fmt.Fprintf(w, "Get a first token:\n  curl -s %s/oauth2/token -d grant_type=password -d client_id=tokengate -d username=admin -d 'password=%s' | jq\n", iss, pw)
-	fmt.Fprintf(w, "Discovery: %s/.well-known/openid-configuration\n", iss)
+	fmt.Fprintf(&w, "tokengate listening on http://%s (issuer %s, data %s)\n", cfg.Listen, iss, cfg.DataDir)
+	pw := printAdminCreated(&w, res)
+	fmt.Fprintf(&w, "Get a first token:\n  curl -s %s/oauth2/token -d grant_type=password -d client_id=tokengate -d username=admin -d 'password=%s' | jq\n", iss, pw)
+	fmt.Fprintf(&w, "Discovery: %s/.well-known/openid-configuration\n", iss)
 }
 
 // printAdminCreated says what Bootstrap did about the admin user and

@@ -145,7 +145,8 @@ func startServe(t *testing.T, bin, base string, args []string, env ...string) *g
 		close(g.exited)
 	}()
 	t.Cleanup(g.kill)
-	if !g.stdout.waitFor("tokengate listening on", g.exited) {
+	// "Discovery:" ends the welcome text, which serve writes at once.
+	if !g.stdout.waitFor("Discovery: ", g.exited) {
 		t.Fatalf("tokengate serve exited before listening:\nstdout:\n%s\nstderr:\n%s", g.stdout, g.stderr)
 	}
 	resp, err := http.Get(g.URL + "/healthz")
