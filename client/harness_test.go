@@ -180,7 +180,8 @@ func (s *testServer) upstream(w http.ResponseWriter, r *http.Request) {
 		s.bodies = append(s.bodies, string(body))
 	}
 	s.mu.Unlock()
-	json.NewEncoder(w).Encode(map[string]string{"sub": c.Subject, "userid": r.Header.Get("UserID")})
+	// As a resource server shows its caller: the immutable sub and the name.
+	json.NewEncoder(w).Encode(map[string]string{"sub": c.Subject, "user": c.PreferredUsername, "userid": r.Header.Get("UserID")})
 }
 
 // served reports whether the node answers a dialect's route, i.e. whether

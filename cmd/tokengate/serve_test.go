@@ -285,6 +285,7 @@ func TestBinary(t *testing.T) {
 	t.Run("help", func(t *testing.T) { testHelp(t, bin) })
 	t.Run("admin commands while serving", func(t *testing.T) { testAdminWhileServing(t, bin) })
 	t.Run("kill -9 and restart", func(t *testing.T) { testKillAndRestart(t, bin) })
+	t.Run("lifecycle commands while serving", func(t *testing.T) { testLifecycleWhileServing(t, bin) })
 	t.Run("offline tokens on another port and public URL", func(t *testing.T) { testOfflineTokensAgree(t, bin) })
 }
 

@@ -72,10 +72,16 @@ type Metrics struct {
 type Keys struct {
 	Algorithm string `yaml:"algorithm"` // EdDSA (default), ES256, RS256
 	// PublishLead is how long a rotated key is published before it signs,
-	// so that verifiers caching the JWKS learn it first.
+	// so that verifiers caching the JWKS and nodes reloading their keys
+	// learn it first: it must exceed JWKSMaxAge plus ReloadInterval.
 	PublishLead Duration `yaml:"publish_lead"`
-	// ReloadInterval is how often each node rereads keys from the store.
+	// ReloadInterval is how often each node rereads keys from the store:
+	// a key rotated or revoked elsewhere (another node, the CLI) takes
+	// effect on this node within it.
 	ReloadInterval Duration `yaml:"reload_interval"`
+	// JWKSMaxAge is the Cache-Control max-age of the JWKS: how long a
+	// verifier may keep using the key set it fetched.
+	JWKSMaxAge Duration `yaml:"jwks_max_age"`
 }
 
 // SessionLimit is the default per-user session limit of new tenants.
@@ -89,7 +95,9 @@ type Refresh struct {
 	// GraceWindow is how long the immediately previous rotating refresh
 	// token still yields the same successor (a retry after a lost response).
 	GraceWindow Duration `yaml:"grace_window"`
-	// Leeway tolerates clock skew when checking exp, nbf and iat.
+	// Leeway tolerates clock skew when checking exp, nbf and iat of the
+	// tokens tokengate issued: an access token is refused Leeway after its
+	// exp. A few seconds, as verifiers expect.
 	Leeway Duration `yaml:"leeway"`
 }
 
@@ -164,10 +172,10 @@ func Default() Config {
 		Listen:        "127.0.0.1:8080",
 		DataDir:       "./tokengate-data",
 		Log:           Log{Level: "info", Format: "text", Access: "all"},
-		Keys:          Keys{Algorithm: "EdDSA", PublishLead: Duration(time.Minute), ReloadInterval: Duration(10 * time.Second)},
+		Keys:          Keys{Algorithm: "EdDSA", PublishLead: Duration(2 * time.Minute), ReloadInterval: Duration(10 * time.Second), JWKSMaxAge: Duration(time.Minute)},
 		DefaultTenant: "default",
 		SessionLimit:  SessionLimit{MaxSessions: 0, Policy: "reject"},
-		Refresh:       Refresh{GraceWindow: Duration(10 * time.Second), Leeway: Duration(30 * time.Second)},
+		Refresh:       Refresh{GraceWindow: Duration(10 * time.Second), Leeway: Duration(5 * time.Second)},
 		Services: map[string]Service{
 			"oauth2":   {Refresh: "rotating", AccessTTL: secs(900), IdleTTL: secs(7 * 86400), AbsoluteTTL: secs(30 * 86400)},
 			"core":     {Refresh: "stable", AccessTTL: secs(600), IdleTTL: secs(86400), AbsoluteTTL: secs(86400)},
@@ -339,6 +347,18 @@ func (c *Config) Validate() error {
 	if c.Keys.ReloadInterval <= 0 {
 		bad("keys.reload_interval must be positive")
 	}
+	if c.Keys.JWKSMaxAge < 0 {
+		bad("keys.jwks_max_age must not be negative")
+	}
+	// A rotated key must be known everywhere before it signs: to every
+	// verifier that fetched the JWKS just before the rotation (it keeps
+	// that copy for jwks_max_age) and to every node (each rereads the keys
+	// every reload_interval, and until then signs with the old key).
+	if c.Keys.PublishLead >= 0 && c.Keys.ReloadInterval > 0 && c.Keys.JWKSMaxAge >= 0 &&
+		c.Keys.PublishLead <= c.Keys.JWKSMaxAge+c.Keys.ReloadInterval {
+		bad("keys.publish_lead %s must exceed keys.jwks_max_age %s plus keys.reload_interval %s, so that verifiers and nodes know a rotated key before it signs",
+			c.Keys.PublishLead, c.Keys.JWKSMaxAge, c.Keys.ReloadInterval)
+	}
 	if c.DefaultTenant == "" {
 		bad("default_tenant is empty")
 	}
@@ -350,6 +370,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Refresh.GraceWindow < 0 {
 		bad("refresh.grace_window must not be negative")
+	}
+	if c.Refresh.Leeway < 0 {
+		bad("refresh.leeway must not be negative")
 	}
 	for name, s := range c.Services {
 		if s.Refresh != "rotating" && s.Refresh != "stable" {

@@ -63,6 +63,7 @@ func Sentinels() []error {
 		ErrUnknownAPIToken, ErrReauthenticationRequired, ErrAPITokenLimit, // apitokens.go
 		ErrThrottled, // throttle.go
 		ErrUnknownUser, ErrUnknownClient, ErrUnknownSession, ErrAlreadyExists, ErrInUse,
+		ErrUnknownKey, // keys.go
 	}
 }
 

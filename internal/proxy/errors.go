@@ -86,7 +86,7 @@ func toFailure(err error) failure {
 		errors.Is(err, engine.ErrSessionLimit), errors.Is(err, engine.ErrInvalidClient),
 		errors.Is(err, engine.ErrUnauthorizedClient), errors.Is(err, engine.ErrUnknownAPIToken),
 		errors.Is(err, engine.ErrUnknownUser), errors.Is(err, engine.ErrUnknownClient),
-		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrAlreadyExists),
+		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrUnknownKey), errors.Is(err, engine.ErrAlreadyExists),
 		errors.Is(err, engine.ErrInUse), errors.Is(err, engine.ErrReauthenticationRequired),
 		errors.Is(err, engine.ErrAPITokenLimit):
 		return failBadToken

@@ -8,8 +8,8 @@
 // the resolved identity after deleting whatever the client sent under the
 // same names:
 //
-//	X-Tokengate-User          user name (the token's sub)
-//	X-Tokengate-User-Id       user id
+//	X-Tokengate-User          user name (the token's preferred_username)
+//	X-Tokengate-User-Id       user id (the session's user: the sub of standard tokens)
 //	X-Tokengate-Tenant        tenant name
 //	X-Tokengate-Session       session id
 //	X-Tokengate-Membership    MU id of the selected membership ("" if none)
@@ -27,7 +27,9 @@
 // never beyond the token's exp, so a revoked session, a removed membership
 // or changed channels take effect at this node within the bound. A token
 // seen before skips signature verification: the cache is keyed by the
-// SHA-256 of the whole token, so only the very bytes already verified hit.
+// SHA-256 of the whole token, so only the very bytes already verified hit,
+// and only while the key that signed them is trusted (a revoked signing
+// key stops its tokens here at once).
 package proxy
 
 import (
@@ -122,6 +124,7 @@ type route struct {
 type tokenEntry struct {
 	id  Identity
 	exp time.Time
+	kid string // the key that signed the token, trusted at each hit
 	// liveUntil is when session liveness must be checked again; err, when
 	// set, is the cached refusal (a dead session stays dead).
 	liveUntil time.Time
@@ -294,6 +297,8 @@ func (p *Proxy) session(ctx context.Context, tok string) (Identity, error) {
 	key := string(sum[:])
 	now := p.now()
 	e, hit := p.tokens.Get(key, now)
+	// A token of a key revoked since is verified again, and so refused.
+	hit = hit && (e.err != nil || p.eng.SigningKeyTrusted(e.kid))
 	if hit {
 		p.hits.Add(1)
 	} else {
@@ -305,7 +310,7 @@ func (p *Proxy) session(ctx context.Context, tok string) (Identity, error) {
 		if c.SessionID == "" {
 			return Identity{}, errNoSession
 		}
-		e = tokenEntry{exp: time.Unix(c.Expiry, 0), id: Identity{User: c.Subject, Tenant: c.Tenant, SessionID: c.SessionID}}
+		e = tokenEntry{exp: time.Unix(c.Expiry, 0), kid: c.KeyID, id: Identity{User: c.Username(), Tenant: c.Tenant, SessionID: c.SessionID}}
 	}
 	if e.err != nil {
 		return Identity{}, e.err

@@ -26,6 +26,11 @@ import (
 // Service is the engine sign-on service of Core logins.
 const Service = "core"
 
+// Subject is what the sub claim of Core's tokens carries: the user name,
+// as Core's own tokens do (`"sub":"admin"`) and Core clients read it. It
+// is unique only within a tenant (docs/dialects.md).
+const Subject = engine.SubjectUserName
+
 // External signs a user on with an external (Auth0/OIDC) token; provided
 // by package idp.
 type External interface {

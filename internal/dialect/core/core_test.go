@@ -100,7 +100,7 @@ func TestCoreFlow(t *testing.T) {
 	if isFullAbout(t, s.Do(t, "GET", "/api", bearer(rt), "")) {
 		t.Fatal("a refresh token was accepted as an access token")
 	}
-	s.Clock.Advance(700 * time.Second) // past exp and the 30 s leeway
+	s.Clock.Advance(700 * time.Second) // past exp (600 s) and the leeway
 	if isFullAbout(t, s.Do(t, "GET", "/api", bearer(at), "")) {
 		t.Fatal("an expired access token got the full about")
 	}

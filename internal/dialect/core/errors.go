@@ -71,7 +71,7 @@ func toError(err error) *Error {
 		errors.Is(err, engine.ErrUnknownAPIToken),
 		errors.Is(err, engine.ErrUnknownUser),
 		errors.Is(err, engine.ErrUnknownClient),
-		errors.Is(err, engine.ErrUnknownSession):
+		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrUnknownKey):
 		return &Error{Code: http.StatusNotFound, Message: "Not Found", Details: []string{engine.PublicText(err)}}
 	case errors.Is(err, engine.ErrAlreadyExists), errors.Is(err, engine.ErrInUse), errors.Is(err, engine.ErrAPITokenLimit):
 		return &Error{Code: http.StatusConflict, Message: "Conflict", Details: []string{engine.PublicText(err)}}

@@ -74,7 +74,7 @@ func toError(err error) *Error {
 		errors.Is(err, engine.ErrUnknownAPIToken),
 		errors.Is(err, engine.ErrUnknownUser),
 		errors.Is(err, engine.ErrUnknownClient),
-		errors.Is(err, engine.ErrUnknownSession),
+		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrUnknownKey),
 		errors.Is(err, engine.ErrAlreadyExists),
 		errors.Is(err, engine.ErrInUse),
 		errors.Is(err, engine.ErrReauthenticationRequired),
