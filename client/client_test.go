@@ -27,8 +27,8 @@ func newClient(t *testing.T, cfg client.Config) *client.Client {
 	return c
 }
 
-// get calls the upstream through the client and returns the subject it
-// answered for.
+// get calls the upstream through the client and returns the user name
+// it answered for.
 func get(c *client.Client, url string) (string, error) {
 	resp, err := c.HTTPClient().Get(url)
 	if err != nil {
@@ -36,13 +36,14 @@ func get(c *client.Client, url string) (string, error) {
 	}
 	defer resp.Body.Close()
 	var out struct {
-		Sub string `json:"sub"`
+		User string `json:"user"`
 	}
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(resp.Body)
 		return "", errors.New(resp.Status + " " + string(b))
 	}
-	return out.Sub, json.NewDecoder(resp.Body).Decode(&out)
+	err = json.NewDecoder(resp.Body).Decode(&out)
+	return out.User, err
 }
 
 // The issue's main figure: 100 goroutines calling across several expiries

@@ -107,17 +107,23 @@ func TestDialects(t *testing.T) {
 	}
 }
 
-// Concurrency holds in every dialect: 50 goroutines across two expiries of
-// a 2 s token, one refresh per expiry, no failed call.
+// Concurrency holds in every dialect: 50 goroutines across two renewals
+// of a token renewed every 1.8 s (a 2 s token; for Core, whose access
+// tokens live at least 30 s, a 30 s token renewed 28.2 s early), one
+// refresh per renewal, no failed call.
 func TestDialectsConcurrentRefresh(t *testing.T) {
 	for _, d := range []struct {
 		dialect      client.Dialect
 		method, path string
-	}{{client.DialectCore, http.MethodPost, "/api/login"}, {client.DialectAGS, http.MethodPost, "/ags/signOn"}} {
+		margin       time.Duration
+	}{
+		{client.DialectCore, http.MethodPost, "/api/login", config.MinCoreAccessTTL - 1800*time.Millisecond},
+		{client.DialectAGS, http.MethodPost, "/ags/signOn", 0},
+	} {
 		t.Run(string(d.dialect), func(t *testing.T) {
 			s := newTestServer(t, 2*time.Second)
 			s.requireDialect(string(d.dialect), d.method, d.path)
-			c := newClient(t, client.Config{Address: s.URL, Dialect: d.dialect, Username: "alice", Password: testPassword})
+			c := newClient(t, client.Config{Address: s.URL, Dialect: d.dialect, Username: "alice", Password: testPassword, RefreshMargin: d.margin})
 			hammer(t, s, c, 50, 2)
 			presented := map[string]int{}
 			s.mu.Lock()

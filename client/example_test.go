@@ -52,7 +52,7 @@ func exampleServer() (url string, stop func()) {
 			http.Error(w, "bad token", http.StatusUnauthorized)
 			return
 		}
-		fmt.Fprintln(w, c.Subject)
+		fmt.Fprintln(w, c.PreferredUsername) // the name; c.Subject is the user's immutable id
 	})
 	srv := httptest.NewServer(mux)
 	return srv.URL, func() { srv.Close(); a.Close(); os.RemoveAll(dir) }

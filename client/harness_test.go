@@ -51,8 +51,9 @@ type tokenEvent struct {
 }
 
 // newTestServer starts a node whose services have accessTTL access tokens
-// (idle and absolute lifetimes of an hour) and no clock leeway, with users
-// alice (refresh-enabled) and bob (not).
+// (idle and absolute lifetimes of an hour; the core service at least
+// config.MinCoreAccessTTL, the shortest the configuration accepts) and no
+// clock leeway, with users alice (refresh-enabled) and bob (not).
 func newTestServer(t *testing.T, accessTTL time.Duration, mutate ...func(*config.Config)) *testServer {
 	t.Helper()
 	cfg := config.Default()
@@ -61,6 +62,9 @@ func newTestServer(t *testing.T, accessTTL time.Duration, mutate ...func(*config
 	cfg.Password.MemoryKiB, cfg.Password.Iterations = 8*1024, 1
 	for name, s := range cfg.Services {
 		s.AccessTTL = config.Duration(accessTTL)
+		if name == "core" {
+			s.AccessTTL = config.Duration(max(accessTTL, config.MinCoreAccessTTL))
+		}
 		s.IdleTTL, s.AbsoluteTTL = config.Duration(time.Hour), config.Duration(time.Hour)
 		cfg.Services[name] = s
 	}
@@ -176,7 +180,8 @@ func (s *testServer) upstream(w http.ResponseWriter, r *http.Request) {
 		s.bodies = append(s.bodies, string(body))
 	}
 	s.mu.Unlock()
-	json.NewEncoder(w).Encode(map[string]string{"sub": c.Subject, "userid": r.Header.Get("UserID")})
+	// As a resource server shows its caller: the immutable sub and the name.
+	json.NewEncoder(w).Encode(map[string]string{"sub": c.Subject, "user": c.PreferredUsername, "userid": r.Header.Get("UserID")})
 }
 
 // served reports whether the node answers a dialect's route, i.e. whether

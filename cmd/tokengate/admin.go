@@ -97,17 +97,52 @@ func userCommand() *command {
 			}
 			type row struct {
 				Name             string `json:"name"`
+				ID               string `json:"id"` // the sub of the user's standard tokens
 				Email            string `json:"email,omitempty"`
 				RefreshEnabled   bool   `json:"refresh_enabled"`
 				RefreshRequested bool   `json:"refresh_requested"`
 				Admin            bool   `json:"admin"`
 				Disabled         bool   `json:"disabled"`
 			}
-			return listOf(users, "NAME\tREFRESH\tREQUESTED\tADMIN\tDISABLED", func(u store.User) (row, []string) {
-				r := row{u.Name, u.Email, u.RefreshEnabled, !u.RefreshRequestedAt.IsZero(), u.Admin, u.Disabled}
-				return r, []string{r.Name, strconv.FormatBool(r.RefreshEnabled), strconv.FormatBool(r.RefreshRequested), strconv.FormatBool(r.Admin), strconv.FormatBool(r.Disabled)}
+			return listOf(users, "NAME\tID\tREFRESH\tREQUESTED\tADMIN\tDISABLED", func(u store.User) (row, []string) {
+				r := row{u.Name, u.ID, u.Email, u.RefreshEnabled, !u.RefreshRequestedAt.IsZero(), u.Admin, u.Disabled}
+				return r, []string{r.Name, r.ID, strconv.FormatBool(r.RefreshEnabled), strconv.FormatBool(r.RefreshRequested), strconv.FormatBool(r.Admin), strconv.FormatBool(r.Disabled)}
 			}), nil
 		})),
+		{name: "rename", summary: "Rename a user. The user keeps its id (the sub of its tokens), its sessions, memberships and API tokens; tokens issued before carry the old name until they expire.", usage: "OLD NEW [--tenant T]",
+			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
+				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
+				return func(ctx context.Context, env *cliEnv, args []string) error {
+					if err := checkArgs(args, "OLD", "NEW"); err != nil {
+						return err
+					}
+					return withApp(ctx, env, func(a *app.App) error {
+						u, err := a.Engine.RenameUser(ctx, *tenant, args[0], args[1])
+						if err != nil {
+							return err
+						}
+						fmt.Fprintf(env.stdout, "user %s renamed to %s (id %s)\n", args[0], u.Name, u.ID)
+						return nil
+					})
+				}
+			}},
+		{name: "remove", summary: "Remove a user with its sessions, memberships and API tokens (disable it instead to keep the account).", usage: "NAME [--tenant T]",
+			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
+				tenant := fs.String("tenant", "", "tenant `name` (default: the default tenant)")
+				return func(ctx context.Context, env *cliEnv, args []string) error {
+					if err := checkArgs(args, "NAME"); err != nil {
+						return err
+					}
+					return withApp(ctx, env, func(a *app.App) error {
+						u, err := a.Engine.RemoveUser(ctx, *tenant, args[0])
+						if err != nil {
+							return err
+						}
+						fmt.Fprintf(env.stdout, "user %s removed (id %s)\n", u.Name, u.ID)
+						return nil
+					})
+				}
+			}},
 		{name: "link", summary: "Link an identity of an external issuer to a user, so that it signs on as the user.", usage: "NAME --issuer ID --subject SUB [--tenant T]",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 				issuer := fs.String("issuer", "", "the issuer's `id` in oidc.issuers (or its URL)")

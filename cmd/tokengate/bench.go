@@ -23,18 +23,21 @@ import (
 )
 
 // The bench command prepares its own tenant, user and confidential client
-// in the data directory, so that runs never touch real accounts.
+// in the data directory, so that runs never touch real accounts; bench
+// --cleanup removes them. The users it makes outside its tenant (in Core's)
+// carry benchDisplayName, which is how cleanup knows them.
 const (
-	benchTenant   = "bench"
-	benchUser     = "bench"
-	benchSeedUser = "bench-seed"
+	benchTenant      = "bench"
+	benchUser        = "bench"
+	benchSeedUser    = "bench-seed"
+	benchDisplayName = "tokengate bench"
 )
 
 func benchCommand() *command {
 	return &command{
 		name:    "bench",
 		summary: "Load-test a gateway (like pgbench): refresh, signon, introspect, proxy; seed sessions; serve a stand-in upstream.",
-		usage:   "--server URL --scenario refresh|signon|introspect|proxy|get [--concurrency N] [--duration D | --requests N] | --seed-sessions N | --upstream ADDR",
+		usage:   "--server URL --scenario refresh|signon|introspect|proxy|get [--concurrency N] [--duration D | --requests N] | --seed-sessions N | --upstream ADDR | --cleanup",
 		flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 			server := fs.String("server", "http://127.0.0.1:8080", "gateway base `URL`")
 			scenario := fs.String("scenario", "refresh", "what to send: refresh, signon, introspect, proxy (GET --path with a bearer token) or get (GET --path, no token)")
@@ -55,9 +58,13 @@ func benchCommand() *command {
 			netHTTP := fs.Bool("net-http", false, "send with Go's net/http client instead of the lean built-in HTTP/1.1 client (https targets always use net/http)")
 			benchAs := fs.String("bench-user", benchUser, "`name` of the user (and client tokengate-NAME) prepared in the data directory; give concurrent runs different names")
 			seed := fs.Int("seed-sessions", 0, "instead of a run, insert `N` live sessions into the data directory's store")
+			cleanup := fs.Bool("cleanup", false, "instead of a run, remove what bench prepared in the data directory: the bench tenant with everything in it, and the --bench-user it made in Core's tenant")
 			return func(ctx context.Context, env *cliEnv, args []string) error {
 				if err := checkArgs(args); err != nil {
 					return err
+				}
+				if *cleanup {
+					return withApp(ctx, env, func(a *app.App) error { return benchCleanup(ctx, env, a, *benchAs) })
 				}
 				if *seed > 0 {
 					return withApp(ctx, env, func(a *app.App) error { return benchSeed(ctx, env, a, *seed) })
@@ -202,7 +209,10 @@ func benchPrepare(ctx context.Context, a *app.App, t *bench.Target, name string,
 	u, err := a.Engine.User(ctx, userTenant, name)
 	switch {
 	case errors.Is(err, engine.ErrUnknownUser):
-		_, err = a.Engine.CreateUser(ctx, engine.NewUser{Tenant: userTenant, Name: name, Password: pw, RefreshEnabled: true, DisplayName: "tokengate bench"})
+		_, err = a.Engine.CreateUser(ctx, engine.NewUser{Tenant: userTenant, Name: name, Password: pw, RefreshEnabled: true, DisplayName: benchDisplayName})
+	case err == nil && userTenant != benchTenant && u.DisplayName != benchDisplayName:
+		// Not a user this command made: leave it alone.
+		err = fmt.Errorf("user %s of tenant %s was not made by bench; pass another --bench-user", name, userTenant)
 	case err == nil:
 		// A new password also ends the previous run's sessions.
 		_, err = a.Engine.UpdateUser(ctx, u.ID, engine.UserUpdate{Password: &pw, RefreshEnabled: &yes, Disabled: &no})
@@ -215,7 +225,7 @@ func benchPrepare(ctx context.Context, a *app.App, t *bench.Target, name string,
 	c, err := a.Engine.Client(ctx, clientID)
 	switch {
 	case errors.Is(err, engine.ErrUnknownClient):
-		_, secret, err = a.Engine.CreateClient(ctx, engine.NewClient{Tenant: benchTenant, ID: clientID, Name: "tokengate bench", GrantTypes: grants})
+		_, secret, err = a.Engine.CreateClient(ctx, engine.NewClient{Tenant: benchTenant, ID: clientID, Name: benchDisplayName, GrantTypes: grants})
 	case err == nil && (c.TenantID != tenant.ID || len(c.SecretHash) == 0):
 		// Not a client this command made: leave it alone.
 		err = fmt.Errorf("client %s exists and is not a confidential client of tenant %s; pass another --bench-user", clientID, benchTenant)
@@ -279,6 +289,42 @@ func benchSeed(ctx context.Context, env *cliEnv, a *app.App, n int) error {
 	}
 	el := time.Since(start)
 	fmt.Fprintf(env.stdout, "seeded %d sessions in %s (%.0f/s)\n", n, el.Round(time.Millisecond), float64(n)/el.Seconds())
+	return nil
+}
+
+// benchCleanup removes what bench prepared in the data directory of a: the
+// bench tenant with every user, client and session in it, and the user
+// name (--bench-user) that a Core run made in Core's tenant, if bench made
+// it (its display name says so); a user of that name that bench did not
+// make is named and left alone.
+func benchCleanup(ctx context.Context, env *cliEnv, a *app.App, name string) error {
+	r, err := a.Engine.RemoveTenant(ctx, benchTenant, true)
+	switch {
+	case errors.Is(err, engine.ErrUnknownTenant):
+		fmt.Fprintf(env.stdout, "no bench tenant to remove\n")
+	case err != nil:
+		return err
+	default:
+		fmt.Fprintf(env.stdout, "tenant %s removed with %d user(s) and %d client(s)\n", r.Tenant.Name, r.Users, r.Clients)
+	}
+	coreTenant := a.Config.Core.Tenant
+	if coreTenant == "" {
+		coreTenant = a.Config.DefaultTenant
+	}
+	u, err := a.Engine.User(ctx, coreTenant, name)
+	switch {
+	case errors.Is(err, engine.ErrUnknownUser), errors.Is(err, engine.ErrUnknownTenant):
+		return nil
+	case err != nil:
+		return err
+	case u.DisplayName != benchDisplayName:
+		fmt.Fprintf(env.stdout, "user %s of tenant %s was not made by bench: left alone\n", name, coreTenant)
+		return nil
+	}
+	if _, err := a.Engine.RemoveUser(ctx, coreTenant, name); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "user %s removed from tenant %s\n", name, coreTenant)
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/tokengate/tokengate/internal/app"
 	"github.com/tokengate/tokengate/internal/bench"
 	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/engine"
 )
 
 const benchTestAdminPassword = "bench-test-admin-password"
@@ -231,5 +233,77 @@ func TestBenchConcurrentRuns(t *testing.T) {
 		if s := benchTestSummary(t, r.out); s.Requests != want[r.name] || s.Errors != 0 {
 			t.Errorf("%s: requests %d, errors %d (%v); want %d without errors", s.Scenario, s.Requests, s.Errors, s.FirstErrors, want[r.name])
 		}
+	}
+}
+
+// TestBenchCleanup runs bench on a real data directory (an oauth2 run and
+// a Core one, which prepares its user in Core's tenant, the default one)
+// and then bench --cleanup: the bench tenant with its users, client and
+// sessions is gone, and so is the bench user in the default tenant, whose
+// sessions stop at the server; every other account stays. A user of the
+// default tenant that bench did not make is left alone even if its name
+// is bench's.
+func TestBenchCleanup(t *testing.T) {
+	dir, url, _ := benchTestServer(t)
+	for _, extra := range [][]string{{"--dialect", "oauth2"}, {"--dialect", "core", "--bench-user", "bench-core"}} {
+		args := append([]string{"--data", dir, "--server", url, "--concurrency", "1", "--requests", "2", "--json"}, extra...)
+		if _, errOut, code := benchTestRun(t, "", args...); code != 0 {
+			t.Fatalf("bench %v: exit %d: %s", extra, code, errOut)
+		}
+	}
+	if _, errOut, code := benchTestRun(t, "", "--data", dir, "--seed-sessions", "10"); code != 0 {
+		t.Fatalf("seed: exit %d: %s", code, errOut)
+	}
+	ctx := context.Background()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	a, err := app.Open(ctx, cfg, nil, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	// Someone's own user called bench in the default tenant.
+	if _, err := a.Engine.CreateUser(ctx, engine.NewUser{Name: "bench", Password: "not-bench's"}); err != nil {
+		t.Fatal(err)
+	}
+	coreUser, err := a.Engine.User(ctx, "", "bench-core")
+	if err != nil {
+		t.Fatalf("the Core run's user: %v", err)
+	}
+	coreSessions, err := a.Engine.Sessions(ctx, engine.SessionQuery{User: "bench-core"})
+	if err != nil || len(coreSessions) == 0 {
+		t.Fatalf("the Core run left no session: %v", err)
+	}
+
+	out, errOut, code := benchTestRun(t, "", "--data", dir, "--cleanup", "--bench-user", "bench-core")
+	if code != 0 {
+		t.Fatalf("cleanup: exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"tenant bench removed", "user bench-core removed from tenant default"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("cleanup output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := a.Engine.Tenant(ctx, benchTenant); !errors.Is(err, engine.ErrUnknownTenant) {
+		t.Errorf("bench tenant after cleanup: %v", err)
+	}
+	if _, err := a.Engine.Client(ctx, "tokengate-bench"); !errors.Is(err, engine.ErrUnknownClient) {
+		t.Errorf("bench client after cleanup: %v", err)
+	}
+	if _, err := a.Engine.UserByID(ctx, coreUser.ID); !errors.Is(err, engine.ErrUnknownUser) {
+		t.Errorf("the Core run's user after cleanup: %v", err)
+	}
+	if _, err := a.Engine.SessionLive(ctx, coreSessions[0].ID); !errors.Is(err, engine.ErrInvalidToken) {
+		t.Errorf("the Core run's session after cleanup: %v", err)
+	}
+	for _, name := range []string{"admin", "bench"} {
+		if _, err := a.Engine.User(ctx, "", name); err != nil {
+			t.Errorf("user %s of the default tenant after cleanup: %v", name, err)
+		}
+	}
+	// Once more: nothing left, and the lookalike bench user is named.
+	out, errOut, code = benchTestRun(t, "", "--data", dir, "--cleanup")
+	if code != 0 || !strings.Contains(out, "no bench tenant") || !strings.Contains(out, "not made by bench") {
+		t.Errorf("second cleanup: exit %d:\n%s%s", code, out, errOut)
 	}
 }

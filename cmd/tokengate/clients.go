@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tokengate/tokengate/internal/app"
 	"github.com/tokengate/tokengate/internal/engine"
@@ -37,21 +38,82 @@ func clientCommand() *command {
 					return nil
 				})
 			}},
+		{name: "disable", summary: "Disable a client: refused at the token and introspection endpoints, its tokens inactive and its sessions not refreshed until enabled again. A running server sees it within 2s.", usage: "ID",
+			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
+				return appAction(1, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
+					c, err := a.Engine.DisableClient(ctx, "", args[0])
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(env.stdout, "client %s disabled\n", c.ID)
+					return nil
+				})
+			}},
+		{name: "enable", summary: "Enable a disabled client again.", usage: "ID",
+			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
+				return appAction(1, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
+					c, err := a.Engine.EnableClient(ctx, "", args[0])
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(env.stdout, "client %s enabled\n", c.ID)
+					return nil
+				})
+			}},
+		{name: "remove", summary: "Remove a client; its live sessions end with it (disable it instead to keep them).", usage: "ID",
+			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
+				return appAction(1, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
+					n, err := a.Engine.RemoveClient(ctx, "", args[0])
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(env.stdout, "client %s removed; %d live session(s) ended\n", args[0], n)
+					return nil
+				})
+			}},
+		{name: "secret", summary: "Manage a confidential client's secret.", sub: []*command{
+			{name: "rotate", summary: "Give a client a new secret, printed once. The previous secret keeps working for --overlap (default: it stops at once), so every deployment can switch over; a running server sees the change within 2s.", usage: "ID [--overlap D]",
+				flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
+					overlap := fs.Duration("overlap", 0, "how long the previous secret keeps working (`duration`, e.g. 1h; at most 720h)")
+					return func(ctx context.Context, env *cliEnv, args []string) error {
+						if err := checkArgs(args, "ID"); err != nil {
+							return err
+						}
+						if *overlap < 0 || *overlap > engine.MaxSecretOverlap {
+							return usagef("--overlap %s: want 0 (none) up to %s", *overlap, engine.MaxSecretOverlap)
+						}
+						return withApp(ctx, env, func(a *app.App) error {
+							cs, err := a.Engine.RotateClientSecret(ctx, "", args[0], *overlap)
+							if err != nil {
+								return err
+							}
+							fmt.Fprintf(env.stdout, "client_id:     %s\nclient_secret: %s\n(shown once: store it now)\n", cs.Client.ID, cs.Secret)
+							if cs.PreviousExpiresAt.IsZero() {
+								fmt.Fprintln(env.stdout, "the previous secret no longer works")
+							} else {
+								fmt.Fprintf(env.stdout, "the previous secret works until %s\n", ts(cs.PreviousExpiresAt))
+							}
+							return nil
+						})
+					}
+				}},
+		}},
 		listCommand("List clients.", "", true, noFilters(func(ctx context.Context, a *app.App, t store.Tenant) (listing, error) {
 			cs, err := a.Engine.Clients(ctx, t.Name)
 			if err != nil {
 				return listing{}, err
 			}
 			type row struct {
-				ID         string   `json:"client_id"`
-				Name       string   `json:"name,omitempty"`
-				Public     bool     `json:"public"`
-				GrantTypes []string `json:"grant_types"`
-				Disabled   bool     `json:"disabled"`
+				ID              string    `json:"client_id"`
+				Name            string    `json:"name,omitempty"`
+				Public          bool      `json:"public"`
+				GrantTypes      []string  `json:"grant_types"`
+				Disabled        bool      `json:"disabled"`
+				PreviousExpires time.Time `json:"previous_secret_expires_at,omitzero"`
 			}
-			return listOf(cs, "CLIENT_ID\tPUBLIC\tGRANTS\tDISABLED", func(c store.Client) (row, []string) {
-				r := row{c.ID, c.Name, len(c.SecretHash) == 0, c.GrantTypes, c.Disabled}
-				return r, []string{r.ID, fmt.Sprint(r.Public), strings.Join(r.GrantTypes, ","), fmt.Sprint(r.Disabled)}
+			return listOf(cs, "CLIENT_ID\tPUBLIC\tGRANTS\tDISABLED\tPREVIOUS SECRET UNTIL", func(c store.Client) (row, []string) {
+				r := row{c.ID, c.Name, len(c.SecretHash) == 0, c.GrantTypes, c.Disabled, c.PreviousSecretExpiresAt}
+				return r, []string{r.ID, fmt.Sprint(r.Public), strings.Join(r.GrantTypes, ","), fmt.Sprint(r.Disabled), ts(r.PreviousExpires)}
 			}), nil
 		})),
 	}}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -101,6 +102,7 @@ func serveCommand() *command {
 			publicURL := fs.String("public-url", "", "public `URL` of the gateway; the issuer of every token (default http:// + listen address)")
 			demoMode := fs.Bool("demo", false, "load the demo world of the Whitespace seed (users sumo and broker, bucket whitespace, /api/ -> demo risks service)")
 			pprofAddr := fs.String("pprof", "", "serve Go profiling endpoints on this loopback `address` (e.g. 127.0.0.1:6060)")
+			metricsAddr := fs.String("metrics-listen", "", "serve /metrics on this `address` of its own, and not on the public listener (config metrics.listen)")
 			noMigrate := fs.Bool("no-migrate", false, "do not apply schema migrations at start (run tokengate migrate first); refuse to start on a schema that is behind")
 			return func(ctx context.Context, env *cliEnv, args []string) error {
 				if err := checkArgs(args); err != nil {
@@ -112,6 +114,9 @@ func serveCommand() *command {
 					}
 					if *publicURL != "" {
 						c.PublicURL = *publicURL
+					}
+					if *metricsAddr != "" {
+						c.Metrics.Listen = *metricsAddr
 					}
 				})
 				if err != nil {
@@ -136,11 +141,18 @@ func serve(ctx context.Context, env *cliEnv, cfg config.Config, demoMode, noMigr
 	// Listen before anything is created: a first start that cannot bind
 	// must leave no data directory behind, and above all no admin whose
 	// generated password was never shown.
-	ln, err := listen(cfg.Listen)
+	ln, err := listen(cfg.Listen, "--listen")
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
+	var metricsLn net.Listener
+	if cfg.Metrics.Listen != "" {
+		if metricsLn, err = listen(cfg.Metrics.Listen, "--metrics-listen"); err != nil {
+			return err
+		}
+		defer metricsLn.Close()
+	}
 	for _, w := range cfg.Warnings() {
 		log.Warn(w)
 	}
@@ -160,6 +172,11 @@ func serve(ctx context.Context, env *cliEnv, cfg config.Config, demoMode, noMigr
 			return fmt.Errorf("demo: %w", err)
 		}
 	}
+	// The live-sessions gauge starts from the store before the first
+	// request; the background loop recounts it once a minute.
+	if err := a.Engine.RecountLiveSessions(ctx); err != nil {
+		log.Warn("live sessions not counted", "err", err)
+	}
 	srv := &http.Server{
 		Handler:           a.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -178,8 +195,14 @@ func serve(ctx context.Context, env *cliEnv, cfg config.Config, demoMode, noMigr
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer(), "data", cfg.DataDir, "database", cfg.Database.Describe(cfg.DataDir))
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	var metricsSrv *http.Server
+	if metricsLn != nil {
+		metricsSrv = &http.Server{Handler: a.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: srv.ErrorLog}
+		go func() { errc <- metricsSrv.Serve(metricsLn) }()
+		log.Info("metrics listening", "addr", metricsLn.Addr().String())
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -188,17 +211,22 @@ func serve(ctx context.Context, env *cliEnv, cfg config.Config, demoMode, noMigr
 	log.Info("shutting down")
 	shutdown, stop := context.WithTimeout(context.Background(), 10*time.Second)
 	defer stop()
+	if metricsSrv != nil {
+		// Scrapes are short; the public listener's requests matter.
+		_ = metricsSrv.Shutdown(shutdown)
+	}
 	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
 }
 
-// listen binds addr, saying what to do when the port is taken.
-func listen(addr string) (net.Listener, error) {
+// listen binds addr, saying what to do when the port is taken; flag names
+// the option that sets the address.
+func listen(addr, flag string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if errors.Is(err, syscall.EADDRINUSE) {
-		return nil, fmt.Errorf("cannot listen on %s: the address is already in use (another tokengate, or another program, holds the port): stop it, or choose another address with --listen", addr)
+		return nil, fmt.Errorf("cannot listen on %s: the address is already in use (another tokengate, or another program, holds the port): stop it, or choose another address with %s", addr, flag)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
@@ -206,12 +234,17 @@ func listen(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-func printWelcome(w io.Writer, cfg config.Config, res engine.BootstrapResult) {
+// printWelcome says where the node listens and how to sign in. It writes
+// the whole text at once, so that a reader of the output (a supervisor, a
+// test) that sees the first line also sees the rest.
+func printWelcome(out io.Writer, cfg config.Config, res engine.BootstrapResult) {
+	var w bytes.Buffer
+	defer func() { out.Write(w.Bytes()) }()
 	iss := cfg.Issuer()
-	fmt.Fprintf(w, "tokengate listening on http://%s (issuer %s, data %s)\n", cfg.Listen, iss, cfg.DataDir)
-	pw := printAdminCreated(w, res)
-	fmt.Fprintf(w, "Get a first token:\n  curl -s %s/oauth2/token -d grant_type=password -d client_id=tokengate -d username=admin -d 'password=%s' | jq\n", iss, pw)
-	fmt.Fprintf(w, "Discovery: %s/.well-known/openid-configuration\n", iss)
+	fmt.Fprintf(&w, "tokengate listening on http://%s (issuer %s, data %s)\n", cfg.Listen, iss, cfg.DataDir)
+	pw := printAdminCreated(&w, res)
+	fmt.Fprintf(&w, "Get a first token:\n  curl -s %s/oauth2/token -d grant_type=password -d client_id=tokengate -d username=admin -d 'password=%s' | jq\n", iss, pw)
+	fmt.Fprintf(&w, "Discovery: %s/.well-known/openid-configuration\n", iss)
 }
 
 // printAdminCreated says what Bootstrap did about the admin user and

@@ -145,7 +145,8 @@ func startServe(t *testing.T, bin, base string, args []string, env ...string) *g
 		close(g.exited)
 	}()
 	t.Cleanup(g.kill)
-	if !g.stdout.waitFor("tokengate listening on", g.exited) {
+	// "Discovery:" ends the welcome text, which serve writes at once.
+	if !g.stdout.waitFor("Discovery: ", g.exited) {
 		t.Fatalf("tokengate serve exited before listening:\nstdout:\n%s\nstderr:\n%s", g.stdout, g.stderr)
 	}
 	resp, err := http.Get(g.URL + "/healthz")
@@ -284,6 +285,7 @@ func TestBinary(t *testing.T) {
 	t.Run("help", func(t *testing.T) { testHelp(t, bin) })
 	t.Run("admin commands while serving", func(t *testing.T) { testAdminWhileServing(t, bin) })
 	t.Run("kill -9 and restart", func(t *testing.T) { testKillAndRestart(t, bin) })
+	t.Run("lifecycle commands while serving", func(t *testing.T) { testLifecycleWhileServing(t, bin) })
 	t.Run("offline tokens on another port and public URL", func(t *testing.T) { testOfflineTokensAgree(t, bin) })
 }
 

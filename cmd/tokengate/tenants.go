@@ -94,6 +94,21 @@ func tenantCommand() *command {
 					})
 				}
 			}},
+		{name: "remove", summary: "Remove a tenant with everything it owns: users, their sessions and memberships, clients, organisations. A tenant with users is refused unless --force.", usage: "NAME [--force]",
+			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
+				force := fs.Bool("force", false, "remove the tenant even though it has users (and with them)")
+				return appAction(1, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
+					r, err := a.Engine.RemoveTenant(ctx, args[0], *force)
+					if errors.Is(err, engine.ErrInUse) && !*force {
+						return fmt.Errorf("%w (tokengate tenant remove %s --force)", err, args[0])
+					}
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(env.stdout, "tenant %s removed with %d user(s) and %d client(s)\n", r.Tenant.Name, r.Users, r.Clients)
+					return nil
+				})
+			}},
 		listCommand("List tenants.", "", false, noFilters(func(ctx context.Context, a *app.App, _ store.Tenant) (listing, error) {
 			ts, err := a.Engine.Tenants(ctx)
 			if err != nil {

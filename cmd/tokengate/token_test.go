@@ -81,7 +81,7 @@ func newTokenGateway(t *testing.T) *tokenGateway {
 			io.WriteString(w, `{"error":"invalid_token"}`)
 			return
 		}
-		json.NewEncoder(w).Encode(map[string]string{"sub": c.Subject, "userid": r.Header.Get("UserID"), "method": r.Method})
+		json.NewEncoder(w).Encode(map[string]string{"sub": c.Subject, "user": c.PreferredUsername, "userid": r.Header.Get("UserID"), "method": r.Method})
 	}))
 	t.Cleanup(srv.Close)
 	g.url = srv.URL
@@ -169,7 +169,7 @@ func TestLoginThenTokenAndAPI(t *testing.T) {
 		t.Fatalf("token: exit %d, %q, %s; want the stored access token", code, out, errOut)
 	}
 	out, errOut, code = c.run("", "api", "GET", "/upstream/data")
-	if code != 0 || !strings.Contains(out, `"sub":"alice"`) {
+	if code != 0 || !strings.Contains(out, `"user":"alice"`) {
 		t.Fatalf("api: exit %d, %q, %s", code, out, errOut)
 	}
 	out, _, code = c.run("", "api", "POST", "/upstream/sumo", "--userid", "MU00000000-0000-0000-0000-000000000000", "--body", `{"a":1}`)

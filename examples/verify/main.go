@@ -48,8 +48,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// sub is the user's immutable id (a client's own token: client:ID);
+	// the name a person knows is preferred_username.
+	who, _ := claims["preferred_username"].(string)
+	if who == "" {
+		who = tok.Subject
+	}
 	out, _ := json.MarshalIndent(claims, "", "  ")
-	fmt.Printf("valid token for %s, expires %s\n%s\n", tok.Subject, tok.Expiry.Format("2006-01-02 15:04:05 MST"), out)
+	fmt.Printf("valid token for %s (sub %s), expires %s\n%s\n", who, tok.Subject, tok.Expiry.Format("2006-01-02 15:04:05 MST"), out)
 }
 
 // accessType checks the typ of a JWS whose signature was verified.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
+	"github.com/tokengate/tokengate/internal/obs"
 )
 
 // Handler serves the admin and profile APIs.
@@ -53,6 +54,14 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/api/memberships/{id}", h.admin(h.getMembership))
 	mux.HandleFunc("DELETE /admin/api/memberships/{id}", h.admin(h.removeMembership))
 	mux.HandleFunc("PUT /admin/api/memberships/{id}/channels", h.admin(h.setChannels))
+	mux.HandleFunc("GET /admin/api/clients", h.admin(h.listClients))
+	mux.HandleFunc("GET /admin/api/clients/{id}", h.admin(h.getClient))
+	mux.HandleFunc("DELETE /admin/api/clients/{id}", h.admin(h.removeClient))
+	mux.HandleFunc("POST /admin/api/clients/{id}/disable", h.admin(h.disableClient))
+	mux.HandleFunc("POST /admin/api/clients/{id}/enable", h.admin(h.enableClient))
+	mux.HandleFunc("POST /admin/api/clients/{id}/secret", h.admin(h.rotateSecret))
+	mux.HandleFunc("GET /admin/api/keys", h.operator(h.listKeys))
+	mux.HandleFunc("POST /admin/api/keys/{kid}/revoke", h.operator(h.revokeKey))
 	mux.HandleFunc("POST /admin/api/users/{name}/identities", h.admin(h.linkIdentity))
 	mux.HandleFunc("POST /profile/api-tokens", h.user(h.createToken))
 	mux.HandleFunc("GET /profile/api-tokens", h.user(h.listTokens))
@@ -113,12 +122,23 @@ func (h *Handler) admin(fn handlerFunc) http.HandlerFunc {
 	})
 }
 
+// operator wraps an endpoint of the node's own resources (signing keys),
+// which administrators of the default tenant manage.
+func (h *Handler) operator(fn handlerFunc) http.HandlerFunc {
+	return h.user(func(w http.ResponseWriter, r *http.Request, c caller) error {
+		if !h.eng.IsOperator(c.User, c.Tenant) {
+			return errForbidden
+		}
+		return fn(w, r, c)
+	})
+}
+
 // writeError writes err as {"error": code, "message": client-safe text};
 // internal errors are logged and shown as "internal error".
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, msg := toError(err)
 	if status >= 500 {
-		h.log.ErrorContext(r.Context(), "admin api request failed", "err", err)
+		obs.Failure(r.Context(), h.log, slog.LevelError, "admin api request failed", err)
 	}
 	switch {
 	case errors.Is(err, engine.ErrReauthenticationRequired):
@@ -164,7 +184,7 @@ func toError(err error) (status int, code, msg string) {
 	case errors.Is(err, engine.ErrUnknownOrganisation), errors.Is(err, engine.ErrUnknownMembership),
 		errors.Is(err, engine.ErrUnknownAPIToken), errors.Is(err, engine.ErrUnknownTenant),
 		errors.Is(err, engine.ErrUnknownUser), errors.Is(err, engine.ErrUnknownClient),
-		errors.Is(err, engine.ErrUnknownSession):
+		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrUnknownKey):
 		return http.StatusNotFound, "not_found", public
 	case errors.Is(err, engine.ErrAlreadyExists), errors.Is(err, engine.ErrInUse):
 		return http.StatusConflict, "conflict", public

@@ -19,6 +19,7 @@ import (
 
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/dialect/ags"
+	"github.com/tokengate/tokengate/internal/dialect/core"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/store"
 	"github.com/tokengate/tokengate/internal/store/migrate"
@@ -175,18 +176,30 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		return err
 	}
 	policies := make(map[string]engine.Policy, len(cfg.Services))
+	// The ring signs access tokens only (refresh tokens are MACed under a
+	// key that is never published), so a retired key's public part must
+	// outlive the longest access token it may have signed.
 	var longest time.Duration
 	for name, s := range cfg.Services {
 		p := engine.Policy{Refresh: store.RefreshPolicy(s.Refresh), AccessTTL: s.AccessTTL.D(), IdleTTL: s.IdleTTL.D(), AbsoluteTTL: s.AbsoluteTTL.D()}
-		if name == "ags" {
+		switch name {
+		case "ags":
 			// AGS clients read their own claim names (typ, tenantId, fixed_exp...).
 			p.Claims = ags.Claims
+		case core.Service:
+			// Core clients read the user name from sub.
+			p.Subject = core.Subject
 		}
 		policies[name] = p
-		longest = max(longest, p.AccessTTL, p.AbsoluteTTL)
+		longest = max(longest, p.AccessTTL)
 	}
+	// Retention: the longest access token, the verifiers' leeway past its
+	// exp, and the reload interval, during which another node that has not
+	// yet seen a rotation still signs with the key it retired.
+	retention := longest + cfg.Refresh.Leeway.D() + cfg.Keys.ReloadInterval.D()
 	ring, err := token.NewRing(engine.KeyStore(a.Store), sealer, token.RingOptions{
-		Alg: cfg.Keys.Algorithm, PublishLead: cfg.Keys.PublishLead.D(), Retention: longest, Now: opts.Now,
+		Alg: cfg.Keys.Algorithm, PublishLead: cfg.Keys.PublishLead.D(), Retention: retention,
+		JWKSMaxAge: cfg.Keys.JWKSMaxAge.D(), Now: opts.Now,
 	})
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"log/slog"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -11,8 +12,9 @@ import (
 )
 
 // Handler returns the node's HTTP surface: every dialect, the proxy, the
-// admin API, health, readiness and metrics, behind the front router and
-// the shared middleware.
+// admin API, health, readiness and metrics (unless metrics.listen serves
+// them apart, see MetricsHandler), behind the front router and the shared
+// middleware.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	ext := idp.New(a.Config.OIDC, a.Config.DefaultTenant, a.Engine, a.Log, nil)
@@ -36,11 +38,27 @@ func (a *App) Handler() http.Handler {
 		}
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+	if a.Config.Metrics.Listen == "" {
+		mux.Handle("GET /metrics", a.metrics())
+	}
 	mux.HandleFunc("/", root(uiRoot))
 	mw := httpx.NewMiddleware(a.Log, a.Registry)
 	// Validate already parsed them.
 	mw.TrustedProxies, _ = a.Config.Proxy.TrustedPrefixes()
 	mw.Access = a.Config.Log.Access
 	return mw.Wrap(&front{refresh: refresh, mux: mux})
+}
+
+// MetricsHandler returns what the metrics listener (metrics.listen)
+// serves: GET /metrics and a 404 for anything else. Its own requests are
+// not counted in the metrics it serves.
+func (a *App) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.metrics())
+	mux.HandleFunc("/", notFound)
+	return mux
+}
+
+func (a *App) metrics() http.Handler {
+	return promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(a.Log.Handler(), slog.LevelError)})
 }

@@ -89,7 +89,9 @@ func TestExternalSignOnNeverTakesOverAnAccount(t *testing.T) {
 				t.Fatalf("link: %d %s", r.Status, r.Body)
 			}
 			code, tok := surface.send(t, s, s.ExternalToken(t, "auth0|alice", map[string]any{"nickname": "somebody-else"}))
-			if code != http.StatusOK || apptest.Claims(t, tok)["sub"] != "alice" {
+			// The user it signed on as, by name: sub is the user's id (or,
+			// in Core's tokens, the name), preferred_username the name.
+			if code != http.StatusOK || apptest.Claims(t, tok)["preferred_username"] != "alice" {
 				t.Fatalf("linked identity: %d", code)
 			}
 			if code, _ := surface.send(t, s, s.ExternalToken(t, "auth0|mallory", map[string]any{"preferred_username": "alice"})); code == http.StatusOK {

@@ -21,6 +21,7 @@ func registerWhitespace(mux *http.ServeMux, a *App, ext *idp.Registry) http.Hand
 	p, err := proxy.New(a.Engine, proxy.Options{
 		Routes: a.Config.Proxy.Routes, Bound: a.Config.Proxy.RevocationBound.D(), CacheSize: a.Config.Proxy.CacheSize, Log: a.Log,
 		TrustedProxies: trusted,
+		Registerer:     a.Registry,
 	})
 	if err != nil {
 		// Validate already checked the routes; this can't happen with a

@@ -25,6 +25,7 @@ type Config struct {
 
 	Database Database `yaml:"database"`
 	Log      Log      `yaml:"log"`
+	Metrics  Metrics  `yaml:"metrics"`
 	Keys     Keys     `yaml:"keys"`
 
 	// DefaultTenant is the tenant used when a request names none.
@@ -59,14 +60,29 @@ type Log struct {
 	Access string `yaml:"access"`
 }
 
+// Metrics configures the Prometheus endpoint.
+type Metrics struct {
+	// Listen, when set, serves /metrics on a listener of its own at this
+	// address (say, one only the monitoring network reaches), and no
+	// longer on the public listener. Empty: /metrics is on the public
+	// listener.
+	Listen string `yaml:"listen"`
+}
+
 // Keys configures the signing key ring.
 type Keys struct {
 	Algorithm string `yaml:"algorithm"` // EdDSA (default), ES256, RS256
 	// PublishLead is how long a rotated key is published before it signs,
-	// so that verifiers caching the JWKS learn it first.
+	// so that verifiers caching the JWKS and nodes reloading their keys
+	// learn it first: it must exceed JWKSMaxAge plus ReloadInterval.
 	PublishLead Duration `yaml:"publish_lead"`
-	// ReloadInterval is how often each node rereads keys from the store.
+	// ReloadInterval is how often each node rereads keys from the store:
+	// a key rotated or revoked elsewhere (another node, the CLI) takes
+	// effect on this node within it.
 	ReloadInterval Duration `yaml:"reload_interval"`
+	// JWKSMaxAge is the Cache-Control max-age of the JWKS: how long a
+	// verifier may keep using the key set it fetched.
+	JWKSMaxAge Duration `yaml:"jwks_max_age"`
 }
 
 // SessionLimit is the default per-user session limit of new tenants.
@@ -80,7 +96,9 @@ type Refresh struct {
 	// GraceWindow is how long the immediately previous rotating refresh
 	// token still yields the same successor (a retry after a lost response).
 	GraceWindow Duration `yaml:"grace_window"`
-	// Leeway tolerates clock skew when checking exp, nbf and iat.
+	// Leeway tolerates clock skew when checking exp, nbf and iat of the
+	// tokens tokengate issued: an access token is refused Leeway after its
+	// exp. A few seconds, as verifiers expect.
 	Leeway Duration `yaml:"leeway"`
 }
 
@@ -155,10 +173,10 @@ func Default() Config {
 		Listen:        "127.0.0.1:8080",
 		DataDir:       "./tokengate-data",
 		Log:           Log{Level: "info", Format: "text", Access: "all"},
-		Keys:          Keys{Algorithm: "EdDSA", PublishLead: Duration(time.Minute), ReloadInterval: Duration(10 * time.Second)},
+		Keys:          Keys{Algorithm: "EdDSA", PublishLead: Duration(2 * time.Minute), ReloadInterval: Duration(10 * time.Second), JWKSMaxAge: Duration(time.Minute)},
 		DefaultTenant: "default",
 		SessionLimit:  SessionLimit{MaxSessions: 0, Policy: "reject"},
-		Refresh:       Refresh{GraceWindow: Duration(10 * time.Second), Leeway: Duration(30 * time.Second)},
+		Refresh:       Refresh{GraceWindow: Duration(10 * time.Second), Leeway: Duration(5 * time.Second)},
 		Services: map[string]Service{
 			"oauth2":   {Refresh: "rotating", AccessTTL: secs(900), IdleTTL: secs(7 * 86400), AbsoluteTTL: secs(30 * 86400)},
 			"core":     {Refresh: "stable", AccessTTL: secs(600), IdleTTL: secs(86400), AbsoluteTTL: secs(86400)},
@@ -263,6 +281,7 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	str("TOKENGATE_LOG_LEVEL", &c.Log.Level)
 	str("TOKENGATE_LOG_FORMAT", &c.Log.Format)
 	str("TOKENGATE_LOG_ACCESS", &c.Log.Access)
+	str("TOKENGATE_METRICS_LISTEN", &c.Metrics.Listen)
 	str("TOKENGATE_KEY_ALGORITHM", &c.Keys.Algorithm)
 	str("TOKENGATE_DEFAULT_TENANT", &c.DefaultTenant)
 	dur("TOKENGATE_GRACE_WINDOW", &c.Refresh.GraceWindow)
@@ -285,6 +304,13 @@ func (c *Config) Validate() error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen %q: want host:port", c.Listen)
+	}
+	if m := c.Metrics.Listen; m != "" {
+		if _, _, err := net.SplitHostPort(m); err != nil {
+			bad("metrics.listen %q: want host:port", m)
+		} else if m == c.Listen {
+			bad("metrics.listen %q is the listen address: give /metrics an address of its own, or leave metrics.listen empty to serve it there", m)
+		}
 	}
 	if c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -323,6 +349,18 @@ func (c *Config) Validate() error {
 	if c.Keys.ReloadInterval <= 0 {
 		bad("keys.reload_interval must be positive")
 	}
+	if c.Keys.JWKSMaxAge < 0 {
+		bad("keys.jwks_max_age must not be negative")
+	}
+	// A rotated key must be known everywhere before it signs: to every
+	// verifier that fetched the JWKS just before the rotation (it keeps
+	// that copy for jwks_max_age) and to every node (each rereads the keys
+	// every reload_interval, and until then signs with the old key).
+	if c.Keys.PublishLead >= 0 && c.Keys.ReloadInterval > 0 && c.Keys.JWKSMaxAge >= 0 &&
+		c.Keys.PublishLead <= c.Keys.JWKSMaxAge+c.Keys.ReloadInterval {
+		bad("keys.publish_lead %s must exceed keys.jwks_max_age %s plus keys.reload_interval %s, so that verifiers and nodes know a rotated key before it signs",
+			c.Keys.PublishLead, c.Keys.JWKSMaxAge, c.Keys.ReloadInterval)
+	}
 	if c.DefaultTenant == "" {
 		bad("default_tenant is empty")
 	}
@@ -335,12 +373,18 @@ func (c *Config) Validate() error {
 	if c.Refresh.GraceWindow < 0 {
 		bad("refresh.grace_window must not be negative")
 	}
+	if c.Refresh.Leeway < 0 {
+		bad("refresh.leeway must not be negative")
+	}
 	for name, s := range c.Services {
 		if s.Refresh != "rotating" && s.Refresh != "stable" {
 			bad("services.%s.refresh %q: want rotating or stable", name, s.Refresh)
 		}
 		if s.AccessTTL <= 0 || s.IdleTTL <= 0 || s.AbsoluteTTL <= 0 {
 			bad("services.%s: access_ttl, idle_ttl and absolute_ttl must be positive", name)
+		}
+		if base, _, _ := strings.Cut(name, "@"); base == "core" && c.Core.Enabled && s.AccessTTL > 0 && s.AccessTTL.D() < MinCoreAccessTTL {
+			bad("services.%s.access_ttl %s: Core clients treat a token with less than 15s left as expired and would refresh before every call; use at least %s", name, s.AccessTTL, MinCoreAccessTTL)
 		}
 		if s.IdleTTL > s.AbsoluteTTL {
 			bad("services.%s: idle_ttl %s exceeds absolute_ttl %s", name, s.IdleTTL, s.AbsoluteTTL)
@@ -390,6 +434,12 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateWeb()...)
 	return errors.Join(errs...)
 }
+
+// MinCoreAccessTTL is the shortest access-token lifetime of the core
+// service: Core clients (core-client-go, the Python client) refresh a
+// token that has less than 15 s left, so a lifetime under twice that
+// leaves them refreshing more often than calling.
+const MinCoreAccessTTL = 30 * time.Second
 
 // Duration is a time.Duration written in YAML as "15m" or as seconds.
 type Duration time.Duration

@@ -35,7 +35,20 @@ type ProxyRoute struct {
 	// Builtins answers {prefix}shared/corporate and {prefix}user/myDetails
 	// in the gateway itself (the Whitespace API's directory endpoints).
 	Builtins bool `yaml:"builtins"`
+	// Errors names the shape of the proxy's own error answers on this
+	// route, so that clients behind it read them as their API's:
+	// "whitespace" (default; the Whitespace API's {"reason","error":true}),
+	// "core" (datarhei Core's {"code","message","details"}) or "plain"
+	// ({"error","message"} with an RFC 6750 WWW-Authenticate challenge).
+	Errors string `yaml:"errors"`
 }
+
+// Error shapes of proxy routes.
+const (
+	ErrorsWhitespace = "whitespace"
+	ErrorsCore       = "core"
+	ErrorsPlain      = "plain"
+)
 
 var (
 	bucketPattern      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.%-]{0,99}$`)
@@ -91,6 +104,11 @@ func (c *Config) validateSyncGWProxy() []error {
 		seen[r.Prefix] = true
 		if u, err := url.Parse(r.Upstream); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("proxy.routes[%d].upstream %q: want an absolute http(s) URL", i, r.Upstream)
+		}
+		switch r.Errors {
+		case "", ErrorsWhitespace, ErrorsCore, ErrorsPlain:
+		default:
+			bad("proxy.routes[%d].errors %q: want whitespace, core or plain", i, r.Errors)
 		}
 	}
 	return errs

@@ -55,3 +55,50 @@ func TestPerTenantServiceLifetimes(t *testing.T) {
 		})
 	}
 }
+
+// TestCoreAccessTTLFloor checks that a Core access token lifetime under
+// 30 s is refused: Core clients treat a token with less than 15 s left as
+// expired, so a shorter lifetime has them refreshing before every call.
+func TestCoreAccessTTLFloor(t *testing.T) {
+	for _, name := range []string{"core", "core@acme"} {
+		c := Default()
+		s := c.Services["core"]
+		s.AccessTTL = secs(20)
+		c.Services[name] = s
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), "services."+name+".access_ttl 20s") || !strings.Contains(err.Error(), "at least 30s") {
+			t.Fatalf("%s access_ttl 20s: %v", name, err)
+		}
+	}
+	c := Default()
+	s := c.Services["core"]
+	s.AccessTTL = secs(30)
+	c.Services["core"] = s
+	if err := c.Validate(); err != nil {
+		t.Fatalf("core access_ttl 30s: %v", err)
+	}
+	// Other services may be shorter.
+	c = Default()
+	o := c.Services["oauth2"]
+	o.AccessTTL = secs(20)
+	c.Services["oauth2"] = o
+	if err := c.Validate(); err != nil {
+		t.Fatalf("oauth2 access_ttl 20s: %v", err)
+	}
+}
+
+// TestProxyRouteErrors checks the error shape a proxy route may name.
+func TestProxyRouteErrors(t *testing.T) {
+	for _, shape := range []string{"", ErrorsWhitespace, ErrorsCore, ErrorsPlain} {
+		c := Default()
+		c.Proxy.Routes = []ProxyRoute{{Prefix: "/api/v3/", Upstream: "http://127.0.0.1:9000/", Errors: shape}}
+		if err := c.Validate(); err != nil {
+			t.Errorf("errors %q: %v", shape, err)
+		}
+	}
+	c := Default()
+	c.Proxy.Routes = []ProxyRoute{{Prefix: "/api/v3/", Upstream: "http://127.0.0.1:9000/", Errors: "json"}}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `proxy.routes[0].errors "json": want whitespace, core or plain`) {
+		t.Fatalf("errors json: %v", err)
+	}
+}

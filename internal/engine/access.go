@@ -28,7 +28,9 @@ func (e *Engine) VerifyAccess(tok string) (*token.Claims, error) {
 }
 
 // SessionLive returns the session with that id if it is live now, or
-// ErrTokenRevoked / ErrTokenExpired / ErrInvalidToken.
+// ErrTokenRevoked / ErrTokenExpired / ErrInvalidToken. A session of a
+// client that is disabled (or gone) is not live while it is: its tokens
+// are ErrTokenRevoked.
 func (e *Engine) SessionLive(ctx context.Context, sid string) (store.Session, error) {
 	s, err := e.st.GetSession(ctx, sid)
 	if errors.Is(err, store.ErrNotFound) {
@@ -36,7 +38,10 @@ func (e *Engine) SessionLive(ctx context.Context, sid string) (store.Session, er
 	} else if err != nil {
 		return s, err
 	}
-	return s, checkSession(s, e.now())
+	if err := checkSession(s, e.now()); err != nil {
+		return s, err
+	}
+	return s, e.clientUsable(ctx, s.ClientID)
 }
 
 // Introspection is the server's view of a token (RFC 7662).
@@ -44,6 +49,11 @@ type Introspection struct {
 	Active  bool
 	Claims  *token.Claims
 	Session store.Session // zero for client-credentials tokens
+	// Username is the name of the user the token speaks for (RFC 7662
+	// §2.2 username): the access token's preferred_username, or the user's
+	// name now for a refresh token, which carries none. Empty for a
+	// client's own token.
+	Username string
 }
 
 // Introspect answers an RFC 7662 introspection request of an
@@ -52,7 +62,9 @@ type Introspection struct {
 // token the caller may not learn about (§2.2; tenants share nothing, not
 // even whether a token of the other is live).
 func (e *Engine) Introspect(ctx context.Context, caller AuthenticatedClient, tok string) (Introspection, error) {
+	start := time.Now()
 	in, tenantID, err := e.inspect(ctx, tok)
+	e.metrics.observe(opIntrospect, in.Session.Service, start, err)
 	if err != nil || !in.Active || tenantID != caller.TenantID {
 		return Introspection{}, err
 	}
@@ -83,9 +95,14 @@ func (e *Engine) inspect(ctx context.Context, tok string) (Introspection, string
 		if c.UseFor != token.UseAccess {
 			return Introspection{}, "", nil
 		}
-		cl, err := e.st.GetClient(ctx, c.ClientID)
-		if err != nil || cl.Disabled {
+		if c.ClientID == "" {
 			return Introspection{}, "", nil
+		}
+		cl, err := e.clientRecord(ctx, c.ClientID)
+		if errors.Is(err, ErrTokenRevoked) {
+			return Introspection{}, "", nil
+		} else if err != nil {
+			return Introspection{}, "", err
 		}
 		return Introspection{Active: true, Claims: c}, cl.TenantID, nil
 	}
@@ -96,10 +113,18 @@ func (e *Engine) inspect(ctx context.Context, tok string) (Introspection, string
 		}
 		return Introspection{}, "", err
 	}
-	if c.UseFor == token.UseRefresh && !e.refreshCurrent(c, s) {
-		return Introspection{}, "", nil
+	in := Introspection{Active: true, Claims: c, Session: s, Username: c.PreferredUsername}
+	if c.UseFor == token.UseRefresh {
+		if !e.refreshCurrent(c, s) {
+			return Introspection{}, "", nil
+		}
+		u, err := e.st.GetUser(ctx, s.UserID)
+		if err != nil {
+			return Introspection{}, "", userByIDErr(err, s.UserID)
+		}
+		in.Username = u.Name
 	}
-	return Introspection{Active: true, Claims: c, Session: s}, s.TenantID, nil
+	return in, s.TenantID, nil
 }
 
 func (e *Engine) refreshCurrent(c *token.Claims, s store.Session) bool {
@@ -116,6 +141,13 @@ func (e *Engine) refreshCurrent(c *token.Claims, s store.Session) bool {
 // unknown token is not an error (RFC 7009 §2.2). When clientID is set, the
 // token must have been issued to that client.
 func (e *Engine) RevokeToken(ctx context.Context, tok, clientID string) error {
+	start := time.Now()
+	err := e.revokeToken(ctx, tok, clientID)
+	e.metrics.observe(opRevoke, "", start, err)
+	return err
+}
+
+func (e *Engine) revokeToken(ctx context.Context, tok, clientID string) error {
 	c, err := e.verify(tok)
 	if err != nil || c.SessionID == "" {
 		return nil
@@ -135,7 +167,7 @@ func (e *Engine) RevokeToken(ctx context.Context, tok, clientID string) error {
 
 // RevokeSession revokes one session; revoking a dead session is a no-op.
 func (e *Engine) RevokeSession(ctx context.Context, sid, reason string) error {
-	return e.st.Tx(ctx, func(q store.Queries) error {
+	return e.txLive(ctx, func(q store.Queries, lc liveChange) error {
 		s, err := q.GetSessionForUpdate(ctx, sid)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("%w %q", ErrUnknownSession, sid)
@@ -145,7 +177,11 @@ func (e *Engine) RevokeSession(ctx context.Context, sid, reason string) error {
 		if !s.RevokedAt.IsZero() {
 			return nil
 		}
-		s.RevokedAt, s.RevokeReason = e.now(), reason
+		now := e.now()
+		if s.Live(now) {
+			lc.ended(s.TenantID, 1)
+		}
+		s.RevokedAt, s.RevokeReason = now, reason
 		if err := q.UpdateSession(ctx, s); err != nil {
 			return err
 		}
@@ -158,13 +194,13 @@ func (e *Engine) RevokeSession(ctx context.Context, sid, reason string) error {
 // RevokeUserSessions revokes every live session of a user.
 func (e *Engine) RevokeUserSessions(ctx context.Context, userID, reason string) (int, error) {
 	var n int
-	err := e.st.Tx(ctx, func(q store.Queries) error {
-		return e.revokeUser(ctx, q, userID, reason, &n)
+	err := e.txLive(ctx, func(q store.Queries, lc liveChange) error {
+		return e.revokeUser(ctx, q, userID, reason, &n, lc)
 	})
 	return n, err
 }
 
-func (e *Engine) revokeUser(ctx context.Context, q store.Queries, userID, reason string, n *int) error {
+func (e *Engine) revokeUser(ctx context.Context, q store.Queries, userID, reason string, n *int, lc liveChange) error {
 	u, err := q.GetUser(ctx, userID)
 	if err != nil {
 		return userByIDErr(err, userID)
@@ -173,6 +209,7 @@ func (e *Engine) revokeUser(ctx context.Context, q store.Queries, userID, reason
 		return err
 	}
 	e.metrics.revoked.WithLabelValues(reason).Add(float64(*n))
+	lc.ended(u.TenantID, *n)
 	return e.audit(ctx, q, store.AuditEvent{Type: "session.revoke_all", TenantID: u.TenantID, UserID: userID,
 		Detail: map[string]string{"reason": reason, "count": fmt.Sprint(*n)}})
 }
@@ -195,7 +232,7 @@ func (e *Engine) AuthenticateClient(ctx context.Context, id, secret string) (Aut
 	// A client accepted on a cached record is at most clientCacheMaxAge
 	// old; a refusal is always decided on the stored record.
 	now := time.Now()
-	if c, ok := e.clients.get(id, now); ok && clientAccepts(c.Client, secret) {
+	if c, ok := e.clients.get(id, now); ok && clientAccepts(c.Client, secret, e.now()) {
 		return c, nil
 	}
 	sc, err := e.st.GetClient(ctx, id)
@@ -213,15 +250,16 @@ func (e *Engine) AuthenticateClient(ctx context.Context, id, secret string) (Aut
 	}
 	c := AuthenticatedClient{Client: sc, Tenant: t.Name}
 	e.clients.put(c, now)
-	if !clientAccepts(sc, secret) {
+	if !clientAccepts(sc, secret, e.now()) {
 		return AuthenticatedClient{}, ErrInvalidClient
 	}
 	return c, nil
 }
 
-// clientAccepts reports whether a client record authenticates with secret:
-// a public client with none, a confidential one with its own.
-func clientAccepts(c store.Client, secret string) bool {
+// clientAccepts reports whether a client record authenticates with secret
+// at now: a public client with none, a confidential one with its own, or
+// with its previous one until the overlap of the last rotation ends.
+func clientAccepts(c store.Client, secret string, now time.Time) bool {
 	if c.Disabled {
 		return false
 	}
@@ -229,7 +267,10 @@ func clientAccepts(c store.Client, secret string) bool {
 		return secret == ""
 	}
 	sum := sha256.Sum256([]byte(secret))
-	return subtle.ConstantTimeCompare(sum[:], c.SecretHash) == 1
+	current := subtle.ConstantTimeCompare(sum[:], c.SecretHash) == 1
+	previous := len(c.PreviousSecretHash) > 0 && now.Before(c.PreviousSecretExpiresAt) &&
+		subtle.ConstantTimeCompare(sum[:], c.PreviousSecretHash) == 1
+	return current || previous
 }
 
 // ClientMayUse reports whether the client may use a grant type.
@@ -243,6 +284,13 @@ func ClientMayUse(c store.Client, grantType string) error {
 // ClientCredentials mints an access token for a confidential client acting
 // on its own behalf (RFC 6749 §4.4). No session and no refresh token.
 func (e *Engine) ClientCredentials(ctx context.Context, c store.Client, scope string) (*Grant, error) {
+	start := time.Now()
+	g, err := e.clientCredentials(ctx, c, scope)
+	e.metrics.observe(opClientCredentials, ServiceOAuth2, start, err)
+	return g, err
+}
+
+func (e *Engine) clientCredentials(ctx context.Context, c store.Client, scope string) (*Grant, error) {
 	if len(c.SecretHash) == 0 {
 		return nil, ErrUnauthorizedClient
 	}
@@ -259,7 +307,10 @@ func (e *Engine) ClientCredentials(ctx context.Context, c store.Client, scope st
 	}
 	now := e.now()
 	s := store.Session{ClientID: c.ID}
-	tok, exp, err := e.mintAccess(now, t, store.User{Name: c.ID}, s, p, scope)
+	// The client acts as itself: its sub is one no user can have, and it
+	// has no user name (client_id names it).
+	p.Subject = SubjectUserID
+	tok, exp, err := e.mintAccess(now, t, store.User{ID: ClientSubjectPrefix + c.ID}, s, p, scope)
 	if err != nil {
 		return nil, err
 	}

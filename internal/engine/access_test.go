@@ -75,7 +75,9 @@ func TestClientCredentialsAndIntrospect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ac.Subject != "svc" || ac.ClientID != "svc" || ac.SessionID != "" || ac.Scope != "read" {
+	// The client's own token: a sub no user can have (sub was the bare
+	// client_id, which a user could have as a name, before ids in sub).
+	if ac.Subject != engine.ClientSubjectPrefix+"svc" || ac.ClientID != "svc" || ac.SessionID != "" || ac.Scope != "read" {
 		t.Fatalf("claims sub %q client %q sid %q scope %q", ac.Subject, ac.ClientID, ac.SessionID, ac.Scope)
 	}
 	in, err := e.eng.Inspect(e.ctx, g.AccessToken)

@@ -211,7 +211,7 @@ func (e *Engine) UpdateUser(ctx context.Context, userID string, up UserUpdate) (
 		}
 	}
 	var u store.User
-	err := e.st.Tx(ctx, func(q store.Queries) error {
+	err := e.txLive(ctx, func(q store.Queries, lc liveChange) error {
 		var err error
 		if u, err = q.GetUser(ctx, userID); err != nil {
 			return userByIDErr(err, userID)
@@ -273,7 +273,7 @@ func (e *Engine) UpdateUser(ctx context.Context, userID string, up UserUpdate) (
 		}
 		if endSessions != "" {
 			var n int
-			return e.revokeUser(ctx, q, u.ID, endSessions, &n)
+			return e.revokeUser(ctx, q, u.ID, endSessions, &n, lc)
 		}
 		return nil
 	})
@@ -333,3 +333,41 @@ func (e *Engine) CreateClient(ctx context.Context, nc NewClient) (store.Client, 
 }
 
 var timeZero time.Time
+
+// RenameUser gives the user named old in tenant ("" = the default tenant)
+// the name new. The user keeps its id, and so the sub of its standard
+// tokens, its sessions, memberships and API tokens: tokens issued before
+// carry the old name in preferred_username until they expire. A name
+// taken in the tenant is ErrAlreadyExists.
+func (e *Engine) RenameUser(ctx context.Context, tenant, old, new string) (store.User, error) {
+	if err := checkName("user", new); err != nil {
+		return store.User{}, err
+	}
+	u, err := e.User(ctx, tenant, old)
+	if err != nil {
+		return store.User{}, err
+	}
+	err = e.st.Tx(ctx, func(q store.Queries) error {
+		cur, err := q.GetUser(ctx, u.ID)
+		if err != nil {
+			return userByIDErr(err, u.ID)
+		}
+		if cur.Name != old {
+			return fmt.Errorf("%w %q: renamed meanwhile", ErrUnknownUser, old)
+		}
+		cur.Name, cur.UpdatedAt = new, e.now()
+		if err := q.UpdateUser(ctx, cur); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return fmt.Errorf("a user named %q %w in this tenant", new, ErrAlreadyExists)
+			}
+			return err
+		}
+		u = cur
+		return e.audit(ctx, q, store.AuditEvent{Type: "user.rename", TenantID: cur.TenantID, UserID: cur.ID,
+			Detail: map[string]string{"from": old, "to": new}})
+	})
+	if err != nil {
+		return store.User{}, err
+	}
+	return u, nil
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/tokengate/tokengate/internal/store"
 )
@@ -57,7 +58,11 @@ func (e *Engine) Bootstrap(ctx context.Context, adminPassword string) (Bootstrap
 	} else if err != nil {
 		return r, err
 	}
-	if _, err := e.st.GetUserByName(ctx, t.ID, "admin"); errors.Is(err, store.ErrNotFound) {
+	hasAdmin, err := e.hasAdmin(ctx, t)
+	if err != nil {
+		return r, err
+	}
+	if !hasAdmin {
 		pw := adminPassword
 		if pw == "" {
 			var b [18]byte
@@ -75,9 +80,24 @@ func (e *Engine) Bootstrap(ctx context.Context, adminPassword string) (Bootstrap
 		if !r.CreatedAdmin {
 			r.AdminPassword = ""
 		}
-	} else if err != nil {
-		return r, err
 	}
 	r.AdminPasswordNotApplied = adminPassword != "" && !r.CreatedAdmin
 	return r, nil
+}
+
+// hasAdmin reports whether tenant t has a user named admin or any
+// administrator: the bootstrap administrator may have been renamed (its id
+// is what identifies it), and a start must not add another one then.
+func (e *Engine) hasAdmin(ctx context.Context, t store.Tenant) (bool, error) {
+	_, err := e.st.GetUserByName(ctx, t.ID, "admin")
+	if err == nil {
+		return true, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return false, err
+	}
+	users, err := e.st.ListUsers(ctx, t.ID)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(users, func(u store.User) bool { return u.Admin }), nil
 }

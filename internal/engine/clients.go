@@ -48,6 +48,7 @@ func (e *Engine) UpdateClient(ctx context.Context, id string, up ClientUpdate) (
 				return invalidRequest("client %q is public: it has no secret to renew", id)
 			}
 			c.SecretHash = hash
+			c.PreviousSecretHash, c.PreviousSecretExpiresAt = nil, timeZero
 			changed["secret"] = "renewed"
 		}
 		if up.GrantTypes != nil {

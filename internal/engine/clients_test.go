@@ -70,3 +70,50 @@ func TestUpdateClient(t *testing.T) {
 	_, _, err = e.eng.UpdateClient(e.ctx, "nope", engine.ClientUpdate{})
 	wantErr(t, err, engine.ErrUnknownClient)
 }
+
+// TestDisabledClientTokens: while a client is disabled, the tokens of its
+// sessions are inactive at introspection, its sessions do not refresh
+// (whichever surface asks) and its sessions are not live for the proxy;
+// its own client-credentials tokens are inactive too.
+func TestDisabledClientTokens(t *testing.T) {
+	e := newEnv(t)
+	e.user("alice", true)
+	c, secret, err := e.eng.CreateClient(e.ctx, engine.NewClient{ID: "app", GrantTypes: []string{"password", "refresh_token", "client_credentials"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := e.eng.SignOnPassword(e.ctx, engine.SignOnRequest{Service: "oauth2", ClientID: "app", Username: "alice", Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := e.eng.ClientCredentials(e.ctx, c, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.eng.AuthenticateClient(e.ctx, "app", secret); err != nil { // remembered now
+		t.Fatal(err)
+	}
+	yes, no := true, false
+	if _, _, err := e.eng.UpdateClient(e.ctx, "app", engine.ClientUpdate{Disabled: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	for name, tok := range map[string]string{"session access token": g.AccessToken, "refresh token": g.RefreshToken, "client's own token": own.AccessToken} {
+		if in, err := e.eng.Inspect(e.ctx, tok); err != nil || in.Active {
+			t.Errorf("%s of a disabled client: active %t, %v", name, in.Active, err)
+		}
+	}
+	_, err = e.eng.Refresh(e.ctx, engine.RefreshRequest{Token: g.RefreshToken})
+	wantErr(t, err, engine.ErrTokenRevoked)
+	_, err = e.eng.SessionLive(e.ctx, g.Session.ID)
+	wantErr(t, err, engine.ErrTokenRevoked)
+
+	if _, _, err := e.eng.UpdateClient(e.ctx, "app", engine.ClientUpdate{Disabled: &no}); err != nil {
+		t.Fatal(err)
+	}
+	if in, err := e.eng.Inspect(e.ctx, g.AccessToken); err != nil || !in.Active {
+		t.Fatalf("enabled again: active %t, %v", in.Active, err)
+	}
+	if _, err := e.eng.Refresh(e.ctx, engine.RefreshRequest{Token: g.RefreshToken}); err != nil {
+		t.Fatalf("refresh once enabled again: %v", err)
+	}
+}

@@ -32,7 +32,30 @@ type Policy struct {
 	// Claims, when set, adds claims to every token minted for a session of
 	// this service (a dialect's own claim names, such as AGS's typ).
 	Claims ClaimsFunc
+	// Subject says what the sub claim of the service's tokens carries: the
+	// user's immutable id unless the dialect's clients read something else.
+	Subject SubjectClaim
 }
+
+// SubjectClaim is what the sub claim of a user's tokens carries.
+type SubjectClaim int
+
+const (
+	// SubjectUserID is the user's id: unique within the issuer and never
+	// changed, renaming included (OpenID Connect Core §2: "never
+	// reassigned"; RFC 9068 §2.2). The name goes in preferred_username.
+	// The default.
+	SubjectUserID SubjectClaim = iota
+	// SubjectUserName is the user name, for a dialect whose clients read
+	// it from sub (datarhei Core). It is unique only within a tenant, and
+	// a rename changes it.
+	SubjectUserName
+)
+
+// ClientSubjectPrefix starts the sub of a client's own tokens (client
+// credentials, RFC 6749 §4.4): "client:" and the client_id. No user has
+// such a sub, since user ids are base64url and have no colon.
+const ClientSubjectPrefix = "client:"
 
 // ClaimsFunc returns extra claims for a token. It must be deterministic in
 // its inputs: a refresh token re-sent within the grace window is minted
@@ -109,6 +132,7 @@ type Engine struct {
 	rand     io.Reader
 	log      *slog.Logger
 	metrics  *metrics
+	live     *liveSessions  // tokengate_sessions_live (livesessions.go)
 	verified *verifiedCache // access tokens verified before (verifycache.go)
 	clients  *clientCache   // client records for AuthenticateClient (clientcache.go)
 }
@@ -183,7 +207,7 @@ func New(st store.Store, ring *token.Ring, opts Options) (*Engine, error) {
 		policies[name] = p
 	}
 	// A per-tenant variant ("ags@acme") sets lifetimes only: its refresh
-	// policy and its claims are its service's.
+	// policy and its claims (sub included) are its service's.
 	variants := false
 	for name, p := range policies {
 		base, tenant, ok := strings.Cut(name, "@")
@@ -194,7 +218,7 @@ func New(st store.Store, ring *token.Ring, opts Options) (*Engine, error) {
 		if !known || tenant == "" {
 			return nil, fmt.Errorf("engine: policy %q: want SERVICE@TENANT of a known service", name)
 		}
-		p.Refresh, p.Claims = b.Refresh, b.Claims
+		p.Refresh, p.Claims, p.Subject = b.Refresh, b.Claims, b.Subject
 		policies[name] = p
 		variants = true
 	}
@@ -211,10 +235,11 @@ func New(st store.Store, ring *token.Ring, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	registerGauges(opts.Registerer, h, ring, opts.Now)
 	return &Engine{
 		st: st, ring: ring, mac: mac, opts: opts, policies: policies, variants: variants, hash: h,
 		now: opts.Now, rand: opts.Rand, log: opts.Logger,
-		metrics: newMetrics(opts.Registerer), verified: newVerifiedCache(), clients: newClientCache(),
+		metrics: newMetrics(opts.Registerer), live: newLiveSessions(opts.Registerer), verified: newVerifiedCache(), clients: newClientCache(),
 	}, nil
 }
 
@@ -279,11 +304,19 @@ const (
 
 // Run does the engine's background work until ctx ends: it reloads the key
 // ring (so keys rotated on another node or by the CLI take effect), prunes
-// expired keys, and purges dead sessions, audit events past their
-// retention and ended runs of sign-on failures, each in bounded batches.
+// expired keys, purges dead sessions, audit events past their retention
+// and ended runs of sign-on failures, each in bounded batches, and, once
+// a minute, recounts the live sessions of the tokengate_sessions_live
+// gauge (the node counts them once with RecountLiveSessions before it
+// serves).
 func (e *Engine) Run(ctx context.Context, reload time.Duration) {
 	if reload <= 0 {
 		reload = 10 * time.Second
+	}
+	recount := func() {
+		if err := e.RecountLiveSessions(ctx); err != nil && ctx.Err() == nil {
+			e.log.ErrorContext(ctx, "recount live sessions", "err", err)
+		}
 	}
 	keys := time.NewTicker(reload)
 	defer keys.Stop()
@@ -302,6 +335,7 @@ func (e *Engine) Run(ctx context.Context, reload time.Duration) {
 			}
 		case <-purge.C:
 			e.Purge(ctx, 1000, 100)
+			recount()
 		}
 	}
 }

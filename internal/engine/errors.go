@@ -65,6 +65,7 @@ func Sentinels() []error {
 		ErrBrowserSessionEnded,  // browser.go
 		ErrUnknownAccessRequest, // access_requests.go
 		ErrUnknownUser, ErrUnknownClient, ErrUnknownSession, ErrAlreadyExists, ErrInUse,
+		ErrUnknownKey, // keys.go
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tokengate/tokengate/internal/store"
 )
@@ -43,8 +44,10 @@ var ErrExternalUnavailable error = &Error{Kind: ErrBusy, Public: "identity provi
 // linking the user on first sign-on when the issuer allows it, and starts
 // a session for it like any other sign-on.
 func (e *Engine) SignOnExternal(ctx context.Context, tenant string, id ExternalIdentity, req SignOnRequest) (*Grant, error) {
+	start := time.Now()
 	g, err := e.signOnExternal(ctx, tenant, id, req)
 	e.metrics.signons.WithLabelValues(serviceLabel(req.Service), result(err)).Inc()
+	e.metrics.observe(opSignOnExternal, req.Service, start, err)
 	return g, err
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/fakeclock"
 	"github.com/tokengate/tokengate/internal/store"
@@ -37,7 +38,10 @@ type env struct {
 	st    store.Store
 	ring  *token.Ring
 	eng   *engine.Engine
-	opts  engine.Options // eng's, for a second engine over the same store
+	// reg holds the engine's metrics (the second engine of a test
+	// registers none).
+	reg  *prometheus.Registry
+	opts engine.Options // eng's, for a second engine over the same store
 }
 
 func newEnv(t *testing.T) *env {
@@ -87,14 +91,19 @@ func newEnvAlg(t *testing.T, alg string, opts ...func(*engine.Options)) *env {
 	for _, f := range opts {
 		f(&o)
 	}
-	eng, err := engine.New(st, ring, o)
+	// The metrics registry is the first engine's alone: o, kept for a
+	// second engine, has none.
+	reg := prometheus.NewRegistry()
+	withReg := o
+	withReg.Registerer = reg
+	eng, err := engine.New(st, ring, withReg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := eng.Bootstrap(ctx, "admin-password"); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
-	return &env{t: t, ctx: ctx, clock: clock, st: st, ring: ring, eng: eng, opts: o}
+	return &env{t: t, ctx: ctx, clock: clock, st: st, ring: ring, eng: eng, opts: o, reg: reg}
 }
 
 // user creates a user in the default tenant.

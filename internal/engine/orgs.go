@@ -174,7 +174,7 @@ func (e *Engine) AddMembership(ctx context.Context, nm NewMembership) (store.Mem
 // refresh path itself stays free of membership queries.)
 func (e *Engine) RemoveMembership(ctx context.Context, id string) (store.Membership, error) {
 	var m store.Membership
-	err := e.st.Tx(ctx, func(q store.Queries) error {
+	err := e.txLive(ctx, func(q store.Queries, lc liveChange) error {
 		var err error
 		if m, err = q.GetMembership(ctx, id); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
@@ -199,7 +199,7 @@ func (e *Engine) RemoveMembership(ctx context.Context, id string) (store.Members
 		}
 		if len(rest) == 0 {
 			var n int
-			return e.revokeUser(ctx, q, m.UserID, "membership_removed", &n)
+			return e.revokeUser(ctx, q, m.UserID, "membership_removed", &n, lc)
 		}
 		return nil
 	})

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -16,7 +17,10 @@ import (
 // Password sign-on is deliberately slow; bounding how many hashes run at
 // once keeps a flood of sign-ons from starving refreshes of CPU.
 type hasher struct {
-	slots      chan struct{}
+	slots chan struct{}
+	// waiting counts the callers queued for a slot (the pool's queue
+	// length in /metrics; len(slots) is its busy workers).
+	waiting    atomic.Int64
 	memoryKiB  uint32
 	iterations uint32
 	rand       io.Reader
@@ -49,6 +53,13 @@ func (h *hasher) encode(salt, key []byte) string {
 }
 
 func (h *hasher) acquire(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	h.waiting.Add(1)
+	defer h.waiting.Add(-1)
 	select {
 	case h.slots <- struct{}{}:
 		return nil

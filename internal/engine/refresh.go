@@ -41,8 +41,10 @@ type RefreshRequest struct {
 // (parse), so a change of the public URL does not end live sessions. Every
 // refusal is logged at info with its reason (logRefusal).
 func (e *Engine) Refresh(ctx context.Context, req RefreshRequest) (*Grant, error) {
+	start := time.Now()
 	g, who, err := e.refresh(ctx, req)
 	e.metrics.refreshes.WithLabelValues(serviceLabel(who.service), result(err)).Inc()
+	e.metrics.observe(opRefresh, who.service, start, err)
 	if err != nil {
 		e.logRefusal(ctx, who, err)
 	}
@@ -65,13 +67,18 @@ func (e *Engine) refresh(ctx context.Context, req RefreshRequest) (*Grant, refre
 		// Refused before the session was read: an expired or misused token
 		// that the engine did sign still says, for the log, whose it was.
 		if c, verr := e.verify(req.Token); verr == nil {
-			who.session, who.user, who.tenant = c.SessionID, c.Subject, c.Tenant
+			who.session, who.user, who.tenant = c.SessionID, c.Username(), c.Tenant
 		}
 		return nil, who, err
 	}
-	who.session, who.user, who.tenant = c.SessionID, c.Subject, c.Tenant
+	who.session, who.user, who.tenant = c.SessionID, c.Username(), c.Tenant
 	if c.SessionID == "" || subtle.ConstantTimeCompare([]byte(c.ID), []byte(e.refreshJTI(c.SessionID, c.Generation))) != 1 {
 		return nil, who, refused(ErrInvalidToken, "refresh token id does not match its session and generation")
+	}
+	// The client the session was issued to (the token says which: its
+	// claims are the session's) must be enabled, whichever surface asks.
+	if err := e.clientUsable(ctx, c.ClientID); err != nil {
+		return nil, who, err
 	}
 	now := e.now()
 	var r refreshState
@@ -93,6 +100,7 @@ func (e *Engine) refresh(ctx context.Context, req RefreshRequest) (*Grant, refre
 		if r.outcome == refreshReuse {
 			e.metrics.reuse.Inc()
 			e.metrics.revoked.WithLabelValues("reuse").Inc()
+			e.live.apply(liveChange{r.s.TenantID: -1})
 		}
 		return nil, who, err
 	}

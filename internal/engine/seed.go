@@ -54,15 +54,17 @@ func (e *Engine) SeedSessions(ctx context.Context, sd SessionSeed) (int, error) 
 		IdleExpiresAt: now.Add(p.IdleTTL), AbsoluteExpiresAt: now.Add(p.AbsoluteTTL),
 	}
 	done := 0
+	e.live.name(t)
 	for done < sd.Count {
 		k := min(sd.Batch, sd.Count-done)
-		err := e.st.Tx(ctx, func(q store.Queries) error {
+		err := e.txLive(ctx, func(q store.Queries, lc liveChange) error {
 			for range k {
 				s := tmpl
 				s.ID = e.newID()
 				if err := q.CreateSession(ctx, s); err != nil {
 					return err
 				}
+				lc.started(t)
 			}
 			return nil
 		})

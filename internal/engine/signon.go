@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tokengate/tokengate/internal/obs"
@@ -46,8 +48,10 @@ func (e *Engine) Tenant(ctx context.Context, name string) (store.Tenant, error) 
 // is refused with ErrThrottled, saying how long to wait (RetryAfter),
 // before any password is checked.
 func (e *Engine) SignOnPassword(ctx context.Context, req SignOnRequest) (*Grant, error) {
+	start := time.Now()
 	g, err := e.signOnPassword(ctx, req)
 	e.metrics.signons.WithLabelValues(serviceLabel(req.Service), result(err)).Inc()
+	e.metrics.observe(opSignOnPassword, req.Service, start, err)
 	return g, err
 }
 
@@ -244,7 +248,8 @@ func (e *Engine) StartSession(ctx context.Context, t store.Tenant, u store.User,
 		s.IdleExpiresAt = now.Add(p.AccessTTL)
 		s.AbsoluteExpiresAt = s.IdleExpiresAt
 	}
-	err = e.st.Tx(ctx, func(q store.Queries) error {
+	e.live.name(t)
+	err = e.txLive(ctx, func(q store.Queries, lc liveChange) error {
 		// u was read before the (slow) authentication: an administrator
 		// may have disabled the user or changed the password since, ending
 		// their sessions. Check again under the lock, so that no session
@@ -261,12 +266,13 @@ func (e *Engine) StartSession(ctx context.Context, t store.Tenant, u store.User,
 		case s.Policy != store.PolicyNone && !cur.RefreshEnabled:
 			return ErrRefreshNotEnabled
 		}
-		if err := e.enforceLimit(ctx, q, t, u, s); err != nil {
+		if err := e.enforceLimit(ctx, q, t, u, s, lc); err != nil {
 			return err
 		}
 		if err := q.CreateSession(ctx, s); err != nil {
 			return err
 		}
+		lc.started(t)
 		return e.audit(ctx, q, store.AuditEvent{Type: "signon", TenantID: t.ID, UserID: u.ID, SessionID: s.ID, ClientID: req.ClientID,
 			Detail: map[string]string{"service": s.Service, "policy": string(s.Policy)}})
 	})
@@ -293,7 +299,7 @@ func (e *Engine) StartSession(ctx context.Context, t store.Tenant, u store.User,
 // toward the limit nor are ended by it, so signing in on one more device
 // never silently breaks a script's token. They have a limit of their own,
 // MaxAPITokens live ones, which refuses the next.
-func (e *Engine) enforceLimit(ctx context.Context, q store.Queries, t store.Tenant, u store.User, s store.Session) error {
+func (e *Engine) enforceLimit(ctx context.Context, q store.Queries, t store.Tenant, u store.User, s store.Session, lc liveChange) error {
 	now := e.now()
 	if s.Label != "" {
 		live, err := q.ListSessions(ctx, store.SessionFilter{UserID: u.ID, LiveAt: now, Labelled: true})
@@ -325,6 +331,7 @@ func (e *Engine) enforceLimit(ctx context.Context, q store.Queries, t store.Tena
 			return err
 		}
 		e.metrics.revoked.WithLabelValues(old.RevokeReason).Inc()
+		lc.ended(t.ID, 1)
 		if err := e.audit(ctx, q, store.AuditEvent{Type: "session.revoke", TenantID: t.ID, UserID: u.ID, SessionID: old.ID,
 			Detail: map[string]string{"reason": old.RevokeReason}}); err != nil {
 			return err
@@ -342,7 +349,7 @@ func (e *Engine) audit(ctx context.Context, q store.Queries, ev store.AuditEvent
 	ev.RemoteAddr = info.RemoteAddr
 	err := q.AppendAudit(ctx, boundAudit(ev))
 	if err != nil {
-		e.log.ErrorContext(ctx, "audit append failed", "type", ev.Type, "err", err)
+		obs.Failure(ctx, e.log.With("type", ev.Type), slog.LevelError, "audit append failed", err)
 	}
 	return err
 }

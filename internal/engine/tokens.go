@@ -90,6 +90,14 @@ func (e *Engine) extraClaims(use string, t store.Tenant, u store.User, s store.S
 	return p.Claims(ClaimsInput{Use: use, Tenant: t, User: u, Session: s, Policy: p})
 }
 
+// subject is the sub of u's tokens under p.
+func subject(p Policy, u store.User) string {
+	if p.Subject == SubjectUserName {
+		return u.Name
+	}
+	return u.ID
+}
+
 // mintAccess signs an access token for a session. It never outlives the
 // session's absolute expiry.
 func (e *Engine) mintAccess(now time.Time, t store.Tenant, u store.User, s store.Session, p Policy, scope string) (string, time.Time, error) {
@@ -98,28 +106,29 @@ func (e *Engine) mintAccess(now time.Time, t store.Tenant, u store.User, s store
 		exp = s.AbsoluteExpiresAt
 	}
 	c := &token.Claims{
-		Issuer:    e.opts.Issuer,
-		Subject:   u.Name,
-		Audience:  token.Audience{e.opts.Audience},
-		Expiry:    exp.Unix(),
-		NotBefore: now.Unix(),
-		IssuedAt:  now.Unix(),
-		ID:        e.newID(),
-		Exi:       exp.Unix() - now.Unix(),
-		UseFor:    token.UseAccess,
-		SessionID: s.ID,
-		Tenant:    t.Name,
-		ClientID:  s.ClientID,
-		Scope:     scope,
-		Extra:     e.extraClaims(token.UseAccess, t, u, s, p),
+		Issuer:            e.opts.Issuer,
+		Subject:           subject(p, u),
+		PreferredUsername: u.Name,
+		Audience:          token.Audience{e.opts.Audience},
+		Expiry:            exp.Unix(),
+		NotBefore:         now.Unix(),
+		IssuedAt:          now.Unix(),
+		ID:                e.newID(),
+		Exi:               exp.Unix() - now.Unix(),
+		UseFor:            token.UseAccess,
+		SessionID:         s.ID,
+		Tenant:            t.Name,
+		ClientID:          s.ClientID,
+		Scope:             scope,
+		Extra:             e.extraClaims(token.UseAccess, t, u, s, p),
 	}
 	tok, err := e.ring.Sign(c)
 	return tok, exp, err
 }
 
 // mintRefresh signs the refresh token of the session's current generation.
-// Its claims depend only on the stored session, so minting it again gives
-// the same token byte for byte. Refresh tokens are read back only by the
+// Its claims depend only on the stored session (and the user's name), so
+// minting it again gives the same token byte for byte. Refresh tokens are read back only by the
 // engine, so they are signed with HS256 under a key derived from the
 // refresh key, not with the published signing keys: that halves the
 // signature work of a refresh, and a refresh token can never verify as an
@@ -133,20 +142,24 @@ func (e *Engine) mintRefresh(t store.Tenant, u store.User, s store.Session, p Po
 		exp = s.AbsoluteExpiresAt
 	}
 	c := &token.Claims{
-		Issuer:     e.opts.Issuer,
-		Subject:    u.Name,
-		Audience:   token.Audience{e.opts.Audience},
-		Expiry:     exp.Unix(),
-		IssuedAt:   iat.Unix(),
-		ID:         e.refreshJTI(s.ID, s.Generation),
-		Exi:        exp.Unix() - iat.Unix(),
-		UseFor:     token.UseRefresh,
-		SessionID:  s.ID,
-		Generation: s.Generation,
-		Tenant:     t.Name,
-		ClientID:   s.ClientID,
-		Scope:      scope, // a refresh keeps the scope granted at sign-on (RFC 6749 §6)
-		Extra:      e.extraClaims(token.UseRefresh, t, u, s, p),
+		Issuer:  e.opts.Issuer,
+		Subject: subject(p, u),
+		// The name as it is now: a rename within the grace window changes
+		// it in the successor minted again, which is no less valid (its
+		// session and generation, which the server checks, are the same).
+		PreferredUsername: u.Name,
+		Audience:          token.Audience{e.opts.Audience},
+		Expiry:            exp.Unix(),
+		IssuedAt:          iat.Unix(),
+		ID:                e.refreshJTI(s.ID, s.Generation),
+		Exi:               exp.Unix() - iat.Unix(),
+		UseFor:            token.UseRefresh,
+		SessionID:         s.ID,
+		Generation:        s.Generation,
+		Tenant:            t.Name,
+		ClientID:          s.ClientID,
+		Scope:             scope, // a refresh keeps the scope granted at sign-on (RFC 6749 §6)
+		Extra:             e.extraClaims(token.UseRefresh, t, u, s, p),
 	}
 	return e.mac.Sign(c)
 }

@@ -9,10 +9,8 @@ import (
 )
 
 // verifiedMaxAge bounds how long a verified access token is remembered,
-// whatever its exp: a signing key deleted from the ring (an emergency
-// removal; ordinary pruning only drops keys whose tokens have all
-// expired) stops being honoured through the cache within this time, the
-// same bound within which other nodes reload their rings by default.
+// whatever its exp. A hit also asks the ring whether the token's key is
+// still trusted, so a revoked key's tokens stop at once on this node.
 const verifiedMaxAge = 10 * time.Second
 
 // verifiedCacheSize bounds the number of remembered tokens.
@@ -53,7 +51,7 @@ func (e *Engine) parseSeen(tok, use string) (*token.Claims, error) {
 	}
 	key := sha256.Sum256([]byte(tok))
 	now := e.now()
-	if c, ok := e.verified.get(key, now); ok {
+	if c, ok := e.verified.get(key, now); ok && e.ring.Trusts(c.KeyID) {
 		if err := c.Validate(now, e.opts.Issuer, "", "", e.opts.Leeway); err != nil {
 			return nil, tokenError(err)
 		}

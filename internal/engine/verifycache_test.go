@@ -69,10 +69,10 @@ func TestVerifiedAccessTokenStillChecked(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c1.Subject = "mallory"
+		c1.Subject, c1.PreferredUsername = "mallory", "mallory"
 		c2, err := e.eng.VerifyAccess(g.AccessToken)
-		if err != nil || c2.Subject != "vc-dave" {
-			t.Fatalf("second verification: subject %q, err %v", c2.Subject, err)
+		if err != nil || c2.Subject != g.User.ID || c2.PreferredUsername != "vc-dave" {
+			t.Fatalf("second verification: subject %q (%q), err %v", c2.Subject, c2.PreferredUsername, err)
 		}
 	})
 }

@@ -198,6 +198,16 @@ func (r *recorder) Flush() {
 	}
 }
 
+// StatusClientClosed is the status tokengate counts and logs for a
+// request whose client went away before it was answered: nginx's 499
+// "client closed request". It is never sent (nobody is there to read it).
+// A request counts as such when the handler failed (a 5xx, or an aborted
+// response) after its context was canceled: what failed then is a
+// consequence of the client leaving, not a fault of the server. A request
+// decided on its merits (2xx, 3xx, 4xx) keeps its status even if the
+// client left before reading it.
+const StatusClientClosed = 499
+
 // Wrap applies the middleware to next. route names the handler in metrics;
 // when empty the mux pattern is used.
 func (m *Middleware) Wrap(next http.Handler) http.Handler {
@@ -215,33 +225,55 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 		r = r.WithContext(ctx)
 		rec := &recorder{ResponseWriter: w}
 		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
+			p := recover()
+			aborted := p == http.ErrAbortHandler
+			if p != nil && !aborted {
 				m.Log.ErrorContext(ctx, "panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p)
 				if rec.status == 0 {
 					WriteJSON(rec, http.StatusInternalServerError, map[string]any{"error": "server_error", "message": "internal error"})
 				}
 			}
-			route := r.Pattern
-			if route == "" {
-				route = "unmatched"
+			m.done(r, rec, client, start, aborted)
+			if aborted {
+				// net/http closes the connection without a log line.
+				panic(p)
 			}
-			status := rec.status
-			if status == 0 {
-				status = http.StatusOK
-			}
-			elapsed := time.Since(start)
-			m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
-			m.duration.WithLabelValues(route).Observe(elapsed.Seconds())
-			if m.Access == "off" || (m.Access == "errors" && status < 400) {
-				return
-			}
-			m.Log.LogAttrs(ctx, slog.LevelInfo, "http",
-				slog.String("method", r.Method), slog.String("uri", RedactedURI(r.URL)), slog.Int("status", status),
-				slog.Int("bytes", rec.bytes), slog.Duration("elapsed", elapsed), slog.String("remote", client))
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// done counts and logs a request that has been answered (or aborted, when
+// a proxied response could not be copied to its end).
+func (m *Middleware) done(r *http.Request, rec *recorder, client string, start time.Time, aborted bool) {
+	ctx := r.Context()
+	route := r.Pattern
+	if route == "" {
+		route = "unmatched"
+	}
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	level := slog.LevelInfo
+	switch {
+	case (status >= 500 || aborted) && obs.Gone(ctx):
+		status, level = StatusClientClosed, slog.LevelDebug
+	case aborted:
+		// The status went out, the body did not end: the upstream failed
+		// mid-response.
+		level = slog.LevelWarn
+	}
+	elapsed := time.Since(start)
+	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(route).Observe(elapsed.Seconds())
+	if m.Access == "off" || (m.Access == "errors" && status < 400 && !aborted) {
+		return
+	}
+	attrs := []slog.Attr{slog.String("method", r.Method), slog.String("uri", RedactedURI(r.URL)), slog.Int("status", status),
+		slog.Int("bytes", rec.bytes), slog.Duration("elapsed", elapsed), slog.String("remote", client)}
+	if aborted {
+		attrs = append(attrs, slog.Bool("aborted", true))
+	}
+	m.Log.LogAttrs(ctx, level, "http", attrs...)
 }

@@ -44,7 +44,11 @@ func TestTokenExchange(t *testing.T) {
 	if m["issued_token_type"] != tokenTypeAccessToken || m["token_type"] != "Bearer" || m["refresh_token"] == nil {
 		t.Fatalf("exchange body %s", r.Body)
 	}
-	if c := apptest.Claims(t, m["access_token"].(string)); c["sub"] != "alice" || c["client_id"] != "cli" {
+	alice, err := s.App.Engine.User(context.Background(), "", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := apptest.Claims(t, m["access_token"].(string)); c["sub"] != alice.ID || c["preferred_username"] != "alice" || c["client_id"] != "cli" {
 		t.Fatalf("claims %v", c)
 	}
 	f := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {m["refresh_token"].(string)}}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/obs"
 )
 
 // signingAlgs are the asymmetric algorithms external tokens may use. A
@@ -198,6 +200,12 @@ func (is *Issuer) idVerifier(ctx context.Context) (*oidc.IDTokenVerifier, error)
 	defer cancel()
 	p, err := oidc.NewProvider(dctx, is.Config.Issuer)
 	if err != nil {
+		if obs.Gone(ctx) {
+			// The caller left, the issuer did not fail: the next caller
+			// tries again at once.
+			is.lastTry = time.Time{}
+			return nil, fmt.Errorf("discovery of %s: %w", is.Config.Issuer, ctx.Err())
+		}
 		return nil, err
 	}
 	// The key set outlives this request: it refetches keys on an unknown
@@ -229,10 +237,15 @@ func (is *Issuer) verifyToken(ctx context.Context, raw string) (engine.ExternalI
 	c := is.Config
 	v, err := is.idVerifier(ctx)
 	if err != nil {
-		is.reg.log.WarnContext(ctx, "external issuer unavailable", "issuer", c.Issuer, "err", err)
+		obs.Failure(ctx, is.reg.log.With("issuer", c.Issuer), slog.LevelWarn, "external issuer unavailable", err)
 		return engine.ExternalIdentity{}, nil, engine.ErrExternalUnavailable
 	}
 	tok, err := v.Verify(ctx, raw)
+	if err != nil && obs.Gone(ctx) {
+		// Verification waited for the issuer's keys and the caller left:
+		// the token was not refused.
+		return engine.ExternalIdentity{}, nil, fmt.Errorf("external token not verified: %w", ctx.Err())
+	}
 	if err != nil {
 		is.reg.log.InfoContext(ctx, "external token refused", "issuer", c.Issuer, "reason", err.Error())
 		var te *oidc.TokenExpiredError

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"io"
 	"log/slog"
 	"strings"
@@ -84,4 +85,29 @@ func (h correlationHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 func (h correlationHandler) WithGroup(name string) slog.Handler {
 	return correlationHandler{h.Handler.WithGroup(name)}
+}
+
+// LatencyBuckets are the upper bounds, in seconds, of tokengate's latency
+// histograms of operations: from 100 µs (a refresh, a cached token check)
+// to 2 s (a password sign-on queued behind argon2id), so that a 1 ms
+// refresh and a 200 ms password grant fall in buckets of their own.
+var LatencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2}
+
+// Gone reports whether the caller behind ctx went away: ctx was canceled
+// (net/http cancels a request's context when its client closes the
+// connection) rather than run out of time. What fails after that is a
+// consequence of the client leaving, not a fault of the server.
+func Gone(ctx context.Context) bool {
+	return errors.Is(ctx.Err(), context.Canceled)
+}
+
+// Failure logs a failure to serve a request: at level, or at debug when
+// the caller went away meanwhile (Gone), since a load run ending or a
+// browser closing is no problem for an operator to look at.
+func Failure(ctx context.Context, log *slog.Logger, level slog.Level, msg string, err error) {
+	if Gone(ctx) {
+		log.DebugContext(ctx, msg+": client went away", "err", err)
+		return
+	}
+	log.Log(ctx, level, msg, "err", err)
 }

@@ -23,10 +23,10 @@ type corporateUser struct {
 // corporate answers the tenant's directory: organisations and their users
 // with MU ids, filtered by ?search=. It needs a token but no UserID, since
 // it is where a SUMO user finds the MU id to send.
-func (p *Proxy) corporate(w http.ResponseWriter, r *http.Request, id Identity) {
+func (p *Proxy) corporate(w http.ResponseWriter, r *http.Request, rt *route, id Identity) {
 	dir, err := p.directory(r.Context(), id, r.URL.Query().Get("search"))
 	if err != nil {
-		writeError(w, r, p.log, err)
+		writeError(w, r, p.log, rt.cfg.Errors, err)
 		return
 	}
 	out := make([]corporateOrg, 0, len(dir))
@@ -56,10 +56,10 @@ type myDetails struct {
 // myDetails answers the caller's user, selected organisation, MU id and
 // channels. Membership selection already ran, so a SUMO user without a
 // valid UserID never gets here.
-func (p *Proxy) myDetails(w http.ResponseWriter, r *http.Request, id Identity) {
+func (p *Proxy) myDetails(w http.ResponseWriter, r *http.Request, rt *route, id Identity) {
 	u, err := p.eng.UserByID(r.Context(), id.UserID)
 	if err != nil {
-		writeError(w, r, p.log, err)
+		writeError(w, r, p.log, rt.cfg.Errors, err)
 		return
 	}
 	d := myDetails{Username: u.Name, Name: u.DisplayName, Email: u.Email, Tenant: id.Tenant, Channels: []string{}}

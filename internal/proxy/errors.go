@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
+	"github.com/tokengate/tokengate/internal/obs"
 )
 
 // Reasons of the WSAUTH error family, the Whitespace API's shape
@@ -31,43 +33,50 @@ var (
 	errNoSession = errors.New("token without a session")
 	errMethod    = errors.New("method not allowed")
 	errNotFound  = errors.New("not found")
+	// errUpstream marks a failed round trip to the upstream.
+	errUpstream = errors.New("upstream unavailable")
 )
 
-// wsauth is the error body.
-type wsauth struct {
-	Reason string `json:"reason"`
-	Error  bool   `json:"error"`
+// failure is what the proxy answers for one kind of refusal or failure,
+// in the words of every shape a route may name.
+type failure struct {
+	status int
+	reason string // WSAUTH reason
+	// code is the plain shape's error; bearer is the RFC 6750 §3.1 error
+	// code of the challenge ("" for none: a request without a token).
+	code, bearer string
+	detail       string // the message of the core and plain shapes
 }
 
-// writeError maps an error to its status and WSAUTH body. It is the only
-// place where the proxy decides error statuses. Reasons are the fixed texts
-// above, never err.Error(): the proxy fails closed, and says no more than
-// WSAUTH does about why.
-func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	status, reason := toError(err)
-	if status >= 500 {
-		log.ErrorContext(r.Context(), "proxy request failed", "err", err)
-	}
-	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)
-	}
-	if n := engine.RetryAfter(err); n > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(n))
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	httpx.WriteJSON(w, status, wsauth{Reason: reason, Error: true})
-}
+var (
+	failUserID    = failure{http.StatusUnauthorized, ReasonUserID, "membership_required", "", "a valid UserID header naming one of your memberships must be supplied"}
+	failNoToken   = failure{http.StatusUnauthorized, ReasonNoToken, "unauthorized", "", "an Authorization: Bearer token must be supplied"}
+	failNoSession = failure{http.StatusUnauthorized, ReasonNoSession, "invalid_token", "invalid_token", "the token does not belong to a user"}
+	failBadToken  = failure{http.StatusUnauthorized, ReasonBadToken, "invalid_token", "invalid_token", "the token is invalid, expired or revoked"}
+	failMethod    = failure{http.StatusMethodNotAllowed, reasonMethod, "method_not_allowed", "", "method not allowed"}
+	failNotFound  = failure{http.StatusNotFound, reasonNotFound, "not_found", "", "not found"}
+	failBadPath   = failure{http.StatusBadRequest, reasonBadPath, "invalid_request", "", "encoded dot segments, encoded slashes and backslashes are not allowed in the path"}
+	failRequest   = failure{http.StatusBadRequest, reasonRequest, "invalid_request", "", "bad request"}
+	failBusy      = failure{http.StatusServiceUnavailable, reasonBusy, "temporarily_unavailable", "", "server busy, try again"}
+	failThrottled = failure{http.StatusTooManyRequests, reasonThrottled, "too_many_requests", "", "too many requests, try again later"}
+	failUpstream  = failure{http.StatusBadGateway, reasonUpstream, "bad_gateway", "", "upstream unavailable"}
+	failInternal  = failure{http.StatusInternalServerError, reasonInternal, "server_error", "", "internal error"}
+)
 
-func toError(err error) (status int, reason string) {
+// toFailure maps an error to what the proxy answers. It is the only place
+// where the proxy decides error statuses; the shape writers below only
+// word them. The words are the fixed texts above, never err.Error(): the
+// proxy fails closed, and says no more than WSAUTH does about why.
+func toFailure(err error) failure {
 	switch {
 	case errors.Is(err, engine.ErrMembershipRequired),
 		errors.Is(err, engine.ErrUnknownMembership),
 		errors.Is(err, engine.ErrUnknownOrganisation):
-		return http.StatusUnauthorized, ReasonUserID
+		return failUserID
 	case errors.Is(err, errNoToken):
-		return http.StatusUnauthorized, ReasonNoToken
+		return failNoToken
 	case errors.Is(err, errNoSession):
-		return http.StatusUnauthorized, ReasonNoSession
+		return failNoSession
 	case errors.Is(err, engine.ErrInvalidToken), errors.Is(err, engine.ErrTokenExpired),
 		errors.Is(err, engine.ErrTokenRevoked), errors.Is(err, engine.ErrWrongTokenUse),
 		errors.Is(err, engine.ErrTokenReused), errors.Is(err, engine.ErrInvalidCredentials),
@@ -77,22 +86,91 @@ func toError(err error) (status int, reason string) {
 		errors.Is(err, engine.ErrSessionLimit), errors.Is(err, engine.ErrInvalidClient),
 		errors.Is(err, engine.ErrUnauthorizedClient), errors.Is(err, engine.ErrUnknownAPIToken),
 		errors.Is(err, engine.ErrUnknownUser), errors.Is(err, engine.ErrUnknownClient),
-		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrAlreadyExists),
+		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrUnknownKey), errors.Is(err, engine.ErrAlreadyExists),
 		errors.Is(err, engine.ErrInUse), errors.Is(err, engine.ErrReauthenticationRequired),
 		errors.Is(err, engine.ErrAPITokenLimit):
-		return http.StatusUnauthorized, ReasonBadToken
+		return failBadToken
 	case errors.Is(err, engine.ErrThrottled):
-		return http.StatusTooManyRequests, reasonThrottled
+		return failThrottled
 	case errors.Is(err, engine.ErrInvalidRequest):
-		return http.StatusBadRequest, reasonRequest
+		return failRequest
 	case errors.Is(err, engine.ErrBusy):
-		return http.StatusServiceUnavailable, reasonBusy
+		return failBusy
 	case errors.Is(err, errMethod):
-		return http.StatusMethodNotAllowed, reasonMethod
+		return failMethod
 	case errors.Is(err, errBadPath):
-		return http.StatusBadRequest, reasonBadPath
+		return failBadPath
 	case errors.Is(err, errNotFound):
-		return http.StatusNotFound, reasonNotFound
+		return failNotFound
+	case errors.Is(err, errUpstream):
+		return failUpstream
 	}
-	return http.StatusInternalServerError, reasonInternal
+	return failInternal
+}
+
+// writeError writes err in the route's error shape (config.ErrorsCore,
+// config.ErrorsPlain, or the Whitespace API's WSAUTH otherwise). Internal
+// errors are logged, never shown.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, shape string, err error) {
+	f := toFailure(err)
+	if f.status == http.StatusInternalServerError {
+		obs.Failure(r.Context(), log, slog.LevelError, "proxy request failed", err)
+	}
+	if n := engine.RetryAfter(err); n > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(n))
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	switch shape {
+	case config.ErrorsCore:
+		writeCore(w, f)
+	case config.ErrorsPlain:
+		writePlain(w, f)
+	default:
+		writeWSAUTH(w, f)
+	}
+}
+
+// wsauth is the Whitespace API's error body.
+type wsauth struct {
+	Reason string `json:"reason"`
+	Error  bool   `json:"error"`
+}
+
+// writeWSAUTH writes the Whitespace API's shape.
+func writeWSAUTH(w http.ResponseWriter, f failure) {
+	if f.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)
+	}
+	httpx.WriteJSON(w, f.status, wsauth{Reason: f.reason, Error: true})
+}
+
+// coreError is datarhei Core's error body, as the Core dialect writes it
+// (internal/dialect/core/errors.go): the status, its text, and details.
+type coreError struct {
+	Code    int      `json:"code"`
+	Message string   `json:"message"`
+	Details []string `json:"details"`
+}
+
+// writeCore writes Core's shape, with the challenge Core's dialect sends.
+func writeCore(w http.ResponseWriter, f failure) {
+	if f.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)
+	}
+	httpx.WriteJSON(w, f.status, coreError{Code: f.status, Message: http.StatusText(f.status), Details: []string{f.detail}})
+}
+
+// writePlain writes {"error","message"}, the admin API's shape, and on a
+// 401 the RFC 6750 §3 challenge: with error="invalid_token" (and its
+// description) when the token is the problem, without an error code when
+// the request carried none (§3.1).
+func writePlain(w http.ResponseWriter, f failure) {
+	if f.status == http.StatusUnauthorized {
+		c := `Bearer realm="tokengate"`
+		if f.bearer != "" {
+			c += `, error="` + f.bearer + `", error_description=` + strconv.Quote(f.detail)
+		}
+		w.Header().Set("WWW-Authenticate", c)
+	}
+	httpx.WriteJSON(w, f.status, map[string]string{"error": f.code, "message": f.detail})
 }

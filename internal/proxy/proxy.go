@@ -8,8 +8,8 @@
 // the resolved identity after deleting whatever the client sent under the
 // same names:
 //
-//	X-Tokengate-User          user name (the token's sub)
-//	X-Tokengate-User-Id       user id
+//	X-Tokengate-User          user name (the token's preferred_username)
+//	X-Tokengate-User-Id       user id (the session's user: the sub of standard tokens)
 //	X-Tokengate-Tenant        tenant name
 //	X-Tokengate-Session       session id
 //	X-Tokengate-Membership    MU id of the selected membership ("" if none)
@@ -27,7 +27,9 @@
 // never beyond the token's exp, so a revoked session, a removed membership
 // or changed channels take effect at this node within the bound. A token
 // seen before skips signature verification: the cache is keyed by the
-// SHA-256 of the whole token, so only the very bytes already verified hit.
+// SHA-256 of the whole token, so only the very bytes already verified hit,
+// and only while the key that signed them is trusted (a revoked signing
+// key stops its tokens here at once).
 package proxy
 
 import (
@@ -45,9 +47,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
+	"github.com/tokengate/tokengate/internal/obs"
 	"github.com/tokengate/tokengate/internal/ttlcache"
 )
 
@@ -76,6 +80,9 @@ type Options struct {
 	Now       func() time.Time
 	Log       *slog.Logger
 	Transport http.RoundTripper
+	// Registerer, when set, takes the proxy's latency histogram
+	// (tokengate_proxy_duration_seconds).
+	Registerer prometheus.Registerer
 	// TrustedProxies are the peers whose X-Forwarded-For chain the proxy
 	// extends (config proxy.trusted_proxies); from any other peer it
 	// replaces the header with the peer's address.
@@ -108,12 +115,16 @@ func (p *Proxy) Stats() Stats {
 type route struct {
 	cfg config.ProxyRoute
 	rp  *httputil.ReverseProxy
+	// check observes the token check of each request (signature or
+	// cache, session liveness, membership).
+	check prometheus.Observer
 }
 
 // tokenEntry is what the proxy remembers of a verified access token.
 type tokenEntry struct {
 	id  Identity
 	exp time.Time
+	kid string // the key that signed the token, trusted at each hit
 	// liveUntil is when session liveness must be checked again; err, when
 	// set, is the cached refusal (a dead session stays dead).
 	liveUntil time.Time
@@ -151,20 +162,28 @@ func New(eng *engine.Engine, opts Options) (*Proxy, error) {
 	}
 	p := &Proxy{eng: eng, opts: opts, now: opts.Now, log: opts.Log,
 		tokens: ttlcache.New[string, tokenEntry](opts.CacheSize), members: ttlcache.New[string, []engine.MemberOf](opts.CacheSize)}
+	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "tokengate_proxy_duration_seconds",
+		Help:    "Latency of the proxy's stages by route prefix: token_check (verification, session liveness, membership) and upstream (the round trip to the upstream's response headers).",
+		Buckets: obs.LatencyBuckets,
+	}, []string{"route", "stage"})
+	if opts.Registerer != nil {
+		opts.Registerer.MustRegister(latency)
+	}
 	for _, rc := range opts.Routes {
 		target, err := url.Parse(rc.Upstream)
 		if err != nil {
 			return nil, fmt.Errorf("proxy route %s: %w", rc.Prefix, err)
 		}
-		rt := &route{cfg: rc}
+		rt := &route{cfg: rc, check: latency.WithLabelValues(rc.Prefix, "token_check")}
 		rt.rp = &httputil.ReverseProxy{
 			Rewrite:    p.rewrite(rc.Prefix, target),
-			Transport:  opts.Transport,
+			Transport:  timed{opts.Transport, latency.WithLabelValues(rc.Prefix, "upstream")},
 			BufferPool: copyBuffers,
+			ErrorLog:   errorLog(p.log),
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-				p.log.WarnContext(r.Context(), "proxy upstream failed", "prefix", rc.Prefix, "err", err)
-				w.Header().Set("Cache-Control", "no-store")
-				httpx.WriteJSON(w, http.StatusBadGateway, wsauth{Reason: reasonUpstream, Error: true})
+				obs.Failure(r.Context(), p.log.With("prefix", rc.Prefix), slog.LevelWarn, "proxy upstream failed", err)
+				writeError(w, r, p.log, rc.Errors, errors.Join(errUpstream, err))
 			},
 		}
 		p.routes = append(p.routes, rt)
@@ -197,27 +216,29 @@ func (p *Proxy) Register(mux *http.ServeMux) {
 func (p *Proxy) handler(rt *route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := checkPath(r.URL, rt.cfg.Prefix); err != nil {
-			writeError(w, r, p.log, err)
+			writeError(w, r, p.log, rt.cfg.Errors, err)
 			return
 		}
 		rest := strings.TrimPrefix(r.URL.Path, rt.cfg.Prefix)
 		builtin := rt.cfg.Builtins && (rest == "shared/corporate" || rest == "user/myDetails")
+		start := time.Now()
 		id, err := p.Authenticate(r.Context(), r, !(builtin && rest == "shared/corporate"))
+		rt.check.Observe(time.Since(start).Seconds())
 		if err != nil {
-			writeError(w, r, p.log, err)
+			writeError(w, r, p.log, rt.cfg.Errors, err)
 			return
 		}
 		if builtin {
 			if r.Method != http.MethodGet && r.Method != http.MethodHead {
 				w.Header().Set("Allow", "GET, HEAD")
-				writeError(w, r, p.log, errMethod)
+				writeError(w, r, p.log, rt.cfg.Errors, errMethod)
 				return
 			}
 			switch rest {
 			case "shared/corporate":
-				p.corporate(w, r, id)
+				p.corporate(w, r, rt, id)
 			default:
-				p.myDetails(w, r, id)
+				p.myDetails(w, r, rt, id)
 			}
 			return
 		}
@@ -276,6 +297,8 @@ func (p *Proxy) session(ctx context.Context, tok string) (Identity, error) {
 	key := string(sum[:])
 	now := p.now()
 	e, hit := p.tokens.Get(key, now)
+	// A token of a key revoked since is verified again, and so refused.
+	hit = hit && (e.err != nil || p.eng.SigningKeyTrusted(e.kid))
 	if hit {
 		p.hits.Add(1)
 	} else {
@@ -287,7 +310,7 @@ func (p *Proxy) session(ctx context.Context, tok string) (Identity, error) {
 		if c.SessionID == "" {
 			return Identity{}, errNoSession
 		}
-		e = tokenEntry{exp: time.Unix(c.Expiry, 0), id: Identity{User: c.Subject, Tenant: c.Tenant, SessionID: c.SessionID}}
+		e = tokenEntry{exp: time.Unix(c.Expiry, 0), kid: c.KeyID, id: Identity{User: c.Username(), Tenant: c.Tenant, SessionID: c.SessionID}}
 	}
 	if e.err != nil {
 		return Identity{}, e.err

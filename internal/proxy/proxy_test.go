@@ -100,10 +100,23 @@ func TestSeenTokenSkipsVerification(t *testing.T) {
 }
 
 // TestEverySentinelHasAStatusAndBody: every engine sentinel, bare or
-// wrapped with internal text, gets a WSAUTH status and reason and no
-// internal text (sentineltest).
+// wrapped with internal text, gets a status and a body of the route's
+// shape (WSAUTH by default, Core's, plain) and no internal text
+// (sentineltest).
 func TestEverySentinelHasAStatusAndBody(t *testing.T) {
 	r := httptest.NewRequest(http.MethodGet, "/api/risks", nil)
-	sentineltest.Run(t, func(w http.ResponseWriter, err error) { proxy.WriteError(w, r, slog.New(slog.DiscardHandler), err) },
-		func(b map[string]any) bool { return b["error"] == true && sentineltest.Text(b, "reason") })
+	for shape, says := range map[string]func(b map[string]any) bool{
+		"": func(b map[string]any) bool { return b["error"] == true && sentineltest.Text(b, "reason") },
+		config.ErrorsCore: func(b map[string]any) bool {
+			details, _ := b["details"].([]any)
+			return b["code"] != nil && sentineltest.Text(b, "message") && len(details) == 1
+		},
+		config.ErrorsPlain: func(b map[string]any) bool { return sentineltest.Text(b, "error") && sentineltest.Text(b, "message") },
+	} {
+		t.Run("shape "+shape, func(t *testing.T) {
+			sentineltest.Run(t, func(w http.ResponseWriter, err error) {
+				proxy.WriteError(w, r, slog.New(slog.DiscardHandler), shape, err)
+			}, says)
+		})
+	}
 }

@@ -99,6 +99,11 @@ type Client struct {
 	GrantTypes []string
 	Disabled   bool
 	CreatedAt  time.Time
+	// PreviousSecretHash is the SHA-256 of the secret before the last
+	// rotation, still accepted until PreviousSecretExpiresAt (the overlap
+	// that lets a client's deployments switch over); nil when none.
+	PreviousSecretHash      []byte
+	PreviousSecretExpiresAt time.Time
 }
 
 // AuthMethod says how the user of a session proved who they are when the
@@ -168,6 +173,10 @@ type SigningKey struct {
 	// ExpiresAt is when the last token this key signed expires; the public
 	// key leaves the JWKS after it. Zero while the key may still sign.
 	ExpiresAt time.Time
+	// RevokedAt is when the key was revoked (zero while it is not): a
+	// revoked key neither signs nor verifies nor is published, and its
+	// record is kept until ExpiresAt so that listings show it.
+	RevokedAt time.Time
 }
 
 // Organisation belongs to a tenant and groups memberships.
@@ -356,6 +365,10 @@ type Queries interface {
 	GetTenantByName(ctx context.Context, name string) (Tenant, error)
 	ListTenants(ctx context.Context) ([]Tenant, error)
 	UpdateTenant(ctx context.Context, t Tenant) error
+	// DeleteTenant deletes a tenant and everything it owns (its users with
+	// their sessions, memberships and external identities, its clients and
+	// organisations), all or nothing. Audit events are history and stay.
+	DeleteTenant(ctx context.Context, id string) error
 
 	CreateUser(ctx context.Context, u User) error
 	GetUser(ctx context.Context, id string) (User, error)
@@ -363,6 +376,9 @@ type Queries interface {
 	// ListUsers lists a tenant's users by name; tenantID "" lists all.
 	ListUsers(ctx context.Context, tenantID string) ([]User, error)
 	UpdateUser(ctx context.Context, u User) error
+	// DeleteUser deletes a user with its sessions, memberships and external
+	// identities. Audit events keep naming the user's id.
+	DeleteUser(ctx context.Context, id string) error
 	// LockUser serialises transactions that act on one user (sign-on under
 	// a session limit) and returns the user as it is under the lock.
 	// Outside a transaction it is GetUser.
@@ -383,9 +399,15 @@ type Queries interface {
 	// ListSessions lists sessions oldest first.
 	ListSessions(ctx context.Context, f SessionFilter) ([]Session, error)
 	CountLiveSessions(ctx context.Context, userID string, now time.Time) (int, error)
+	// CountLiveSessionsByTenant counts the sessions live at now of every
+	// tenant, by tenant id; a tenant without live sessions is absent.
+	CountLiveSessionsByTenant(ctx context.Context, now time.Time) (map[string]int, error)
 	// RevokeUserSessions revokes every live session of a user and returns
 	// how many it revoked.
 	RevokeUserSessions(ctx context.Context, userID string, at time.Time, reason string) (int, error)
+	// RevokeClientSessions revokes every live session issued to a client
+	// (of any user) and returns how many it revoked.
+	RevokeClientSessions(ctx context.Context, clientID string, at time.Time, reason string) (int, error)
 	// PurgeSessions deletes at most limit sessions that expired or were
 	// revoked before the given time, and returns how many it deleted.
 	PurgeSessions(ctx context.Context, before time.Time, limit int) (int, error)

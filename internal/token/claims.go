@@ -29,20 +29,26 @@ const (
 // RFC 7519 section 4.1, the claims shared by every dialect, and Extra for
 // dialect-specific ones.
 type Claims struct {
-	Issuer     string   `json:"iss,omitempty"`
-	Subject    string   `json:"sub,omitempty"`
-	Audience   Audience `json:"aud,omitempty"`
-	Expiry     int64    `json:"exp,omitempty"` // unix seconds
-	NotBefore  int64    `json:"nbf,omitempty"` // unix seconds
-	IssuedAt   int64    `json:"iat,omitempty"` // unix seconds
-	ID         string   `json:"jti,omitempty"`
-	Exi        int64    `json:"exi,omitempty"` // seconds of validity, as datarhei Core does
-	UseFor     string   `json:"usefor,omitempty"`
-	SessionID  string   `json:"sid,omitempty"`
-	Tenant     string   `json:"tenant,omitempty"`
-	ClientID   string   `json:"client_id,omitempty"`
-	Scope      string   `json:"scope,omitempty"`
-	Generation int64    `json:"gen,omitempty"`
+	Issuer  string `json:"iss,omitempty"`
+	Subject string `json:"sub,omitempty"`
+	// PreferredUsername is the user's name (OpenID Connect Core §5.1),
+	// beside a sub that is the user's immutable id.
+	PreferredUsername string   `json:"preferred_username,omitempty"`
+	Audience          Audience `json:"aud,omitempty"`
+	Expiry            int64    `json:"exp,omitempty"` // unix seconds
+	NotBefore         int64    `json:"nbf,omitempty"` // unix seconds
+	IssuedAt          int64    `json:"iat,omitempty"` // unix seconds
+	ID                string   `json:"jti,omitempty"`
+	Exi               int64    `json:"exi,omitempty"` // seconds of validity, as datarhei Core does
+	UseFor            string   `json:"usefor,omitempty"`
+	SessionID         string   `json:"sid,omitempty"`
+	Tenant            string   `json:"tenant,omitempty"`
+	ClientID          string   `json:"client_id,omitempty"`
+	Scope             string   `json:"scope,omitempty"`
+	Generation        int64    `json:"gen,omitempty"`
+	// KeyID is the kid of the key that signed the token, set by
+	// Ring.Verify; it is a header parameter, not a claim.
+	KeyID string `json:"-"`
 	// Extra holds further claims (dialect-specific, such as AGS's typ,
 	// accountId or sessionControl). MarshalJSON merges them into the
 	// top-level object but drops any whose name is one of the claims above,
@@ -58,7 +64,7 @@ type claimsFields Claims
 var standardClaims = map[string]bool{
 	"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true,
 	"jti": true, "exi": true, "usefor": true, "sid": true, "tenant": true,
-	"client_id": true, "scope": true, "gen": true,
+	"client_id": true, "scope": true, "gen": true, "preferred_username": true,
 }
 
 // MarshalJSON encodes the standard claims followed by Extra.
@@ -122,6 +128,17 @@ func (c *Claims) UnmarshalJSON(b []byte) error {
 	f.Extra = extra
 	*c = Claims(f)
 	return nil
+}
+
+// Username is the name of the user the token was minted for: its
+// preferred_username, or its sub for a token minted before tokengate wrote
+// preferred_username (when sub was the name), or "" for a client's own
+// token.
+func (c *Claims) Username() string {
+	if c.PreferredUsername != "" || c.SessionID == "" {
+		return c.PreferredUsername
+	}
+	return c.Subject
 }
 
 // Audience is the "aud" claim. RFC 7519 section 4.1.3 allows a single

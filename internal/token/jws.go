@@ -116,6 +116,7 @@ func (r *Ring) Verify(token string) (*Claims, error) {
 	if err := json.Unmarshal(payload, c); err != nil {
 		return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
 	}
+	c.KeyID = k.rec.ID
 	return c, nil
 }
 

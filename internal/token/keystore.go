@@ -25,6 +25,10 @@ type KeyRecord struct {
 	// ExpiresAt is when the last token this key signed expires; the public
 	// key leaves the JWKS after it. Zero while the key may still sign.
 	ExpiresAt time.Time
+	// RevokedAt is when the key was revoked (zero while it is not): a
+	// revoked key neither signs nor verifies nor is published, and its
+	// record is kept until ExpiresAt so that listings show it.
+	RevokedAt time.Time
 }
 
 // KeyStore is where a ring keeps its keys: the four calls it needs, and no

@@ -29,9 +29,16 @@ type RingOptions struct {
 	// it signs, so that relying parties caching the JWKS see it first.
 	PublishLead time.Duration
 	// Retention is how long a key's public key is kept after the key stops
-	// signing. It must cover the longest token lifetime: refresh tokens are
-	// JWTs too. It must be positive.
+	// signing. The ring signs access tokens only (refresh tokens are MACed
+	// under an unpublished key, see MAC), so it must cover the longest
+	// access-token lifetime, the verifiers' leeway and the time other
+	// nodes may go on signing with a retired key before they reload. It
+	// must be positive.
 	Retention time.Duration
+	// JWKSMaxAge is how long a verifier may cache the JWKS (its
+	// Cache-Control max-age): a key revoked or rotated in may stay unknown
+	// or trusted by a verifier for that long.
+	JWKSMaxAge time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Rand is the source of key IDs and key material; nil means
@@ -47,8 +54,10 @@ type KeyInfo struct {
 	ActiveFrom time.Time
 	RetiredAt  time.Time
 	ExpiresAt  time.Time
+	RevokedAt  time.Time
 	// State is "next" (published, not signing yet), "current" (the key Sign
-	// uses) or "retired" (verifies tokens in flight only).
+	// uses), "retired" (verifies tokens in flight only) or "revoked"
+	// (trusted for nothing).
 	State string
 }
 
@@ -57,6 +66,7 @@ const (
 	StateNext    = "next"
 	StateCurrent = "current"
 	StateRetired = "retired"
+	StateRevoked = "revoked"
 )
 
 // Ring signs and verifies JWTs with the signing keys kept in the store. Sign,
@@ -110,7 +120,7 @@ func NewRing(ks KeyStore, sealer *Sealer, opts RingOptions) (*Ring, error) {
 		return nil, errors.New("token: key publish lead must not be negative")
 	}
 	if opts.Retention <= 0 {
-		return nil, errors.New("token: key retention must be positive (the longest token lifetime)")
+		return nil, errors.New("token: key retention must be positive (the longest access-token lifetime)")
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -142,6 +152,9 @@ func (r *Ring) Load(ctx context.Context) error {
 	for _, rec := range recs {
 		if !rec.ExpiresAt.IsZero() && !now.Before(rec.ExpiresAt) {
 			continue // every token it signed has expired; Prune deletes it
+		}
+		if !rec.RevokedAt.IsZero() {
+			continue // revoked: trusted for nothing (Revoke)
 		}
 		k, err := r.parseKey(rec, prev.byID[rec.ID], now)
 		if err != nil {
@@ -247,11 +260,22 @@ func (st *ringState) current(now time.Time) *ringKey {
 	return nil
 }
 
+// Trusts reports whether the key kid verifies tokens as of the last Load:
+// it is in the ring, unexpired and not revoked. A cache of tokens verified
+// earlier asks it before answering from memory, so that a revoked key's
+// tokens stop at once.
+func (r *Ring) Trusts(kid string) bool {
+	return r.state.Load().byID[kid] != nil
+}
+
 // JWKS returns the JSON Web Key Set of every published, unexpired public key
 // as of the last Load. The caller must not modify the returned bytes.
 func (r *Ring) JWKS() []byte {
 	return r.state.Load().jwks
 }
+
+// JWKSMaxAge returns how long verifiers may cache the JWKS.
+func (r *Ring) JWKSMaxAge() time.Duration { return r.opts.JWKSMaxAge }
 
 // Algorithms returns the sorted, distinct algorithms of the published keys,
 // for discovery's *_signing_alg_values_supported.
@@ -269,13 +293,15 @@ func (r *Ring) Keys() []KeyInfo {
 	for _, rec := range st.all {
 		state := StateRetired
 		switch {
+		case !rec.RevokedAt.IsZero():
+			state = StateRevoked
 		case cur != nil && cur.rec.ID == rec.ID:
 			state = StateCurrent
 		case rec.ActiveFrom.After(now) && (rec.RetiredAt.IsZero() || rec.RetiredAt.After(rec.ActiveFrom)):
 			state = StateNext
 		}
 		out = append(out, KeyInfo{ID: rec.ID, Alg: rec.Alg, CreatedAt: rec.CreatedAt, ActiveFrom: rec.ActiveFrom,
-			RetiredAt: rec.RetiredAt, ExpiresAt: rec.ExpiresAt, State: state})
+			RetiredAt: rec.RetiredAt, ExpiresAt: rec.ExpiresAt, RevokedAt: rec.RevokedAt, State: state})
 	}
 	return out
 }

@@ -77,12 +77,25 @@ func (r *Ring) Prune(ctx context.Context) (int, error) {
 			continue
 		}
 		if !k.RetiredAt.IsZero() {
+			// A key retired under a longer retention than today's (an
+			// older release kept keys as long as the longest session)
+			// needs to stay no longer than today's retention says.
+			if limit := k.RetiredAt.Add(r.opts.Retention); k.ExpiresAt.After(limit) {
+				k.ExpiresAt = storeTime(limit)
+				if err := r.ks.UpdateKey(ctx, k); err != nil {
+					return n, fmt.Errorf("token: prune key %s: %w", k.ID, err)
+				}
+			}
 			continue
 		}
-		// The earliest newer key already active supersedes k.
+		if !k.RevokedAt.IsZero() {
+			continue
+		}
+		// The earliest newer key already active supersedes k. A revoked
+		// key supersedes nothing.
 		var by time.Time
 		for _, o := range recs {
-			if o.ActiveFrom.After(k.ActiveFrom) && !o.ActiveFrom.After(now) &&
+			if o.RevokedAt.IsZero() && o.ActiveFrom.After(k.ActiveFrom) && !o.ActiveFrom.After(now) &&
 				(o.RetiredAt.IsZero() || o.RetiredAt.After(o.ActiveFrom)) &&
 				(by.IsZero() || o.ActiveFrom.Before(by)) {
 				by = o.ActiveFrom

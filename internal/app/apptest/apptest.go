@@ -36,13 +36,17 @@ const AdminPassword = "admin-pass"
 
 // Server is a running gateway.
 type Server struct {
-	URL    string
-	App    *app.App
-	Clock  *fakeclock.Clock
-	Issuer *idptest.Issuer
+	URL string
+	// MetricsURL serves /metrics: URL, or the metrics listener's when the
+	// configuration sets metrics.listen.
+	MetricsURL string
+	App        *app.App
+	Clock      *fakeclock.Clock
+	Issuer     *idptest.Issuer
 	// Client is the HTTP client of the loopback server.
 	Client *http.Client
 	logs   *Buffer
+	gate   *gate
 }
 
 // Options configures Start.
@@ -81,6 +85,13 @@ func Start(t *testing.T, opts Options) *Server {
 	if opts.Config != nil {
 		opts.Config(&cfg)
 	}
+	// A metrics listener of its own when the configuration asks for one,
+	// at an address the harness chose.
+	var mts *httptest.Server
+	if cfg.Metrics.Listen != "" {
+		mts = httptest.NewUnstartedServer(nil)
+		cfg.Metrics.Listen = mts.Listener.Addr().String()
+	}
 	logs := &Buffer{}
 	a, err := app.Open(ctx, cfg, obs.NewLogger(logs, "debug", "text"), app.Options{Now: clock.Now, Registerer: true})
 	if err != nil {
@@ -90,13 +101,26 @@ func Start(t *testing.T, opts Options) *Server {
 	if _, err := a.Engine.Bootstrap(ctx, AdminPassword); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
-	ts.Config.Handler = a.Handler()
+	// The first count of the live-sessions gauge, as serve does before it
+	// listens.
+	if err := a.Engine.RecountLiveSessions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	g := &gate{next: a.Handler(), calls: map[string]*abandoned{}}
+	ts.Config.Handler = g
 	ts.Start()
 	t.Cleanup(ts.Close)
 	if ts.URL != cfg.PublicURL {
 		t.Fatalf("server URL %s, public URL %s", ts.URL, cfg.PublicURL)
 	}
-	return &Server{URL: ts.URL, App: a, Clock: clock, Issuer: iss, Client: ts.Client(), logs: logs}
+	srv := &Server{URL: ts.URL, App: a, Clock: clock, Issuer: iss, Client: ts.Client(), logs: logs, gate: g, MetricsURL: ts.URL}
+	if mts != nil {
+		mts.Config.Handler = a.MetricsHandler()
+		mts.Start()
+		t.Cleanup(mts.Close)
+		srv.MetricsURL = mts.URL
+	}
+	return srv
 }
 
 // From returns a view of s whose requests come from the loopback address

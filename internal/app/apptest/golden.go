@@ -113,7 +113,7 @@ func (g *Responses) check() {
 // volatile names JSON fields whose values change from run to run, with
 // their placeholders.
 var volatile = map[string]string{
-	"access_token": "<jwt>", "refresh_token": "<jwt>", "jti": "<id>", "sid": "<id>",
+	"access_token": "<jwt>", "refresh_token": "<jwt>", "jti": "<id>", "sid": "<id>", "sub": "<id>",
 	"exp": "<unix>", "iat": "<unix>", "nbf": "<unix>", "kid": "<kid>", "x": "<key>", "n": "<key>", "y": "<key>",
 }
 

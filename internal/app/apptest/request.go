@@ -58,42 +58,10 @@ func (s *Server) Do(t *testing.T, method, path string, header map[string]string,
 // called from several goroutines at once.
 func (s *Server) Send(t *testing.T, req Request) Response {
 	t.Helper()
-	body, ctype := req.Body, ""
-	switch {
-	case req.Form != nil:
-		body, ctype = req.Form.Encode(), "application/x-www-form-urlencoded"
-	case body != "":
-		ctype = "application/json"
-	}
-	method := req.Method
-	if method == "" {
-		method = http.MethodGet
-		if body != "" {
-			method = http.MethodPost
-		}
-	}
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	r, err := http.NewRequestWithContext(t.Context(), method, s.URL+req.Path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ctype != "" {
-		r.Header.Set("Content-Type", ctype)
-	}
-	if req.BasicUser != "" {
-		r.SetBasicAuth(url.QueryEscape(req.BasicUser), url.QueryEscape(req.BasicPass))
-	}
-	for k, v := range req.Header {
-		if v != "" {
-			r.Header.Set(k, v)
-		}
-	}
+	r := s.newRequest(t, t.Context(), req)
 	resp, err := s.Client.Do(r)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, req.Path, err)
+		t.Fatalf("%s %s: %v", r.Method, req.Path, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)

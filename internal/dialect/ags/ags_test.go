@@ -107,7 +107,12 @@ func TestAGSFlow(t *testing.T) {
 	at, rt := m["access_token"].(string), m["refresh_token"].(string)
 	ac := apptest.Claims(t, at)
 	claimsJSON, _ := json.Marshal(ac)
-	apptest.Golden(t, "access_claims", claimsJSON, "iss", "exp", "nbf", "iat", "jti", "sid", "accountId", "userId", "fixed_exp")
+	apptest.Golden(t, "access_claims", claimsJSON, "iss", "exp", "nbf", "iat", "jti", "sid", "sub", "accountId", "userId", "fixed_exp")
+	// The seed shows no sub: AGS tokens carry the standard one, the
+	// user's id, which AGS's own userId and accountId also are.
+	if ac["sub"] != u.ID || ac["preferred_username"] != "alice" {
+		t.Errorf("sub %v preferred_username %v, want %s and alice", ac["sub"], ac["preferred_username"], u.ID)
+	}
 	fixedExp := ac["iat"].(float64) + 2592000
 	checkAGSClaims(t, ac, "DevAuthN", u.ID, fixedExp)
 	checkAGSClaims(t, apptest.Claims(t, rt), "RefreshAuthN", u.ID, fixedExp)

@@ -3,6 +3,7 @@ package ags
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 
@@ -70,7 +71,7 @@ func toError(err error) *Error {
 		errors.Is(err, engine.ErrUnknownAPIToken),
 		errors.Is(err, engine.ErrUnknownUser),
 		errors.Is(err, engine.ErrUnknownClient),
-		errors.Is(err, engine.ErrUnknownSession):
+		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrUnknownKey):
 		return st(http.StatusNotFound)
 	case errors.Is(err, engine.ErrAlreadyExists), errors.Is(err, engine.ErrInUse), errors.Is(err, engine.ErrAPITokenLimit):
 		return st(http.StatusConflict)
@@ -83,7 +84,7 @@ func toError(err error) *Error {
 func (h *Handler) writeError(ctx context.Context, w http.ResponseWriter, err error) {
 	ae := *toError(err)
 	if ae.Status >= 500 {
-		h.log.ErrorContext(ctx, "ags request failed", "err", err)
+		obs.Failure(ctx, h.log, slog.LevelError, "ags request failed", err)
 	}
 	ae.Text = http.StatusText(ae.Status)
 	ae.CorrelationID = obs.Request(ctx).CorrelationID

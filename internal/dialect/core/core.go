@@ -1,5 +1,5 @@
-// Package core is tokengate's datarhei Core-compatible dialect: the about
-// endpoint GET /api, POST /api/login (password or an external Auth0/OIDC
+// Package core is tokengate's datarhei Core-compatible dialect: the
+// liveness check GET /ping, the about endpoint GET /api, POST /api/login (password or an external Auth0/OIDC
 // bearer token) and GET /api/login/refresh. It parses Core's request shapes,
 // calls the engine and writes Core's response and error shapes; sessions
 // use the "core" service's stable refresh policy, so a Core client keeps the
@@ -25,6 +25,11 @@ import (
 
 // Service is the engine sign-on service of Core logins.
 const Service = "core"
+
+// Subject is what the sub claim of Core's tokens carries: the user name,
+// as Core's own tokens do (`"sub":"admin"`) and Core clients read it. It
+// is unique only within a tenant (docs/dialects.md).
+const Subject = engine.SubjectUserName
 
 // External signs a user on with an external (Auth0/OIDC) token; provided
 // by package idp.
@@ -59,6 +64,19 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/{$}", h.about)
 	mux.HandleFunc("POST /api/login", h.login)
 	mux.HandleFunc("GET /api/login/refresh", h.refresh)
+	mux.HandleFunc("GET /ping", ping)
+	mux.HandleFunc("/ping", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", "GET, HEAD")
+		h.writeError(r.Context(), w, &Error{Code: http.StatusMethodNotAllowed, Message: "Method Not Allowed", Details: []string{"/ping takes GET"}})
+	})
+}
+
+// ping is Core's unauthenticated liveness check: "pong" as text, which
+// Core clients call to see that the server is up before they log in.
+func ping(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write([]byte("pong"))
 }
 
 type loginRequest struct {

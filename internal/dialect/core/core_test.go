@@ -100,7 +100,7 @@ func TestCoreFlow(t *testing.T) {
 	if isFullAbout(t, s.Do(t, "GET", "/api", bearer(rt), "")) {
 		t.Fatal("a refresh token was accepted as an access token")
 	}
-	s.Clock.Advance(700 * time.Second) // past exp and the 30 s leeway
+	s.Clock.Advance(700 * time.Second) // past exp (600 s) and the leeway
 	if isFullAbout(t, s.Do(t, "GET", "/api", bearer(at), "")) {
 		t.Fatal("an expired access token got the full about")
 	}
@@ -266,4 +266,23 @@ func TestEverySentinelHasAStatusAndBody(t *testing.T) {
 			details, _ := b["details"].([]any)
 			return b["code"] != nil && sentineltest.Text(b, "message") && len(details) > 0
 		})
+}
+
+// TestCorePing checks the unauthenticated liveness check Core clients
+// call: GET /ping answers "pong" as text, as datarhei Core does
+// (http/handler/ping.go there), with or without a token.
+func TestCorePing(t *testing.T) {
+	s := apptest.New(t, nil)
+	for _, h := range []map[string]string{nil, bearer("garbage")} {
+		r := s.Do(t, "GET", "/ping", h, "")
+		if r.Status != http.StatusOK || string(r.Body) != "pong" {
+			t.Fatalf("GET /ping: %d %q", r.Status, r.Body)
+		}
+		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+			t.Fatalf("GET /ping: Content-Type %q", ct)
+		}
+	}
+	if r := s.Do(t, "POST", "/ping", nil, ""); r.Status != http.StatusMethodNotAllowed {
+		t.Fatalf("POST /ping: %d %s", r.Status, r.Body)
+	}
 }

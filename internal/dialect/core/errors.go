@@ -3,12 +3,14 @@ package core
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strconv"
 
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
+	"github.com/tokengate/tokengate/internal/obs"
 )
 
 // Error is Core's error body.
@@ -69,7 +71,7 @@ func toError(err error) *Error {
 		errors.Is(err, engine.ErrUnknownAPIToken),
 		errors.Is(err, engine.ErrUnknownUser),
 		errors.Is(err, engine.ErrUnknownClient),
-		errors.Is(err, engine.ErrUnknownSession):
+		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrUnknownKey):
 		return &Error{Code: http.StatusNotFound, Message: "Not Found", Details: []string{engine.PublicText(err)}}
 	case errors.Is(err, engine.ErrAlreadyExists), errors.Is(err, engine.ErrInUse), errors.Is(err, engine.ErrAPITokenLimit):
 		return &Error{Code: http.StatusConflict, Message: "Conflict", Details: []string{engine.PublicText(err)}}
@@ -82,7 +84,7 @@ func toError(err error) *Error {
 func (h *Handler) writeError(ctx context.Context, w http.ResponseWriter, err error) {
 	ce := toError(err)
 	if ce.Code >= 500 {
-		h.log.ErrorContext(ctx, "core request failed", "err", err)
+		obs.Failure(ctx, h.log, slog.LevelError, "core request failed", err)
 	}
 	httpx.NoStore(w)
 	if ce.Code == http.StatusUnauthorized {

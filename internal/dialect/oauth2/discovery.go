@@ -2,6 +2,8 @@ package oauth2
 
 import (
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/tokengate/tokengate/internal/httpx"
 )
@@ -28,14 +30,15 @@ func (h *Handler) discovery(w http.ResponseWriter, r *http.Request) {
 		"token_endpoint_auth_methods_supported":         []string{"client_secret_basic", "client_secret_post", "none"},
 		"revocation_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "none"},
 		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
-		"claims_supported":                              []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "sid", "exi", "usefor", "tenant", "client_id", "scope"},
+		"claims_supported":                              []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "sid", "exi", "usefor", "tenant", "client_id", "scope", "preferred_username"},
 	})
 }
 
-// jwks serves the published public keys. Verifiers may cache them briefly:
-// a rotated key is published well before it signs.
+// jwks serves the published public keys. Verifiers may cache them for the
+// ring's JWKS max-age (keys.jwks_max_age): a rotated key is published
+// longer than that before it signs (config validation makes sure).
 func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=60")
+	w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(h.eng.Ring().JWKSMaxAge()/time.Second)))
 	_, _ = w.Write(h.eng.Ring().JWKS())
 }

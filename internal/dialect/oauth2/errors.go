@@ -9,6 +9,7 @@ import (
 
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
+	"github.com/tokengate/tokengate/internal/obs"
 )
 
 // Error is an RFC 6749 §5.2 error response.
@@ -66,7 +67,7 @@ func toError(err error) *Error {
 		errors.Is(err, engine.ErrUnknownMembership),
 		errors.Is(err, engine.ErrUnknownUser),
 		errors.Is(err, engine.ErrUnknownClient),
-		errors.Is(err, engine.ErrUnknownSession),
+		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrUnknownKey),
 		errors.Is(err, engine.ErrAlreadyExists),
 		errors.Is(err, engine.ErrInUse):
 		return bad("invalid_request")
@@ -86,7 +87,7 @@ func toError(err error) *Error {
 func writeError(ctx context.Context, log *slog.Logger, w http.ResponseWriter, err error) {
 	oe := toError(err)
 	if oe.Status >= 500 {
-		log.ErrorContext(ctx, "oauth2 request failed", "err", err)
+		obs.Failure(ctx, log, slog.LevelError, "oauth2 request failed", err)
 	}
 	httpx.NoStore(w)
 	if oe.Status == http.StatusUnauthorized {

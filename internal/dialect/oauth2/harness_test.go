@@ -90,6 +90,16 @@ func (s *server) token(form url.Values) tokenPair {
 	return p
 }
 
+// userID is the id of a user of the default tenant: the sub of its tokens.
+func (s *server) userID(name string) string {
+	s.t.Helper()
+	u, err := s.App.Engine.User(context.Background(), "", name)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return u.ID
+}
+
 func (s *server) passwordGrant(user string) tokenPair {
 	s.t.Helper()
 	return s.token(url.Values{"grant_type": {"password"}, "client_id": {"tokengate"}, "username": {user}, "password": {password}})

@@ -67,7 +67,7 @@ func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := in.Claims
-	resp := introspectResponse{Active: true, Scope: c.Scope, ClientID: c.ClientID, Username: c.Subject,
+	resp := introspectResponse{Active: true, Scope: c.Scope, ClientID: c.ClientID, Username: in.Username,
 		Exp: c.Expiry, Iat: c.IssuedAt, Nbf: c.NotBefore, Sub: c.Subject, Aud: c.Audience, Iss: c.Issuer,
 		Jti: c.ID, Sid: c.SessionID, Tenant: c.Tenant, Usefor: c.UseFor, TokenType: "Bearer"}
 	if c.UseFor == token.UseRefresh {

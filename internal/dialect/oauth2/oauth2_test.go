@@ -72,7 +72,8 @@ func TestClientCredentialsToken(t *testing.T) {
 				t.Fatal("client credentials returned a refresh token")
 			}
 			c := apptest.Claims(t, body["access_token"].(string))
-			if c["sub"] != s.svc || c["client_id"] != s.svc || c["iss"] != s.URL || c["usefor"] != "access" {
+			// A client's own token has a sub no user can have.
+			if c["sub"] != "client:"+s.svc || c["client_id"] != s.svc || c["iss"] != s.URL || c["usefor"] != "access" {
 				t.Fatalf("claims %v", c)
 			}
 			if _, ok := c["sid"]; ok {
@@ -145,7 +146,7 @@ func TestIntrospect(t *testing.T) {
 	}
 	r := introspect("active access token", as(p.AccessToken))
 	body := r.JSON(t)
-	if r.Status != 200 || body["active"] != true || body["sub"] != "bob" || body["username"] != "bob" || body["iss"] != s.URL ||
+	if r.Status != 200 || body["active"] != true || body["sub"] != s.userID("bob") || body["username"] != "bob" || body["iss"] != s.URL ||
 		body["usefor"] != "access" || body["token_type"] != "Bearer" || body["client_id"] != "tokengate" || body["sid"] == nil || body["exp"] == nil {
 		t.Fatalf("active access token: %d %s", r.Status, r.Body)
 	}
@@ -213,7 +214,7 @@ func TestDiscoveryAndOIDCVerification(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s access token does not verify against the JWKS: %v", name, err)
 				}
-				if idt.Subject != "bob" || idt.Issuer != s.URL {
+				if idt.Subject != s.userID("bob") || idt.Issuer != s.URL {
 					t.Fatalf("verified sub %q iss %q", idt.Subject, idt.Issuer)
 				}
 			}

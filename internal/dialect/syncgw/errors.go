@@ -8,6 +8,7 @@ import (
 
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
+	"github.com/tokengate/tokengate/internal/obs"
 )
 
 // Error is a Sync Gateway error response: {"error": …, "reason": …}.
@@ -73,7 +74,7 @@ func toError(err error) *Error {
 		errors.Is(err, engine.ErrUnknownAPIToken),
 		errors.Is(err, engine.ErrUnknownUser),
 		errors.Is(err, engine.ErrUnknownClient),
-		errors.Is(err, engine.ErrUnknownSession),
+		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrUnknownKey),
 		errors.Is(err, engine.ErrAlreadyExists),
 		errors.Is(err, engine.ErrInUse),
 		errors.Is(err, engine.ErrReauthenticationRequired),
@@ -94,7 +95,7 @@ func toError(err error) *Error {
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	se := toError(err)
 	if se.Status >= 500 {
-		log.ErrorContext(r.Context(), "syncgw refresh failed", "err", err)
+		obs.Failure(r.Context(), log, slog.LevelError, "syncgw refresh failed", err)
 	}
 	if se.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)

@@ -97,7 +97,23 @@ func wantRefreshed(t *testing.T, s *apptest.Server, r apptest.Response, user, te
 	}
 	idt, _ := m["id_token"].(string)
 	c := apptest.Claims(t, idt)
-	for k, v := range map[string]any{"usefor": "access", "sub": user, "sid": sid, "tenant": tenant} {
+	// The id_token has the claims of its session's sign-on service: sub is
+	// the user's immutable id, with the name in preferred_username (and the
+	// response's name), except for a Core session, whose tokens keep
+	// Core's own shape (sub is the user name).
+	u, err := s.App.Engine.User(context.Background(), tenant, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := s.App.Engine.SessionLive(context.Background(), sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := u.ID
+	if sess.Service == "core" {
+		sub = user
+	}
+	for k, v := range map[string]any{"usefor": "access", "sub": sub, "preferred_username": user, "sid": sid, "tenant": tenant} {
 		if c[k] != v {
 			t.Errorf("id_token claim %s = %v, want %v", k, c[k], v)
 		}
@@ -106,7 +122,7 @@ func wantRefreshed(t *testing.T, s *apptest.Server, r apptest.Response, user, te
 	if err != nil {
 		t.Fatalf("id_token is not a valid access token: %v", err)
 	}
-	if vc.Subject != user || vc.SessionID != sid {
+	if vc.Subject != sub || vc.SessionID != sid {
 		t.Fatalf("verified id_token: sub %q sid %q", vc.Subject, vc.SessionID)
 	}
 	if _, err := s.App.Engine.SessionLive(context.Background(), sid); err != nil {

@@ -40,6 +40,8 @@ const (
 
 	sqlCountLive = `SELECT count(*) FROM sessions WHERE user_id = $1 AND
 		revoked_at IS NULL AND idle_expires_at > $2 AND absolute_expires_at > $2`
+	sqlCountLiveByTenant = `SELECT tenant_id, count(*) FROM sessions WHERE
+		revoked_at IS NULL AND idle_expires_at > $1 AND absolute_expires_at > $1 GROUP BY tenant_id`
 	sqlRevokeUser = `UPDATE sessions SET revoked_at = $2, revoke_reason = $3 WHERE user_id = $1 AND
 		revoked_at IS NULL AND idle_expires_at > $2 AND absolute_expires_at > $2`
 	// sqlPurge deletes a batch of sessions whose earliest expiry or
@@ -187,6 +189,26 @@ func (q *queries) CountLiveSessions(ctx context.Context, userID string, now time
 	var n int
 	err := q.run.queryRow(ctx, sqlCountLive, userID, now).Scan(&n)
 	return n, wrap("count live sessions", err)
+}
+
+func (q *queries) CountLiveSessionsByTenant(ctx context.Context, now time.Time) (map[string]int, error) {
+	rows, err := q.run.query(ctx, sqlCountLiveByTenant, now)
+	type count struct {
+		tenant string
+		n      int
+	}
+	cs, err := collect(rows, err, func(r pgx.Row) (count, error) {
+		var c count
+		return c, r.Scan(&c.tenant, &c.n)
+	})
+	if err != nil {
+		return nil, wrap("count live sessions by tenant", err)
+	}
+	out := make(map[string]int, len(cs))
+	for _, c := range cs {
+		out[c.tenant] = c.n
+	}
+	return out, nil
 }
 
 func (q *queries) RevokeUserSessions(ctx context.Context, userID string, at time.Time, reason string) (int, error) {

@@ -113,21 +113,22 @@ func (q *queries) LockUser(ctx context.Context, id string) (store.User, error) {
 	return u, wrap("lock user", err)
 }
 
-const clientCols = `id, tenant_id, name, secret_hash, grant_types, disabled, created_at`
+const clientCols = `id, tenant_id, name, secret_hash, grant_types, disabled, created_at,
+	previous_secret_hash, previous_secret_expires_at`
 
 const (
-	sqlCreateClient = `INSERT INTO clients (` + clientCols + `) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	sqlCreateClient = `INSERT INTO clients (` + clientCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlGetClient    = `SELECT ` + clientCols + ` FROM clients WHERE id = ?`
 	sqlListClients  = `SELECT ` + clientCols + ` FROM clients WHERE ? = '' OR tenant_id = ? ORDER BY name, id`
 	sqlUpdateClient = `UPDATE clients SET tenant_id = ?, name = ?, secret_hash = ?, grant_types = ?,
-		disabled = ?, created_at = ? WHERE id = ?`
+		disabled = ?, created_at = ?, previous_secret_hash = ?, previous_secret_expires_at = ? WHERE id = ?`
 	sqlDeleteClient = `DELETE FROM clients WHERE id = ?`
 )
 
 func scanClient(row interface{ Scan(...any) error }) (store.Client, error) {
 	var c store.Client
 	err := row.Scan(&c.ID, &c.TenantID, &c.Name, &c.SecretHash, jsonCol[[]string]{&c.GrantTypes},
-		&c.Disabled, msTime{&c.CreatedAt})
+		&c.Disabled, msTime{&c.CreatedAt}, &c.PreviousSecretHash, msTime{&c.PreviousSecretExpiresAt})
 	return c, err
 }
 
@@ -137,7 +138,7 @@ func (q *queries) CreateClient(ctx context.Context, c store.Client) error {
 		return wrap("create client", err)
 	}
 	_, err = q.w.exec(ctx, sqlCreateClient, c.ID, c.TenantID, c.Name, blob(c.SecretHash), grants,
-		boolInt(c.Disabled), ms(c.CreatedAt))
+		boolInt(c.Disabled), ms(c.CreatedAt), blob(c.PreviousSecretHash), ms(c.PreviousSecretExpiresAt))
 	return wrap("create client", err)
 }
 
@@ -159,7 +160,7 @@ func (q *queries) UpdateClient(ctx context.Context, c store.Client) error {
 		return wrap("update client", err)
 	}
 	res, err := q.w.exec(ctx, sqlUpdateClient, c.TenantID, c.Name, blob(c.SecretHash), grants,
-		boolInt(c.Disabled), ms(c.CreatedAt), c.ID)
+		boolInt(c.Disabled), ms(c.CreatedAt), blob(c.PreviousSecretHash), ms(c.PreviousSecretExpiresAt), c.ID)
 	return mustAffect("update client", res, err)
 }
 

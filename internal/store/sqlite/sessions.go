@@ -29,9 +29,10 @@ const (
 		policy = ?, generation = ?, rotated_at = ?, device_id = ?, label = ?, created_at = ?,
 		last_used_at = ?, idle_expires_at = ?, absolute_expires_at = ?, revoked_at = ?,
 		revoke_reason = ?, auth_method = ? WHERE id = ?`
-	sqlCountLive   = `SELECT count(*) FROM sessions WHERE user_id = ? AND ` + liveAt
-	sqlRevokeUser  = `UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE user_id = ? AND ` + liveAt
-	sqlPurgeExpiry = `DELETE FROM sessions WHERE id IN (
+	sqlCountLive         = `SELECT count(*) FROM sessions WHERE user_id = ? AND ` + liveAt
+	sqlCountLiveByTenant = `SELECT tenant_id, count(*) FROM sessions WHERE ` + liveAt + ` GROUP BY tenant_id`
+	sqlRevokeUser        = `UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE user_id = ? AND ` + liveAt
+	sqlPurgeExpiry       = `DELETE FROM sessions WHERE id IN (
 		SELECT id FROM sessions WHERE ` + purgeAfter + ` < ? LIMIT ?)`
 )
 
@@ -137,6 +138,25 @@ func (q *queries) CountLiveSessions(ctx context.Context, userID string, now time
 	at := now.UnixMilli()
 	err := q.r.queryRow(ctx, sqlCountLive, userID, at, at).Scan(&n)
 	return n, wrap("count live sessions", err)
+}
+
+func (q *queries) CountLiveSessionsByTenant(ctx context.Context, now time.Time) (map[string]int, error) {
+	at := now.UnixMilli()
+	rows, err := q.r.query(ctx, sqlCountLiveByTenant, at, at)
+	if err != nil {
+		return nil, wrap("count live sessions by tenant", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, wrap("count live sessions by tenant", err)
+		}
+		out[id] = n
+	}
+	return out, wrap("count live sessions by tenant", rows.Err())
 }
 
 func (q *queries) RevokeUserSessions(ctx context.Context, userID string, at time.Time, reason string) (int, error) {

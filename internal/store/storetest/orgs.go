@@ -32,14 +32,14 @@ func testKeys(t *testing.T, s store.Store) {
 	ok(t, err, "list")
 	equal(t, list, []store.SigningKey{old, current, next}, "oldest first, zero times kept")
 
-	current.RetiredAt, current.ExpiresAt = at(2*time.Hour), at(3*time.Hour)
+	current.RetiredAt, current.ExpiresAt, current.RevokedAt = at(2*time.Hour), at(3*time.Hour), at(2*time.Hour+time.Second)
 	ok(t, s.UpdateKey(ctx, current), "update")
 	wantErr(t, s.UpdateKey(ctx, store.SigningKey{ID: "missing", Alg: "EdDSA"}), store.ErrNotFound, "update missing")
 	ok(t, s.DeleteKey(ctx, old.ID), "delete")
 	wantErr(t, s.DeleteKey(ctx, old.ID), store.ErrNotFound, "delete again")
 	list, err = s.ListKeys(ctx)
 	ok(t, err, "list after update")
-	equal(t, list, []store.SigningKey{current, next}, "after update and delete")
+	equal(t, list, []store.SigningKey{current, next}, "after update (revoked_at kept) and delete")
 }
 
 func testOrganisations(t *testing.T, s store.Store) {

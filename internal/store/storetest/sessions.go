@@ -201,6 +201,42 @@ func testCountLiveSessions(t *testing.T, s store.Store) {
 	}
 }
 
+func testCountLiveSessionsByTenant(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	w := newWorld(t, s)
+	now := at(2 * time.Hour)
+	sessionSet(t, s, w.u1, "a")
+	sessionSet(t, s, w.u2, "b")
+	sessionSet(t, s, w.u3, "c")
+	for _, tc := range []struct {
+		name string
+		at   time.Time
+		want map[string]int
+	}{
+		{"now", now, map[string]int{w.t1.ID: 6, w.t2.ID: 3}},
+		{"before the expiries", at(30 * time.Minute), map[string]int{w.t1.ID: 10, w.t2.ID: 5}},
+		{"after every expiry", at(11 * time.Hour), map[string]int{}},
+	} {
+		got, err := s.CountLiveSessionsByTenant(ctx, tc.at)
+		ok(t, err, tc.name)
+		equal(t, got, tc.want, "CountLiveSessionsByTenant "+tc.name)
+	}
+	// Inside a transaction it reads what the transaction wrote.
+	err := s.Tx(ctx, func(q store.Queries) error {
+		x := session("d-1", w.u3, now)
+		if err := q.CreateSession(ctx, x); err != nil {
+			return err
+		}
+		got, err := q.CountLiveSessionsByTenant(ctx, now)
+		if err != nil {
+			return err
+		}
+		equal(t, got, map[string]int{w.t1.ID: 6, w.t2.ID: 4}, "CountLiveSessionsByTenant in a transaction")
+		return nil
+	})
+	ok(t, err, "tx")
+}
+
 func testRevokeUserSessions(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	w := newWorld(t, s)

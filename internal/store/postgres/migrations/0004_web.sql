@@ -1,5 +1,5 @@
--- 0003_web: the web UI's browser sessions and API access requests, and
--- the audit index its filtered, paged log uses (as SQLite's 0003_web).
+-- 0004_web: the web UI's browser sessions and API access requests, and
+-- the audit index its filtered, paged log uses (as SQLite's 0004_web).
 
 -- A browser session is found by the SHA-256 of its cookie's token
 -- (token_hash); id is the handle listings and revocation use.

@@ -1,4 +1,4 @@
--- 0003_web: the web UI's browser sessions and API access requests, and
+-- 0004_web: the web UI's browser sessions and API access requests, and
 -- the audit index its filtered, paged log uses.
 
 -- A browser session is found by the SHA-256 of its cookie's token

@@ -1,0 +1,10 @@
+-- 0003_lifecycle: client secret rotation with an overlap, and key revocation.
+--
+-- A client whose secret was rotated keeps the previous secret's hash until
+-- previous_secret_expires_at, so that its deployments can switch over.
+ALTER TABLE clients ADD COLUMN previous_secret_hash BLOB;
+ALTER TABLE clients ADD COLUMN previous_secret_expires_at INTEGER;
+
+-- A revoked signing key is neither published nor trusted; its row stays
+-- until expires_at so that key listings show it.
+ALTER TABLE signing_keys ADD COLUMN revoked_at INTEGER;
