@@ -11,6 +11,7 @@ import (
 
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/store"
+	"github.com/tokengate/tokengate/internal/token"
 )
 
 func (h *Handler) registerOps(mux *http.ServeMux) {
@@ -22,8 +23,9 @@ func (h *Handler) registerOps(mux *http.ServeMux) {
 	h.adminGet(mux, "/ui/admin/sessions", h.sessions)
 	h.adminPost(mux, "/ui/admin/sessions/{id}/revoke", h.adminRevokeSession)
 	h.adminPost(mux, "/ui/admin/users/{name}/sessions/revoke", h.revokeUserSessions)
-	h.adminGet(mux, "/ui/admin/keys", h.keys)
-	h.adminPost(mux, "/ui/admin/keys/rotate", h.rotateKey)
+	h.adminGet(mux, "/ui/admin/keys", h.operatorOnly(h.keys))
+	h.adminPost(mux, "/ui/admin/keys/rotate", h.operatorOnly(h.rotateKey))
+	h.adminPost(mux, "/ui/admin/keys/{kid}/revoke", h.operatorOnly(h.revokeKey))
 	h.adminGet(mux, "/ui/admin/tenants", h.tenants)
 	h.adminPost(mux, "/ui/admin/tenants", h.createTenant)
 	h.adminPost(mux, "/ui/admin/tenants/{name}/limit", h.setLimit)
@@ -212,6 +214,22 @@ func (h *Handler) rotateKey(w http.ResponseWriter, r *http.Request, p *engine.Br
 		return
 	}
 	done(w, r, "/ui/admin/keys", "key-rotated")
+}
+
+func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request, p *engine.BrowserPrincipal) {
+	kid := r.PathValue("kid")
+	if !slices.ContainsFunc(h.eng.Keys(), func(k token.KeyInfo) bool { return k.ID == kid }) {
+		h.fail(w, r, p, engine.ErrUnknownKey)
+		return
+	}
+	if !h.confirmed(w, r, p, "Revoke key "+kid+"?", "Do this when the key may be compromised: it leaves the JWKS and every token it signed is refused at once on this node, and on every node within the key reload interval. Users sign in or refresh again; if it signs now, the next key (or a new one) takes over.", "Revoke key") {
+		return
+	}
+	if _, err := h.eng.RevokeKey(r.Context(), p.User.ID, kid); err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	done(w, r, "/ui/admin/keys", "key-revoked")
 }
 
 type tenantsView struct {

@@ -30,6 +30,7 @@ var notices = map[string]string{
 	"org-created":       "The organisation was created.",
 	"org-deleted":       "The organisation was deleted.",
 	"client-updated":    "The client was updated.",
+	"key-revoked":       "The key was revoked: it is out of the JWKS and no token it signed is accepted.",
 	"key-rotated":       "A new signing key was created. It is published now and signs after the publish lead.",
 	"tenant-created":    "The tenant was created.",
 	"tenant-updated":    "The session limit was changed.",

@@ -29,10 +29,16 @@ type view struct {
 	// CSP, when set, replaces the page's Content-Security-Policy.
 	CSP       string
 	principal *engine.BrowserPrincipal
+	operator  bool // set by render: see Operator
 }
 
 // User is the signed-in user, nil on the sign-in page.
 func (v view) User() *engine.BrowserPrincipal { return v.principal }
+
+// Operator reports whether the signed-in user runs the node: an admin of
+// the default tenant, who alone sees and manages what is the node's rather
+// than a tenant's (the signing keys).
+func (v view) Operator() bool { return v.operator }
 
 // errorView is the data of the error page.
 type errorView struct {
@@ -97,6 +103,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	v.operator = h.isOperator(r, v.principal)
 	if v.CSRF == "" {
 		if v.principal != nil {
 			v.CSRF = h.csrfToken(v.principal.Session.ID)
@@ -167,7 +174,7 @@ func (h *Handler) describe(ctx context.Context, err error) (int, string, int) {
 		return http.StatusConflict, "It is still in use, so it can't be deleted.", 0
 	case errors.Is(err, engine.ErrUnknownUser), errors.Is(err, engine.ErrUnknownSession),
 		errors.Is(err, engine.ErrUnknownAPIToken), errors.Is(err, engine.ErrUnknownOrganisation),
-		errors.Is(err, engine.ErrUnknownMembership), errors.Is(err, engine.ErrUnknownClient),
+		errors.Is(err, engine.ErrUnknownMembership), errors.Is(err, engine.ErrUnknownClient), errors.Is(err, engine.ErrUnknownKey),
 		errors.Is(err, engine.ErrUnknownTenant):
 		return http.StatusNotFound, "That no longer exists, or never did (" + public + ").", 0
 	case public != "":

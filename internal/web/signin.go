@@ -149,6 +149,28 @@ func (h *Handler) adminOnly(fn func(w http.ResponseWriter, r *http.Request, p *e
 	})
 }
 
+// isOperator reports whether p is an admin of the default tenant (see
+// view.Operator).
+func (h *Handler) isOperator(r *http.Request, p *engine.BrowserPrincipal) bool {
+	if p == nil || !p.User.Admin {
+		return false
+	}
+	def, err := h.eng.Tenant(r.Context(), "")
+	return err == nil && def.ID == p.Tenant.ID
+}
+
+// operatorOnly serves fn to operators only (isOperator); other admins get
+// the same refusal as non-admins.
+func (h *Handler) operatorOnly(fn func(w http.ResponseWriter, r *http.Request, p *engine.BrowserPrincipal)) func(http.ResponseWriter, *http.Request, *engine.BrowserPrincipal) {
+	return func(w http.ResponseWriter, r *http.Request, p *engine.BrowserPrincipal) {
+		if !h.isOperator(r, p) {
+			h.fail(w, r, p, errForbidden)
+			return
+		}
+		fn(w, r, p)
+	}
+}
+
 // get and post mount a signed-in page; post adds the form checks.
 func (h *Handler) get(mux *http.ServeMux, pattern string, fn func(http.ResponseWriter, *http.Request, *engine.BrowserPrincipal)) {
 	mux.Handle("GET "+pattern, h.headers(h.signedIn(fn)))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/token"
 )
 
 func TestSecurityHeadersOnEveryPage(t *testing.T) {
@@ -551,6 +552,44 @@ func TestAdminsActWithinTheirTenant(t *testing.T) {
 	if def, _ := e.Tenant(ctx, ""); def.MaxSessions != 0 {
 		t.Fatal("another tenant's admin changed the default tenant's limit")
 	}
+	// The signing keys are the node's, not a tenant's: only an operator (an
+	// admin of the default tenant) rotates or revokes them.
+	keys := e.Keys()
+	wantStatus(t, b.get("/ui/admin/keys"), http.StatusForbidden, "the node's keys page")
+	wantStatus(t, b.post("/ui/admin/keys/rotate", url.Values{"confirm": {"yes"}}), http.StatusForbidden, "rotate the node's key")
+	wantStatus(t, b.post("/ui/admin/keys/"+keys[0].ID+"/revoke", url.Values{"confirm": {"yes"}}), http.StatusForbidden, "revoke the node's key")
+	if after := e.Keys(); len(after) != len(keys) || after[0].State != keys[0].State {
+		t.Fatalf("another tenant's admin changed the keys: %+v -> %+v", keys, after)
+	}
+}
+
+// TestKeyRevoke: an operator revokes a key from the keys page, after a
+// confirmation; it is then shown revoked and no longer in the JWKS.
+func TestKeyRevoke(t *testing.T) {
+	g := newGateway(t, nil)
+	g.user(t, "root", "root-password", false, true)
+	e := g.App.Engine
+	old := e.Keys()[0].ID
+	b := g.browser(t)
+	b.signIn("root", "root-password")
+	p := b.get("/ui/admin/keys")
+	wantStatus(t, p, http.StatusOK, "keys page")
+	wantBody(t, p, "revoke button", `action="/ui/admin/keys/`+old+`/revoke"`)
+	p = b.post("/ui/admin/keys/"+old+"/revoke", url.Values{})
+	wantStatus(t, p, http.StatusOK, "confirmation page")
+	if state := e.Keys(); state[0].State == token.StateRevoked {
+		t.Fatal("revoked before the confirmation")
+	}
+	p = b.post("/ui/admin/keys/"+old+"/revoke", url.Values{"confirm": {"yes"}})
+	wantStatus(t, p, http.StatusSeeOther, "revoke")
+	for _, k := range e.Keys() {
+		if k.ID == old && k.State != token.StateRevoked {
+			t.Fatalf("key %s is %s after revoke", old, k.State)
+		}
+	}
+	p = b.get(p.Header.Get("Location"))
+	wantBody(t, p, "notice", "revoked")
+	wantStatus(t, b.post("/ui/admin/keys/nosuch/revoke", url.Values{"confirm": {"yes"}}), http.StatusNotFound, "unknown key")
 }
 
 func TestSignInThrottled(t *testing.T) {
