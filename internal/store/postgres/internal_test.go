@@ -149,7 +149,7 @@ func TestConcurrentRefreshOneWinner(t *testing.T) {
 
 // TestDeadlockRetried builds a deadlock between two transactions, each
 // locking the session the other holds: the server aborts one (40P01), Tx
-// runs it again, and both commit.
+// runs it again, and both commit, each exactly once.
 func TestDeadlockRetried(t *testing.T) {
 	s := openTest(t, pgtest.URL(t))
 	seed(t, s, 2)
@@ -197,8 +197,14 @@ func TestDeadlockRetried(t *testing.T) {
 			t.Fatalf("transaction %d: %v", i, err)
 		}
 	}
-	if got := s.retries.Load(); got != 1 {
-		t.Errorf("%d retries, want 1 (runs %v)", got, runs)
+	// The server aborts one of the pair; which one, and whether a slow
+	// machine lets the deadlock detector fire on both before the first
+	// abort releases its lock, is the server's timing. What holds either
+	// way: at least one retry, and every run past a transaction's first is
+	// a retry Tx counted.
+	got := s.retries.Load()
+	if got < 1 || got != int64(runs[0]+runs[1]-2) {
+		t.Errorf("%d retries for runs %v: want at least one, one per run again", got, runs)
 	}
 	for _, id := range firstOf {
 		x, err := s.GetSession(ctx, id)
