@@ -55,6 +55,10 @@ type Options struct {
 	Config func(*config.Config)
 	// Start is the time the clock starts at (default: now, to the second).
 	Start time.Time
+	// Wrap, when set, stands in front of the node's handler: a test that
+	// counts the requests the gateway gets, or serves routes of its own
+	// beside it, wraps next (which it may also call directly).
+	Wrap func(next http.Handler) http.Handler
 }
 
 // New starts a gateway; mutate may adjust the configuration.
@@ -108,6 +112,9 @@ func Start(t *testing.T, opts Options) *Server {
 	}
 	g := &gate{next: a.Handler(), calls: map[string]*abandoned{}}
 	ts.Config.Handler = g
+	if opts.Wrap != nil {
+		ts.Config.Handler = opts.Wrap(g)
+	}
 	ts.Start()
 	t.Cleanup(ts.Close)
 	if ts.URL != cfg.PublicURL {
