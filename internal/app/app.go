@@ -127,7 +127,7 @@ func openStore(ctx context.Context, cfg config.Config, opts Options) (store.Stor
 		}
 		return st, nil
 	default:
-		st, err := sqlite.OpenWith(ctx, target, sqlite.Options{NoMigrate: opts.NoMigrate})
+		st, err := sqlite.OpenWith(ctx, target, sqlite.Options{NoMigrate: opts.NoMigrate, BusyTimeout: cfg.Database.BusyTimeout.D()})
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite store %s: %w", target, err)
 		}
