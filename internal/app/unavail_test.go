@@ -14,7 +14,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -58,98 +57,13 @@ func sqliteLocked(path string) *outage {
 	}
 }
 
-// forwarder is a TCP forwarder between the node and PostgreSQL that the
-// test can cut: the server then is out of reach (connections reset,
-// new ones refused) as when the network or the server goes.
-type forwarder struct {
-	addr, target string
-	mu           sync.Mutex
-	ln           net.Listener
-	conns        []net.Conn
-}
-
-func newForwarder(t *testing.T, target string) *forwarder {
-	f := &forwarder{target: target}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.addr = ln.Addr().String()
-	f.serve(ln)
-	t.Cleanup(f.close)
-	return f
-}
-
-func (f *forwarder) serve(ln net.Listener) {
-	f.mu.Lock()
-	f.ln = ln
-	f.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", f.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			f.mu.Lock()
-			f.conns = append(f.conns, c, up)
-			f.mu.Unlock()
-			go func() { _, _ = io.Copy(up, c); up.Close() }()
-			go func() { _, _ = io.Copy(c, up); c.Close() }()
-		}
-	}()
-}
-
-// close stops listening and drops every connection.
-func (f *forwarder) close() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.ln != nil {
-		f.ln.Close()
-		f.ln = nil
-	}
-	for _, c := range f.conns {
-		c.Close()
-	}
-	f.conns = nil
-}
-
 // pgOutage routes the node's PostgreSQL connections through a forwarder
-// and returns the URL to give the node.
+// the test cuts: the server is then out of reach (connections reset, new
+// ones refused) as when the network or the server goes. It returns the URL
+// to give the node.
 func pgOutage(t *testing.T) (*outage, string) {
-	u, err := url.Parse(pgtest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	target := u.Host
-	if u.Port() == "" {
-		target = net.JoinHostPort(u.Hostname(), "5432")
-	}
-	f := newForwarder(t, target)
-	u.Host = f.addr
-	return &outage{
-		cut: func(t *testing.T) { f.close() },
-		restore: func(t *testing.T) {
-			var ln net.Listener
-			var err error
-			// The port was ours a moment ago; the kernel lets it go at
-			// once for a listener (SO_REUSEADDR), a retry covers a race.
-			for range 50 {
-				if ln, err = net.Listen("tcp", f.addr); err == nil {
-					break
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-			if err != nil {
-				t.Fatalf("listen again on %s: %v", f.addr, err)
-			}
-			f.serve(ln)
-		},
-	}, u.String()
+	f := pgtest.Forward(t, pgtest.URL(t))
+	return &outage{cut: func(*testing.T) { f.Cut() }, restore: func(t *testing.T) { f.Restore(t) }}, f.URL
 }
 
 // unavailableShapes checks a 503 in each surface's own error shape.
