@@ -6,6 +6,8 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"strings"
+
+	"github.com/tokengate/tokengate/internal/httpx"
 )
 
 // The upstream trusts the identity headers because only the gateway sets
@@ -120,25 +122,8 @@ func setForwarded(pr *httputil.ProxyRequest, trusted []netip.Prefix) {
 // with the peer when the peer is a trusted proxy, else the peer alone (a
 // client can't choose the address an upstream sees).
 func forwardedFor(peer string, chain []string, trusted []netip.Prefix) string {
-	if len(chain) == 0 || !trustedPeer(peer, trusted) {
+	if len(chain) == 0 || !httpx.TrustedAddr(peer, trusted) {
 		return peer
 	}
 	return strings.Join(chain, ", ") + ", " + peer
-}
-
-func trustedPeer(peer string, trusted []netip.Prefix) bool {
-	if len(trusted) == 0 {
-		return false
-	}
-	a, err := netip.ParseAddr(peer)
-	if err != nil {
-		return false
-	}
-	a = a.Unmap()
-	for _, p := range trusted {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }
