@@ -132,3 +132,54 @@ func TestSIGTERMDrains(t *testing.T) {
 		t.Errorf("%d errors logged during the drain:\n%s", errs, g.stderr)
 	}
 }
+
+// TestSIGTERMDrainBound: a request still running at shutdown_timeout is
+// cut off, and serve says so and exits 1, rather than hang its supervisor.
+func TestSIGTERMDrainBound(t *testing.T) {
+	bin := buildTokengate(t)
+	arrived := make(chan struct{}, 1)
+	release := make(chan struct{})
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release // only after the gateway exited
+	}))
+	defer upstream.Close()
+	defer close(release) // before Close, which waits for the handler
+	cfg := filepath.Join(t.TempDir(), "tokengate.yaml")
+	conf := fmt.Sprintf("shutdown_timeout: 1s\nproxy:\n  routes:\n    - prefix: /api/\n      upstream: %s/\n      errors: plain\n", upstream.URL)
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := startGateway(t, bin, t.TempDir(), freeAddr(t), cfg, "TOKENGATE_ADMIN_PASSWORD="+serveAdminPassword)
+	p := g.password("admin", serveAdminPassword)
+	if p.status != http.StatusOK {
+		t.Fatalf("password grant: %d %s", p.status, p.raw)
+	}
+	done := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, g.URL+"/api/forever", nil)
+		req.Header.Set("Authorization", "Bearer "+p.str("access_token"))
+		// A connection of its own: a reused one would be retried.
+		resp, err := (&http.Client{Timeout: hangBound, Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+		if err == nil {
+			_, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	<-arrived
+	if err := g.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-g.exited:
+	case <-time.After(hangBound):
+		t.Fatal("the gateway did not exit at shutdown_timeout")
+	}
+	if code := g.cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(g.stderr.String(), "requests still in flight after shutdown_timeout 1s were cut off") {
+		t.Fatalf("exit code %d, want 1 with the reason:\n%s", code, g.stderr)
+	}
+	if err := <-done; err == nil {
+		t.Fatal("the request held past shutdown_timeout was answered")
+	}
+}
