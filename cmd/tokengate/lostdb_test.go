@@ -48,7 +48,12 @@ func TestLostDatabaseFile(t *testing.T) {
 	}
 	secrets["client secret"], secrets["client's access token"] = m[1], cc.str("access_token")
 
-	secrets["web session cookie"] = webSignIn(t, g.URL, "bob", serveBobPassword)
+	_, set := webSignIn(t, browserClient(nil), g.URL, "bob", serveBobPassword)
+	for _, line := range set {
+		if c, err := http.ParseSetCookie(line); err == nil && c.Name == "tokengate_session" {
+			secrets["web session cookie"] = c.Value
+		}
+	}
 
 	// master.key is base64 text of the 32-byte key.
 	keyText, err := os.ReadFile(filepath.Join(dir, "master.key"))
@@ -101,19 +106,18 @@ func TestLostDatabaseFile(t *testing.T) {
 	}
 }
 
-// webSignIn signs in to the web UI at base (plain HTTP) and returns the
-// session cookie's value.
-func webSignIn(t *testing.T, base, user, password string) string {
+// webSignIn signs in to the web UI at base with hc and returns the
+// Set-Cookie lines of the sign-in page and of the sign-in's answer.
+func webSignIn(t *testing.T, hc *http.Client, base, user, password string) (page, signIn []string) {
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	hc := &http.Client{Jar: jar, Timeout: hangBound, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := hc.Get(base + "/ui/signin")
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, _ := io.ReadAll(resp.Body)
+	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	page = resp.Header.Values("Set-Cookie")
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(body)
 	if m == nil {
 		t.Fatalf("no CSRF token on the sign-in page: %d", resp.StatusCode)
 	}
@@ -125,11 +129,16 @@ func webSignIn(t *testing.T, base, user, password string) string {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	for _, c := range resp.Cookies() {
-		if strings.HasSuffix(c.Name, "tokengate_session") && c.Value != "" {
-			return c.Value
-		}
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("web sign-in: %s", resp.Status)
 	}
-	t.Fatalf("web sign-in: %s, no session cookie", resp.Status)
-	return ""
+	return page, resp.Header.Values("Set-Cookie")
+}
+
+// browserClient is a client with a cookie jar that does not follow
+// redirects, over tr (nil: the default transport).
+func browserClient(tr http.RoundTripper) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Timeout: hangBound, Jar: jar, Transport: tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }

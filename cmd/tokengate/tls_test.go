@@ -12,12 +12,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -47,11 +45,7 @@ func TestTLS(t *testing.T) {
 	bin := buildTokengate(t)
 	ca := tlscerttest.NewCA(t)
 	tc := &tls.Config{RootCAs: ca.Pool}
-	client := func() *http.Client {
-		jar, _ := cookiejar.New(nil)
-		return &http.Client{Timeout: hangBound, Jar: jar, Transport: &http.Transport{TLSClientConfig: tc.Clone()},
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	}
+	client := func() *http.Client { return browserClient(&http.Transport{TLSClientConfig: tc.Clone()}) }
 	t.Run("flags, https issuer, Secure cookies, SIGHUP", func(t *testing.T) { testTLSFlagsSIGHUP(t, bin, ca, tc, client()) })
 	t.Run("config keys, reload on file change", func(t *testing.T) { testTLSFileChange(t, bin, ca, tc, client()) })
 	t.Run("bad pairs are refused at start", func(t *testing.T) { testTLSRefused(t, bin, ca) })
@@ -166,30 +160,9 @@ func testTLSFileChange(t *testing.T, bin string, ca *tlscerttest.CA, tc *tls.Con
 // checkSecureSignIn signs in to the web UI at base and checks its cookies.
 func checkSecureSignIn(t *testing.T, hc *http.Client, base string) {
 	t.Helper()
-	resp, err := hc.Get(base + "/ui/signin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	checkCookies(t, "sign-in page", resp.Header.Values("Set-Cookie"), "__Host-tokengate_pre=")
-	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
-	if m == nil {
-		t.Fatalf("no CSRF token on the sign-in page: %d", resp.StatusCode)
-	}
-	req, _ := http.NewRequest(http.MethodPost, base+"/ui/signin", strings.NewReader(url.Values{"csrf": {string(m[1])},
-		"username": {"admin"}, "password": {serveAdminPassword}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", base)
-	resp, err = hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("sign in over TLS: %s", resp.Status)
-	}
-	checkCookies(t, "sign-in", resp.Header.Values("Set-Cookie"), "__Host-tokengate_session=")
+	page, signIn := webSignIn(t, hc, base, "admin", serveAdminPassword)
+	checkCookies(t, "sign-in page", page, "__Host-tokengate_pre=")
+	checkCookies(t, "sign-in", signIn, "__Host-tokengate_session=")
 }
 
 func checkCookies(t *testing.T, what string, cookies []string, want string) {
