@@ -133,6 +133,13 @@ func startGateway(t *testing.T, bin, dataDir, addr, configFile string, env ...st
 // is always killed when the test ends.
 func startServe(t *testing.T, bin, base string, args []string, env ...string) *gateway {
 	t.Helper()
+	return startServeClient(t, http.DefaultClient, bin, base, args, env...)
+}
+
+// startServeClient is startServe asking /healthz with hc (say, one that
+// trusts the test's CA).
+func startServeClient(t *testing.T, hc *http.Client, bin, base string, args []string, env ...string) *gateway {
+	t.Helper()
 	g := &gateway{t: t, URL: base, stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
 	g.cmd = exec.Command(bin, args...)
 	g.cmd.Env = hermeticEnv(env...)
@@ -149,7 +156,7 @@ func startServe(t *testing.T, bin, base string, args []string, env ...string) *g
 	if !g.stdout.waitFor("Discovery: ", g.exited) {
 		t.Fatalf("tokengate serve exited before listening:\nstdout:\n%s\nstderr:\n%s", g.stdout, g.stderr)
 	}
-	resp, err := http.Get(g.URL + "/healthz")
+	resp, err := hc.Get(g.URL + "/healthz")
 	if err != nil {
 		t.Fatalf("healthz: %v\nstderr:\n%s", err, g.stderr)
 	}

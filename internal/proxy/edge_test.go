@@ -45,6 +45,9 @@ func newEdge(t *testing.T, mutate func(*config.Config)) *edge {
 		e.mu.Lock()
 		e.seen = append(e.seen, got)
 		e.mu.Unlock()
+		for _, c := range r.Header.Values("X-Echo-Set-Cookie") {
+			w.Header().Add("Set-Cookie", c) // an upstream's cookies, as the test asks
+		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(got)
 	}))

@@ -127,3 +127,30 @@ func forwardedFor(peer string, chain []string, trusted []netip.Prefix) string {
 	}
 	return strings.Join(chain, ", ") + ", " + peer
 }
+
+// dropGatewayCookies deletes from an upstream's response every Set-Cookie
+// that names one of the gateway's own cookies (a name starting with
+// tokengate, also behind the __Host- and __Secure- prefixes, in any case).
+// An upstream shares the gateway's origin, so a browser would take such a
+// cookie as the gateway's: it could sign the browser in to the web UI as
+// someone else, or sign it out. The upstream's own cookies pass.
+func dropGatewayCookies(h http.Header) {
+	vs := h["Set-Cookie"]
+	if len(vs) == 0 {
+		return
+	}
+	kept := make([]string, 0, len(vs))
+	for _, v := range vs {
+		name, _, _ := strings.Cut(v, "=")
+		name = strings.ToLower(strings.TrimSpace(name))
+		name = strings.TrimPrefix(strings.TrimPrefix(name, "__host-"), "__secure-")
+		if !strings.HasPrefix(name, "tokengate") {
+			kept = append(kept, v)
+		}
+	}
+	if len(kept) == 0 {
+		h.Del("Set-Cookie")
+		return
+	}
+	h["Set-Cookie"] = kept
+}
