@@ -188,7 +188,7 @@ func serve(ctx context.Context, env *cliEnv, cfg config.Config, demoMode, noMigr
 	}
 	bg, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go a.Engine.Run(bg, cfg.Keys.ReloadInterval.D())
+	go a.Engine.Run(bg, a.KeyReload())
 	printWelcome(env.stdout, cfg, res)
 	if printDemo != nil {
 		printDemo()
