@@ -25,7 +25,12 @@
 // Revocation bound: a verified token's session liveness and each user's
 // memberships are cached for at most the configured bound (default 2s) and
 // never beyond the token's exp, so a revoked session, a removed membership
-// or changed channels take effect at this node within the bound. A token
+// or changed channels take effect at this node within the bound, whichever
+// node or command made the change. On a store that notifies its nodes of
+// changes (PostgreSQL) they take effect sooner, a round trip after the
+// commit: the engine passes each change on (engine.Subscribe) and the
+// entries it concerns are checked again at their next use; the bound is
+// what remains when a notification is lost. A token
 // seen before skips signature verification: the cache is keyed by the
 // SHA-256 of the whole token, so only the very bytes already verified hit,
 // and only while the key that signed them is trusted (a revoked signing
