@@ -11,7 +11,6 @@ package main
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -28,122 +27,6 @@ import (
 
 	"github.com/tokengate/tokengate/internal/store/postgres/pgtest"
 )
-
-// forwarder relays TCP connections from its loopback address to target.
-// stop closes the listener and every relayed connection, as a database
-// server that vanished would; start listens on the same address again.
-type forwarder struct {
-	t      *testing.T
-	addr   string
-	target string
-
-	mu    sync.Mutex
-	ln    net.Listener
-	conns map[net.Conn]bool
-	wg    sync.WaitGroup
-}
-
-func newForwarder(t *testing.T, target string) *forwarder {
-	f := &forwarder{t: t, addr: "127.0.0.1:0", target: target, conns: map[net.Conn]bool{}}
-	f.start()
-	f.addr = f.ln.Addr().String()
-	t.Cleanup(f.stop)
-	return f
-}
-
-func (f *forwarder) start() {
-	f.t.Helper()
-	var ln net.Listener
-	var err error
-	// The port was ours a moment ago; a loaded machine may take a moment
-	// to let it go.
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		if ln, err = net.Listen("tcp", f.addr); err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if err != nil {
-		f.t.Fatalf("forwarder: listen on %s: %v", f.addr, err)
-	}
-	f.mu.Lock()
-	f.ln = ln
-	f.mu.Unlock()
-	f.wg.Add(1)
-	go func() {
-		defer f.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			d, err := net.Dial("tcp", f.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			if !f.track(c, d) {
-				return
-			}
-			f.wg.Add(2)
-			pipe := func(dst, src net.Conn) {
-				defer f.wg.Done()
-				io.Copy(dst, src)
-				dst.Close()
-				src.Close()
-			}
-			go pipe(d, c)
-			go pipe(c, d)
-		}
-	}()
-}
-
-// track remembers a relayed pair, or closes it when the forwarder stopped.
-func (f *forwarder) track(cs ...net.Conn) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.ln == nil {
-		for _, c := range cs {
-			c.Close()
-		}
-		return false
-	}
-	for _, c := range cs {
-		f.conns[c] = true
-	}
-	return true
-}
-
-func (f *forwarder) stop() {
-	f.mu.Lock()
-	if f.ln != nil {
-		f.ln.Close()
-		f.ln = nil
-	}
-	for c := range f.conns {
-		c.Close()
-	}
-	clear(f.conns)
-	f.mu.Unlock()
-	f.wg.Wait()
-}
-
-// throughForwarder starts a forwarder to the server of the database URL
-// u and returns it with u rewritten to reach the server through it.
-func throughForwarder(t *testing.T, u string) (*forwarder, string) {
-	t.Helper()
-	p, err := url.Parse(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	target := p.Host
-	if p.Port() == "" {
-		target = net.JoinHostPort(p.Hostname(), "5432")
-	}
-	f := newForwarder(t, target)
-	p.Host = f.addr
-	return f, p.String()
-}
 
 // pollUntil polls cond until it holds and returns how long that took,
 // failing after a generous deadline (a loaded machine is only slow).
@@ -175,7 +58,8 @@ func (g *gateway) proxied(access string) int {
 
 func TestThreeNodesPostgres(t *testing.T) {
 	db := pgtest.URL(t)
-	fwd, through := throughForwarder(t, db)
+	fwd := pgtest.Forward(t, db)
+	through := fwd.URL
 	bin := buildTokengate(t)
 
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -371,19 +255,37 @@ proxy:
 			}
 			return n
 		}
+		warm := n1.password("bob", serveBobPassword)
+		if warm.status != 200 || n3.proxied(warm.str("access_token")) != 200 {
+			t.Fatalf("sign-on and proxy before the cut: %d %s", warm.status, warm.raw)
+		}
 		had := sessions()
-		fwd.stop()
-		for _, g := range nodes {
-			if r := g.password("bob", serveBobPassword); r.status == 200 {
-				t.Fatalf("sign-on at %s without a database: %d %s", g.URL, r.status, r.raw)
+		fwd.Cut()
+		unavailable := func(what string, g *gateway, a httpAnswer) {
+			t.Helper()
+			if a.status != http.StatusServiceUnavailable || a.retryAfter == "" || a.str("error") == "" {
+				t.Fatalf("%s at %s without a database: %d (Retry-After %q) %s; want 503 with Retry-After in OAuth 2.0's shape\nthe node's log:\n%s",
+					what, g.URL, a.status, a.retryAfter, a.raw, g.stderr)
 			}
 		}
+		for _, g := range nodes {
+			unavailable("sign-on", g, g.password("bob", serveBobPassword))
+			unavailable("refresh", g, g.refresh(warm.str("refresh_token")))
+		}
+		unavailable("revocation", n2, postForm(t, n2.URL+"/oauth2/revoke", url.Values{"token": {warm.str("refresh_token")}, "client_id": {"tokengate"}}))
+		// The proxy fails closed once it cannot establish that the session
+		// is live: at the latest when its cached answer is older than the
+		// bound.
+		pollUntil(t, "node 3's proxy fails closed without a database", func() bool { return n3.proxied(warm.str("access_token")) == http.StatusServiceUnavailable })
 		if got := sessions(); got != had {
 			t.Fatalf("%d sessions after sign-ons without a database, had %d", got, had)
 		}
 		// Back, at the same address: the nodes' pools and listeners
 		// connect again by themselves.
-		fwd.start()
+		fwd.Restore(t)
+		if r := n2.refresh(warm.str("refresh_token")); r.status != 200 {
+			t.Fatalf("the refresh token of before the cut, after it: %d %s", r.status, r.raw)
+		}
 		var g httpAnswer
 		for _, node := range nodes {
 			pollUntil(t, "the node signs on again", func() bool { g = node.password("bob", serveBobPassword); return g.status == 200 })
