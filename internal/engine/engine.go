@@ -308,7 +308,7 @@ const (
 // store's change notifications when the store gives them (changes.go),
 // reloads the key ring every reload (so keys rotated or revoked on another
 // node or by the CLI take effect even when a notification was lost),
-// prunes expired keys, purges dead sessions, audit events past their
+// prunes expired keys and purges dead sessions, audit events past their
 // retention and ended runs of sign-on failures (Purge, once a minute, by
 // one node at a time), and, once a minute, recounts the live sessions of
 // the tokengate_sessions_live gauge (the node counts them once with
@@ -338,9 +338,6 @@ func (e *Engine) Run(ctx context.Context, reload time.Duration) {
 				e.log.ErrorContext(ctx, "reload signing keys", "err", err)
 			}
 		case <-purge.C:
-			if _, err := e.ring.Prune(ctx); err != nil && ctx.Err() == nil {
-				e.log.ErrorContext(ctx, "prune signing keys", "err", err)
-			}
 			e.Purge(ctx, 1000, 100)
 			recount()
 		}
@@ -351,9 +348,10 @@ func (e *Engine) Run(ctx context.Context, reload time.Duration) {
 // so that nodes sharing a store purge one at a time.
 const PurgeLock = "purge"
 
-// Purge runs one round of the background purges (Run's every minute), at
-// most batch rows per statement and maxBatches statements each, and logs
-// what fails. On a store shared by several nodes it first takes
+// Purge runs one round of the background purges (Run's every minute):
+// expired signing keys, then dead sessions, browser sessions, audit events
+// and sign-on failure records, at most batch rows per statement and
+// maxBatches statements each; it logs what fails. On a store shared by several nodes it first takes
 // PurgeLock without waiting: when another node holds it (it is purging),
 // this round is skipped and Purge returns false.
 func (e *Engine) Purge(ctx context.Context, batch, maxBatches int) bool {
@@ -370,6 +368,11 @@ func (e *Engine) Purge(ctx context.Context, batch, maxBatches int) bool {
 			return false
 		}
 		defer release()
+	}
+	// Keys whose every token expired leave the store (a ring skips them
+	// from then on anyway).
+	if _, err := e.ring.Prune(ctx); err != nil && ctx.Err() == nil {
+		e.log.ErrorContext(ctx, "prune signing keys", "err", err)
 	}
 	for _, p := range []struct {
 		what string
