@@ -207,7 +207,7 @@ func serve(ctx context.Context, env *cliEnv, cfg config.Config, demoMode, noMigr
 	}
 	bg, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go a.Engine.Run(bg, cfg.Keys.ReloadInterval.D())
+	go a.Engine.Run(bg, a.KeyReload())
 	if certs != nil {
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.GetCertificate}
 		// Taken before the welcome text, so that a SIGHUP sent once it

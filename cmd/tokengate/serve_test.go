@@ -206,9 +206,10 @@ func mustCLI(t *testing.T, bin, dataDir, stdin string, args ...string) string {
 }
 
 type httpAnswer struct {
-	status int
-	body   map[string]any
-	raw    string
+	status     int
+	body       map[string]any
+	raw        string
+	retryAfter string
 }
 
 func postForm(t *testing.T, u string, form url.Values, basic ...string) httpAnswer {
@@ -227,7 +228,7 @@ func postForm(t *testing.T, u string, form url.Values, basic ...string) httpAnsw
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	a := httpAnswer{status: resp.StatusCode, raw: string(b)}
+	a := httpAnswer{status: resp.StatusCode, raw: string(b), retryAfter: resp.Header.Get("Retry-After")}
 	_ = json.Unmarshal(b, &a.body)
 	return a
 }
@@ -506,7 +507,7 @@ func testOfflineTokensAgree(t *testing.T, bin string) {
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
-		a := httpAnswer{status: resp.StatusCode, raw: string(b)}
+		a := httpAnswer{status: resp.StatusCode, raw: string(b), retryAfter: resp.Header.Get("Retry-After")}
 		_ = json.Unmarshal(b, &a.body)
 		return a
 	}

@@ -81,9 +81,10 @@ type Keys struct {
 	// so that verifiers caching the JWKS and nodes reloading their keys
 	// learn it first: it must exceed JWKSMaxAge plus ReloadInterval.
 	PublishLead Duration `yaml:"publish_lead"`
-	// ReloadInterval is how often each node rereads keys from the store:
-	// a key rotated or revoked elsewhere (another node, the CLI) takes
-	// effect on this node within it.
+	// ReloadInterval is how often each node rereads keys from the store
+	// (at most every proxy.revocation_bound): a key rotated or revoked
+	// elsewhere (another node, the CLI) takes effect on this node within
+	// it, and at once on PostgreSQL, whose notifications tell every node.
 	ReloadInterval Duration `yaml:"reload_interval"`
 	// JWKSMaxAge is the Cache-Control max-age of the JWKS: how long a
 	// verifier may keep using the key set it fetched.
