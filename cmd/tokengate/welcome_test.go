@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bytes"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/engine"
+)
+
+// TestWelcomeCurlLine runs the "Get a first token" line serve prints
+// through a real shell, with curl replaced by a function that prints its
+// arguments: a user who pastes the line must send the admin's password,
+// whatever characters it holds, and never the literal name of a variable.
+func TestWelcomeCurlLine(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh on PATH")
+	}
+	const chosen = `p&ss +w'ord$x`
+	for _, tc := range []struct {
+		name string
+		res  engine.BootstrapResult
+		want string // the password curl must be given
+	}{
+		{"generated", engine.BootstrapResult{CreatedAdmin: true, AdminPassword: "Gen3rated-Pw_x"}, "Gen3rated-Pw_x"},
+		{"from the environment", engine.BootstrapResult{CreatedAdmin: true}, chosen},
+		{"existing admin", engine.BootstrapResult{}, "YOUR_PASSWORD"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := config.Default()
+			var out bytes.Buffer
+			printWelcome(&out, cfg, tc.res)
+			var line string
+			for _, l := range strings.Split(out.String(), "\n") {
+				if strings.HasPrefix(strings.TrimSpace(l), "curl ") {
+					line = strings.TrimSpace(l)
+				}
+			}
+			if line == "" {
+				t.Fatalf("no curl line in:\n%s", out.String())
+			}
+			script := `curl() { for a in "$@"; do printf '%s\n' "$a"; done; }; jq() { cat; }; ` + line
+			cmd := exec.Command(sh, "-c", script)
+			cmd.Env = []string{"PATH=/usr/bin:/bin", "TOKENGATE_ADMIN_PASSWORD=" + chosen}
+			got, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			args := strings.Split(strings.TrimSuffix(string(got), "\n"), "\n")
+			found := false
+			for i, a := range args {
+				if a == "password="+tc.want && i > 0 && args[i-1] == "--data-urlencode" {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("the line %q gives curl %q, not --data-urlencode password=%s", line, args, tc.want)
+			}
+		})
+	}
+}
