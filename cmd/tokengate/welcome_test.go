@@ -62,3 +62,22 @@ func TestWelcomeCurlLine(t *testing.T) {
 		})
 	}
 }
+
+// TestHelpListsOneCommandPerColumn checks that tokengate --help keeps every
+// line of a command's summary in the summary column: a continuation line
+// at the left margin reads as a command of its own.
+func TestHelpListsOneCommandPerColumn(t *testing.T) {
+	var out bytes.Buffer
+	printGroup(&out, rootCommand(), []string{"tokengate"})
+	_, list, ok := strings.Cut(out.String(), "Commands:\n")
+	if !ok {
+		t.Fatalf("no command list in:\n%s", out.String())
+	}
+	list, _, _ = strings.Cut(list, "\n\n")
+	const col = "  " + "          " + " " // the indent, %-10s, the space
+	for _, l := range strings.Split(list, "\n") {
+		if !strings.HasPrefix(l, "  ") || (strings.HasPrefix(l, "   ") && !strings.HasPrefix(l, col)) {
+			t.Errorf("help line out of its column: %q", l)
+		}
+	}
+}
