@@ -297,6 +297,8 @@ func printAdminCreated(w io.Writer, res engine.BootstrapResult) string {
 	case res.CreatedAdmin:
 		fmt.Fprintln(w, "Created user \"admin\" with the password in TOKENGATE_ADMIN_PASSWORD.")
 		return `"password=$TOKENGATE_ADMIN_PASSWORD"`
+	case res.AdminPasswordInUse:
+		return `"password=$TOKENGATE_ADMIN_PASSWORD"`
 	case res.AdminPasswordNotApplied:
 		fmt.Fprintln(w, "TOKENGATE_ADMIN_PASSWORD was not applied: user \"admin\" already exists and keeps its password; change it with `tokengate user set admin --password-stdin`.")
 	}

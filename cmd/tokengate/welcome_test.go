@@ -27,6 +27,7 @@ func TestWelcomeCurlLine(t *testing.T) {
 	}{
 		{"generated", engine.BootstrapResult{CreatedAdmin: true, AdminPassword: "Gen3rated-Pw_x"}, "Gen3rated-Pw_x"},
 		{"from the environment", engine.BootstrapResult{CreatedAdmin: true}, chosen},
+		{"the environment's, in use already", engine.BootstrapResult{AdminPasswordInUse: true}, chosen},
 		{"existing admin", engine.BootstrapResult{}, "YOUR_PASSWORD"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
