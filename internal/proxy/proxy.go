@@ -198,6 +198,10 @@ func New(eng *engine.Engine, opts Options) (*Proxy, error) {
 			Transport:  timed{opts.Transport, latency.WithLabelValues(rc.Prefix, "upstream")},
 			BufferPool: copyBuffers,
 			ErrorLog:   errorLog(p.log),
+			ModifyResponse: func(resp *http.Response) error {
+				dropGatewayCookies(resp.Header)
+				return nil
+			},
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 				obs.Failure(r.Context(), p.log.With("prefix", rc.Prefix), slog.LevelWarn, "proxy upstream failed", err)
 				writeError(w, r, p.log, rc.Errors, errors.Join(errUpstream, err))
