@@ -253,6 +253,9 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		APITokenReauth: cfg.APITokens.ReauthWindow.D(),
 		MaxAPITokens:   cfg.APITokens.MaxPerUser,
 		AuditRetention: cfg.Audit.Retention.D(),
+		DefaultSessionLimit: engine.SessionLimit{
+			Max: cfg.SessionLimit.MaxSessions, Policy: store.LimitPolicy(cfg.SessionLimit.Policy),
+		},
 
 		Now:        opts.Now,
 		Logger:     a.Log,
