@@ -82,3 +82,21 @@ func TestHelpListsOneCommandPerColumn(t *testing.T) {
 		}
 	}
 }
+
+// TestInitStartHint checks the command init suggests: it starts on what
+// init made, so it names the configuration file given to init, and never
+// repeats a database URL (which may hold a password).
+func TestInitStartHint(t *testing.T) {
+	for _, tc := range []struct {
+		g    globalFlags
+		want string
+	}{
+		{globalFlags{}, "tokengate serve --data /d"},
+		{globalFlags{configFile: "my conf.yaml"}, "tokengate serve --config 'my conf.yaml' --data /d"},
+		{globalFlags{dbURL: "postgres://u:secret@h/db"}, "tokengate serve --data /d --db URL (the one given to init)"},
+	} {
+		if got := startHint(&cliEnv{global: tc.g, getenv: func(string) string { return "" }}, "/d"); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.g, got, tc.want)
+		}
+	}
+}
