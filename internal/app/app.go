@@ -213,7 +213,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 			if rerr := os.Remove(path); rerr != nil {
 				a.Log.Warn("could not remove the master key made for this start", "path", path, "err", rerr)
 			}
-			return fmt.Errorf("this node was given no master key (TOKENGATE_MASTER_KEY is not set and %s did not exist) and the signing keys in the database are sealed with another: give it the master key the other nodes use, in TOKENGATE_MASTER_KEY or as %s", path, path)
+			return fmt.Errorf("this node was given no master key (TOKENGATE_MASTER_KEY is not set and %s did not exist) and the signing keys in the database are sealed with another: give it the master key they were sealed with (the other nodes' key, or master.key from the backup), in TOKENGATE_MASTER_KEY or as %s", path, path)
 		}
 		return fmt.Errorf("load signing keys: %w", err)
 	}
