@@ -4,12 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -53,6 +55,35 @@ func sqliteLocked(path string) *outage {
 		restore: func(t *testing.T) {
 			_ = tx.Rollback()
 			_ = db.Close()
+		},
+	}
+}
+
+// sqliteImmutable makes the open database's files immutable (chattr +i):
+// the node's writes to them fail with EPERM, SQLITE_IOERR, as on a failing
+// disk, while its reads of them go on. It needs CAP_LINUX_IMMUTABLE; the
+// test is skipped without it (the locked variant runs everywhere, and the
+// sqlite package's tests cover a full database and a read-only one).
+func sqliteImmutable(db string) *outage {
+	files := []string{db, db + "-wal"}
+	chattr := func(t *testing.T, flag string) error {
+		out, err := exec.Command("chattr", append([]string{flag}, files...)...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("chattr %s: %v: %s", flag, err, out)
+		}
+		return nil
+	}
+	return &outage{reads: true,
+		cut: func(t *testing.T) {
+			if err := chattr(t, "+i"); err != nil {
+				t.Skipf("%v (it needs CAP_LINUX_IMMUTABLE)", err)
+			}
+			t.Cleanup(func() { _ = chattr(t, "-i") }) // before the temp directory goes
+		},
+		restore: func(t *testing.T) {
+			if err := chattr(t, "-i"); err != nil {
+				t.Fatal(err)
+			}
 		},
 	}
 }
@@ -111,12 +142,12 @@ var unavailableShapes = map[string]func(t *testing.T, body map[string]any){
 // outage are still current: a transient failure is never taken for reuse,
 // and no family is revoked.
 func TestStoreUnavailable(t *testing.T) {
-	for _, backend := range []string{"sqlite", "postgres"} {
-		t.Run(backend, func(t *testing.T) {
+	for _, variant := range []string{"sqlite locked", "sqlite I/O error", "postgres cut off"} {
+		t.Run(variant, func(t *testing.T) {
 			upstream := httpEcho(t)
 			var out *outage
 			dbURL := ""
-			if backend == "postgres" {
+			if variant == "postgres cut off" {
 				out, dbURL = pgOutage(t)
 			}
 			dir := t.TempDir()
@@ -126,8 +157,11 @@ func TestStoreUnavailable(t *testing.T) {
 				c.SyncGW = config.SyncGW{Enabled: true, Buckets: []string{"db"}}
 				c.Proxy.Routes = []config.ProxyRoute{{Prefix: "/data/", Upstream: upstream + "/", Errors: config.ErrorsPlain}}
 			})
-			if out == nil {
+			switch variant {
+			case "sqlite locked":
 				out = sqliteLocked(filepath.Join(dir, "tokengate.db"))
+			case "sqlite I/O error":
+				out = sqliteImmutable(filepath.Join(dir, "tokengate.db"))
 			}
 			s.User(t, "", "alice", "alice-password", true)
 
