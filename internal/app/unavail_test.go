@@ -21,6 +21,7 @@ import (
 
 	"github.com/tokengate/tokengate/internal/app/apptest"
 	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/store"
 	"github.com/tokengate/tokengate/internal/store/postgres/pgtest"
 )
@@ -135,7 +136,8 @@ var unavailableShapes = map[string]func(t *testing.T, body map[string]any){
 // unreachable" on both backends, over real HTTP: while the store can't
 // write (SQLite locked by another process past the busy timeout) or can't
 // be reached (PostgreSQL cut off), sign-on, refresh in every dialect,
-// revoke, API-token creation and the web sign-in answer 503 with
+// revoke, API-token creation, the web sign-in (and, with the store out of
+// reach, introspection and the proxy) answer 503 with
 // Retry-After in each dialect's own shape, and /readyz says not ready;
 // nothing is issued or half-written; once the store is back the node
 // answers again by itself, and the refresh tokens presented during the
@@ -174,6 +176,13 @@ func TestStoreUnavailable(t *testing.T) {
 			core := s.Do(t, "POST", "/api/login", nil, `{"username":"alice","password":"alice-password"}`).JSON(t)
 			ags := agsSignOn(t, s).JSON(t)
 			api := s.APIToken(t, "", "alice", "sync")
+			_, rsSecret, err := s.App.Engine.CreateClient(context.Background(), engine.NewClient{ID: "rs", GrantTypes: []string{"client_credentials"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			introspect := func() apptest.Response {
+				return s.Send(t, apptest.Request{Path: "/oauth2/introspect", Form: url.Values{"token": {ags["access_token"].(string)}}, BasicUser: "rs", BasicPass: rsSecret})
+			}
 			web := newBrowser(t, s)
 			web.get(t, "/ui/signin")
 			if r := s.Do(t, "GET", "/readyz", nil, ""); r.Status != http.StatusOK {
@@ -223,14 +232,21 @@ func TestStoreUnavailable(t *testing.T) {
 			// The proxy answers only what it can establish: with reads
 			// working, a live session's request goes through; with the
 			// store out of reach it fails closed.
+			// So does introspection.
 			proxied := proxyGet(t, s, "/data/x", core["access_token"].(string))
+			in := introspect()
 			if out.reads {
 				if proxied.Status != http.StatusOK {
 					t.Errorf("proxy with reads working: %d %s", proxied.Status, proxied.Body)
 				}
+				if in.Status != http.StatusOK || in.JSON(t)["active"] != true {
+					t.Errorf("introspection with reads working: %d %s", in.Status, in.Body)
+				}
 			} else {
 				wantUnavailable(t, "proxy", proxied)
 				unavailableShapes["plain"](t, proxied.JSON(t))
+				wantUnavailable(t, "introspection", in) // never "active": false
+				unavailableShapes["oauth2"](t, in.JSON(t))
 			}
 			if r := s.Do(t, "GET", "/readyz", nil, ""); r.Status != http.StatusServiceUnavailable {
 				t.Errorf("readyz while the store can't write: %d %s", r.Status, r.Body)
