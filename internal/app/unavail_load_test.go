@@ -7,9 +7,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/tokengate/tokengate/internal/app/apptest"
-	"github.com/tokengate/tokengate/internal/config"
 )
 
 // TestStoreUnwritableMidLoad is issue 14's "the store made unwritable
@@ -22,19 +19,7 @@ import (
 func TestStoreUnwritableMidLoad(t *testing.T) {
 	for _, variant := range []string{"sqlite locked", "postgres cut off"} {
 		t.Run(variant, func(t *testing.T) {
-			var out *outage
-			dbURL := ""
-			if variant == "postgres cut off" {
-				out, dbURL = pgOutage(t)
-			}
-			dir := t.TempDir()
-			s := apptest.New(t, func(c *config.Config) {
-				c.DataDir, c.Database.URL = dir, dbURL
-				c.Database.BusyTimeout = config.Duration(100 * time.Millisecond)
-			})
-			if out == nil {
-				out = sqliteLocked(dir + "/tokengate.db")
-			}
+			s, out := outageServer(t, variant, nil)
 			s.User(t, "", "alice", "alice-password", true)
 			const clients = 4
 			tokens := make([]string, clients)

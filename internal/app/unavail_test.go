@@ -60,6 +60,33 @@ func sqliteLocked(path string) *outage {
 	}
 }
 
+// outageServer starts a node for an outage variant ("sqlite locked",
+// "sqlite I/O error", "postgres cut off") with a short busy timeout;
+// mutate adjusts the rest of its configuration.
+func outageServer(t *testing.T, variant string, mutate func(*config.Config)) (*apptest.Server, *outage) {
+	t.Helper()
+	var out *outage
+	dbURL := ""
+	if variant == "postgres cut off" {
+		out, dbURL = pgOutage(t)
+	}
+	dir := t.TempDir()
+	s := apptest.New(t, func(c *config.Config) {
+		c.DataDir, c.Database.URL = dir, dbURL
+		c.Database.BusyTimeout = config.Duration(100 * time.Millisecond)
+		if mutate != nil {
+			mutate(c)
+		}
+	})
+	switch variant {
+	case "sqlite locked":
+		out = sqliteLocked(filepath.Join(dir, "tokengate.db"))
+	case "sqlite I/O error":
+		out = sqliteImmutable(filepath.Join(dir, "tokengate.db"))
+	}
+	return s, out
+}
+
 // sqliteImmutable makes the open database's files immutable (chattr +i):
 // the node's writes to them fail with EPERM, SQLITE_IOERR, as on a failing
 // disk, while its reads of them go on. It needs CAP_LINUX_IMMUTABLE; the
@@ -147,24 +174,10 @@ func TestStoreUnavailable(t *testing.T) {
 	for _, variant := range []string{"sqlite locked", "sqlite I/O error", "postgres cut off"} {
 		t.Run(variant, func(t *testing.T) {
 			upstream := httpEcho(t)
-			var out *outage
-			dbURL := ""
-			if variant == "postgres cut off" {
-				out, dbURL = pgOutage(t)
-			}
-			dir := t.TempDir()
-			s := apptest.New(t, func(c *config.Config) {
-				c.DataDir, c.Database.URL = dir, dbURL
-				c.Database.BusyTimeout = config.Duration(100 * time.Millisecond)
+			s, out := outageServer(t, variant, func(c *config.Config) {
 				c.SyncGW = config.SyncGW{Enabled: true, Buckets: []string{"db"}}
 				c.Proxy.Routes = []config.ProxyRoute{{Prefix: "/data/", Upstream: upstream + "/", Errors: config.ErrorsPlain}}
 			})
-			switch variant {
-			case "sqlite locked":
-				out = sqliteLocked(filepath.Join(dir, "tokengate.db"))
-			case "sqlite I/O error":
-				out = sqliteImmutable(filepath.Join(dir, "tokengate.db"))
-			}
 			s.User(t, "", "alice", "alice-password", true)
 
 			// Tokens of every dialect, taken before the outage.
