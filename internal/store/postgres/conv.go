@@ -72,6 +72,12 @@ func mapErr(err error) error {
 			return fmt.Errorf("%w: referenced record: %s", store.ErrNotFound, pe.Error())
 		}
 	}
+	return asUnavailable(err)
+}
+
+// asUnavailable returns err as store.ErrUnavailable when it says the
+// database is unavailable, and as it is otherwise.
+func asUnavailable(err error) error {
 	if unavailable(err) {
 		return store.Unavailable(err)
 	}
