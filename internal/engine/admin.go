@@ -43,6 +43,16 @@ type SessionLimit struct {
 	Policy store.LimitPolicy
 }
 
+// DefaultSessionLimit is the session limit CreateTenant gives a tenant
+// created without one, its policy filled in.
+func (e *Engine) DefaultSessionLimit() SessionLimit {
+	d := e.opts.DefaultSessionLimit
+	if d.Policy == "" {
+		d.Policy = store.LimitReject
+	}
+	return d
+}
+
 // CreateTenant creates a tenant. One given no session limit (neither a
 // maximum nor a policy) gets Options.DefaultSessionLimit; one given a
 // maximum alone, its policy.
