@@ -21,8 +21,8 @@ const (
 	sqlRevokeBrowserSessions = `UPDATE sessions SET revoked_at = ?, revoke_reason = ?
 		WHERE browser_session_id = ? AND browser_session_id <> '' AND ` + liveAt
 
-	consentCols      = `user_id, client_id, tenant_id, scopes, created_at, updated_at`
-	sqlPutConsent    = `INSERT INTO consents (` + consentCols + `) VALUES (?, ?, ?, ?, ?, ?)
+	consentCols   = `user_id, client_id, tenant_id, scopes, created_at, updated_at`
+	sqlPutConsent = `INSERT INTO consents (` + consentCols + `) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (user_id, client_id) DO UPDATE SET tenant_id = excluded.tenant_id,
 		scopes = excluded.scopes, created_at = excluded.created_at, updated_at = excluded.updated_at`
 	sqlGetConsent    = `SELECT ` + consentCols + ` FROM consents WHERE user_id = ? AND client_id = ?`
