@@ -66,6 +66,8 @@ func Sentinels() []error {
 		ErrUnknownAccessRequest, // access_requests.go
 		ErrUnknownUser, ErrUnknownClient, ErrUnknownSession, ErrAlreadyExists, ErrInUse,
 		ErrUnknownKey, // keys.go
+		ErrInvalidRedirectURI, ErrUnsupportedResponseType, ErrInvalidScope, ErrLoginRequired, // authorize.go
+		ErrConsentRequired, ErrAccessDenied, ErrInvalidGrant,
 	}
 }
 

@@ -33,6 +33,11 @@ func (h *Handler) signInPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := signInView{ReturnTo: ret, Tenant: cleanTenant(r.URL.Query().Get("tenant"))}
+	if hint := r.URL.Query().Get("login_hint"); len(hint) <= 128 && checkHint(hint) {
+		// OpenID Connect Core §3.1.2.1: the relying party's hint of who
+		// signs in fills the user name.
+		v.Username = hint
+	}
 	h.renderSignIn(w, r, http.StatusOK, v, noticeFor(r), "")
 }
 
@@ -186,4 +191,9 @@ func (h *Handler) adminGet(mux *http.ServeMux, pattern string, fn func(http.Resp
 
 func (h *Handler) adminPost(mux *http.ServeMux, pattern string, fn func(http.ResponseWriter, *http.Request, *engine.BrowserPrincipal)) {
 	mux.Handle("POST "+pattern, h.headers(h.form(h.adminOnly(fn))))
+}
+
+// checkHint keeps a login hint that can be a user name.
+func checkHint(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }
