@@ -143,6 +143,25 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// returnCSP is the sign-in page's CSP for its return_to: when it is an
+// authorization request of a registered redirect URI, the sign-in's
+// redirects end there.
+func (h *Handler) returnCSP(r *http.Request, csp, ret string) string {
+	rest, ok := strings.CutPrefix(ret, AuthorizePath+"?")
+	if !ok {
+		return csp
+	}
+	v, err := url.ParseQuery(rest)
+	if err != nil {
+		return csp
+	}
+	a, _ := h.eng.CheckAuthorization(r.Context(), authorizeRequest(v))
+	if a == nil {
+		return csp
+	}
+	return formActionTo(csp, a.RedirectURI)
+}
+
 // hasCookie reports whether the request carries a session cookie.
 func (h *Handler) hasCookie(r *http.Request) bool {
 	_, err := r.Cookie(h.cookie)
@@ -288,13 +307,29 @@ func (h *Handler) formPost(w http.ResponseWriter, r *http.Request, action string
 			v.Fields = append(v.Fields, formField{k, s})
 		}
 	}
-	u, _ := url.Parse(action)
-	target := u.Scheme + "://" + u.Host
-	if u.Host == "" { // a native app's scheme
-		target = u.Scheme + ":"
-	}
-	csp := strings.Replace(contentSecurityPolicy, "form-action 'self'", "form-action "+target, 1)
+	csp := strings.Replace(contentSecurityPolicy, "form-action 'self'", "form-action "+originOf(action), 1)
 	h.render(w, r, http.StatusOK, "formpost", view{Title: "Returning to the application", Data: v, CSP: csp})
+}
+
+// originOf is the CSP source of a registered redirect URI: its origin, or
+// a native app's scheme.
+func originOf(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return "'none'"
+	}
+	if u.Host == "" {
+		return u.Scheme + ":"
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// formActionTo is the UI's CSP with the origin of a registered redirect
+// URI added to form-action: a browser applies form-action to the
+// redirects that answer a form's POST too (CSP 3 §6.4.2), and the sign-in,
+// consent and sign-out confirmation forms end at the client's URI.
+func formActionTo(csp, uri string) string {
+	return strings.Replace(csp, "form-action 'self'", "form-action 'self' "+originOf(uri), 1)
 }
 
 // consentView is the consent page's data.
@@ -336,7 +371,8 @@ func (h *Handler) consentPage(w http.ResponseWriter, r *http.Request, p *engine.
 			v.Params = append(v.Params, formField{k, s})
 		}
 	}
-	h.render(w, r, http.StatusOK, "consent", view{Title: "Allow " + v.Client + "?", principal: p, Data: v})
+	h.render(w, r, http.StatusOK, "consent", view{Title: "Allow " + v.Client + "?", principal: p, Data: v,
+		CSP: formActionTo(contentSecurityPolicy, a.RedirectURI)})
 }
 
 // consent takes the consent page's answer (a same-origin POST with the

@@ -85,7 +85,11 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 				v.Params = append(v.Params, formField{k, s})
 			}
 		}
-		h.render(w, r, http.StatusOK, "logout", view{Title: "Sign out?", principal: p, Data: v})
+		csp := contentSecurityPolicy
+		if lo.RedirectURI != "" {
+			csp = formActionTo(csp, lo.RedirectURI)
+		}
+		h.render(w, r, http.StatusOK, "logout", view{Title: "Sign out?", principal: p, Data: v, CSP: csp})
 		return
 	}
 	h.finishLogout(w, r, p, lo)

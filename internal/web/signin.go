@@ -55,6 +55,7 @@ func (h *Handler) renderSignIn(w http.ResponseWriter, r *http.Request, status in
 			csp = strings.Replace(csp, "form-action 'self'", "form-action 'self' "+strings.Join(origins, " "), 1)
 		}
 	}
+	csp = h.returnCSP(r, csp, v.ReturnTo)
 	h.render(w, r, status, "signin", view{Title: "Sign in", Notice: notice, Error: msg, Data: v, CSP: csp})
 }
 
