@@ -323,6 +323,9 @@ func (c *Config) Validate() error {
 	if _, _, err := c.Database.Backend(c.DataDir); err != nil {
 		errs = append(errs, err)
 	}
+	if d := c.Database.BusyTimeout.D(); d < 0 || d > time.Minute {
+		bad("database.busy_timeout %s: want between 0 (the default, 5s) and 1m", d)
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

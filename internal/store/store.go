@@ -13,6 +13,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -23,7 +24,45 @@ var (
 	// ErrConflict is returned when a create or update would violate a
 	// uniqueness constraint (a duplicate name or id).
 	ErrConflict = errors.New("store: conflict")
+	// ErrUnavailable is returned when the database can't do what was asked
+	// for now, and nothing was done: it is read-only, out of space, failing
+	// I/O, locked by someone else past the wait, or out of reach (refused,
+	// reset or timed-out connections, a server shutting down). It is
+	// transient: the same call may succeed once the database is back, so
+	// it must never be taken for a missing record or a refused token.
+	//
+	// ErrUnavailable also matches, with errors.Is, any error that wraps it
+	// itself: the engine's ErrUnavailable does, so the layers above match
+	// the engine's sentinel and never the store's (docs/ARCHITECTURE.md,
+	// rule 4), however the engine passed the store's error on.
+	ErrUnavailable error = unavailable{}
 )
+
+// unavailable is ErrUnavailable's type.
+type unavailable struct{}
+
+func (unavailable) Error() string { return "store: unavailable" }
+
+// Is reports whether target is a sentinel that stands for ErrUnavailable:
+// one that wraps it. (ErrUnavailable itself errors.Is matches by equality
+// before asking.)
+func (unavailable) Is(target error) bool {
+	if _, self := target.(unavailable); self || target == nil {
+		return false
+	}
+	return errors.Is(target, ErrUnavailable)
+}
+
+// Unavailable wraps err, a backend's failure, as ErrUnavailable with the
+// backend's words for the logs ("store: unavailable: sqlite: database is
+// locked"); it returns err as it is when it already is ErrUnavailable, and
+// nil for nil.
+func Unavailable(err error) error {
+	if err == nil || errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
 
 // LimitPolicy says what happens when a user already holds the tenant's
 // maximum number of live sessions and signs on again.
@@ -566,5 +605,9 @@ type Store interface {
 	Queries
 	Tx(ctx context.Context, fn func(q Queries) error) error
 	Ping(ctx context.Context) error
+	// Heartbeat proves the store can write, not only answer: it commits a
+	// one-row write (the heartbeat table), as cheap as a write gets. When
+	// the database can't write now its error is ErrUnavailable.
+	Heartbeat(ctx context.Context) error
 	Close() error
 }

@@ -253,7 +253,7 @@ func authorizeErrorCode(err error) (string, string) {
 		return "unauthorized_client", public
 	case errors.Is(err, engine.ErrInvalidRequest):
 		return "invalid_request", public
-	case errors.Is(err, engine.ErrBusy), errors.Is(err, engine.ErrThrottled):
+	case errors.Is(err, engine.ErrBusy), errors.Is(err, engine.ErrThrottled), errors.Is(err, engine.ErrUnavailable):
 		return "temporarily_unavailable", public
 	case public != "":
 		// The user may not sign in (disabled account, tenant): the client

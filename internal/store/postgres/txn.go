@@ -83,7 +83,12 @@ func (t *txn) fail(err error) {
 // the first failure's text but does not wrap it, so that a sentinel of an
 // earlier statement is not reported again by a later one.
 func (t *txn) failed() error {
-	return fmt.Errorf("the transaction was aborted by an earlier error: %v", t.err)
+	err := fmt.Errorf("the transaction was aborted by an earlier error: %v", t.err)
+	if unavailable(t.err) {
+		// Still the database's failure, not the statement's.
+		return store.Unavailable(err)
+	}
+	return err
 }
 
 // send sends the pending statements and then stmts in one round trip. It

@@ -292,3 +292,14 @@ func testTxIndependentFailures(t *testing.T, s store.Store) {
 	}
 	equal(t, won, 1, "transactions creating the same tenant name that commit")
 }
+
+// testHeartbeat: the heartbeat commits, again and again (its one row is
+// there after the first), inside nobody's transaction.
+func testHeartbeat(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for range 3 {
+		if err := s.Heartbeat(ctx); err != nil {
+			t.Fatalf("Heartbeat: %v", err)
+		}
+	}
+}

@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"FailuresConcurrent", testFailuresConcurrent},
 		{"PurgeFailures", testPurgeFailures},
 		{"Meta", testMeta},
+		{"Heartbeat", testHeartbeat},
 		{"TxCommit", testTxCommit},
 		{"TxRollback", testTxRollback},
 		{"TxConcurrentRefresh", testTxConcurrentRefresh},
