@@ -21,7 +21,7 @@ import (
 func TestOIDCWireShapes(t *testing.T) {
 	w := newOIDCWorld(t)
 	gold := w.s.GoldenResponses(t, "oidc")
-	b := newBrowser(t, w)
+	b := newRPBrowser(t, w)
 	l := login{state: "state-1", nonce: "nonce-1", verifier: oauth2.GenerateVerifier()}
 	p := b.signIn(b.get(l.url(w.web)))
 	q := w.callback(t, p, "/callback")
@@ -45,7 +45,7 @@ func TestOIDCWireShapes(t *testing.T) {
 	gold.Add("token: code replayed", w.tokenRequest(t, codeForm(code, w.web.RedirectURL, l.verifier), "webapp", w.web.ClientSecret))
 
 	none := login{state: "state-2", nonce: "n", verifier: l.verifier}
-	q = w.callback(t, newBrowser(t, w).get(none.url(w.web, oauth2.SetAuthURLParam("prompt", "none"))), "/callback")
+	q = w.callback(t, newRPBrowser(t, w).get(none.url(w.web, oauth2.SetAuthURLParam("prompt", "none"))), "/callback")
 	gold.Add("authorize error (prompt=none, no sign-in)", queryShape(q))
 
 	// form_post: the page's form, its fields and its CSP.

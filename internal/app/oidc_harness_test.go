@@ -108,29 +108,29 @@ func random() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// browser is an HTTP client with a cookie jar that follows redirects, as
+// rpBrowser is an HTTP client with a cookie jar that follows redirects, as
 // a browser does; last is where it ended.
-type browser struct {
+type rpBrowser struct {
 	t *testing.T
 	c *http.Client
 }
 
-func newBrowser(t *testing.T, w *oidcWorld) *browser {
+func newRPBrowser(t *testing.T, w *oidcWorld) *rpBrowser {
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &browser{t: t, c: &http.Client{Jar: jar, Transport: w.s.Client.Transport}}
+	return &rpBrowser{t: t, c: &http.Client{Jar: jar, Transport: w.s.Client.Transport}}
 }
 
-// page is a response the browser ended on.
-type page struct {
+// rpPage is a response the browser ended on.
+type rpPage struct {
 	status int
 	url    *url.URL
 	body   string
 }
 
-func (b *browser) get(u string) page {
+func (b *rpBrowser) get(u string) rpPage {
 	b.t.Helper()
 	resp, err := b.c.Get(u)
 	if err != nil {
@@ -139,7 +139,7 @@ func (b *browser) get(u string) page {
 	return b.read(resp)
 }
 
-func (b *browser) post(u string, form url.Values) page {
+func (b *rpBrowser) post(u string, form url.Values) rpPage {
 	b.t.Helper()
 	resp, err := b.c.PostForm(u, form)
 	if err != nil {
@@ -148,14 +148,14 @@ func (b *browser) post(u string, form url.Values) page {
 	return b.read(resp)
 }
 
-func (b *browser) read(resp *http.Response) page {
+func (b *rpBrowser) read(resp *http.Response) rpPage {
 	b.t.Helper()
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	return page{status: resp.StatusCode, url: resp.Request.URL, body: string(body)}
+	return rpPage{status: resp.StatusCode, url: resp.Request.URL, body: string(body)}
 }
 
 var (
@@ -165,7 +165,7 @@ var (
 
 // submit fills and posts the form of p whose action is action, with the
 // page's hidden fields and set (a button's name and value among them).
-func (b *browser) submit(p page, action string, set url.Values) page {
+func (b *rpBrowser) submit(p rpPage, action string, set url.Values) rpPage {
 	b.t.Helper()
 	for _, m := range formRe.FindAllStringSubmatch(p.body, -1) {
 		if html.UnescapeString(m[1]) != action {
@@ -181,11 +181,11 @@ func (b *browser) submit(p page, action string, set url.Values) page {
 		return b.post(p.url.ResolveReference(&url.URL{Path: action}).String(), form)
 	}
 	b.t.Fatalf("no form posting to %s on %s:\n%s", action, p.url, p.body)
-	return page{}
+	return rpPage{}
 }
 
 // signIn fills the sign-in page p.
-func (b *browser) signIn(p page) page {
+func (b *rpBrowser) signIn(p rpPage) rpPage {
 	b.t.Helper()
 	if p.url.Path != "/ui/signin" {
 		b.t.Fatalf("expected the sign-in page, at %s (%d):\n%.400s", p.url, p.status, p.body)
@@ -195,7 +195,7 @@ func (b *browser) signIn(p page) page {
 
 // callback returns the query the browser brought to the relying party at
 // path, failing unless it ended there.
-func (w *oidcWorld) callback(t *testing.T, p page, path string) url.Values {
+func (w *oidcWorld) callback(t *testing.T, p rpPage, path string) url.Values {
 	t.Helper()
 	if !strings.HasPrefix(p.url.String(), w.rp.URL+path) {
 		t.Fatalf("expected the relying party's %s, at %s (%d):\n%.600s", path, p.url, p.status, p.body)
@@ -205,7 +205,7 @@ func (w *oidcWorld) callback(t *testing.T, p page, path string) url.Values {
 
 // authorize walks an authorization request of c through sign-in (and
 // consent, for the third-party client) and returns the code.
-func (w *oidcWorld) authorize(t *testing.T, b *browser, c *oauth2.Config, l login) string {
+func (w *oidcWorld) authorize(t *testing.T, b *rpBrowser, c *oauth2.Config, l login) string {
 	t.Helper()
 	p := b.get(l.url(c))
 	if p.url.Path == "/ui/signin" {

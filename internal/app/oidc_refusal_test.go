@@ -14,7 +14,7 @@ import (
 
 // noFollow is a client that stops at the first redirect, to see where an
 // answer would send the browser.
-func noFollow(b *browser) *http.Client {
+func noFollow(b *rpBrowser) *http.Client {
 	c := *b.c
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &c
@@ -25,7 +25,7 @@ func noFollow(b *browser) *http.Client {
 // and no redirect anywhere (RFC 6749 §4.1.2.1).
 func TestAuthorizeUnregisteredRedirectURI(t *testing.T) {
 	w := newOIDCWorld(t)
-	b := newBrowser(t, w)
+	b := newRPBrowser(t, w)
 	reg := w.rp.URL + "/callback"
 	for name, uri := range map[string]string{
 		"another site":      "https://evil.example/callback",
@@ -64,7 +64,7 @@ func TestAuthorizeUnregisteredRedirectURI(t *testing.T) {
 
 // errorAt asserts that a browser sent to u lands on the relying party's
 // path with error code want and the request's state.
-func (w *oidcWorld) errorAt(t *testing.T, b *browser, u, path, want, state string) url.Values {
+func (w *oidcWorld) errorAt(t *testing.T, b *rpBrowser, u, path, want, state string) url.Values {
 	t.Helper()
 	q := w.callback(t, b.get(u), path)
 	if q.Get("error") != want || q.Get("state") != state || q.Get("code") != "" || q.Get("iss") != w.s.URL {
@@ -78,7 +78,7 @@ func (w *oidcWorld) errorAt(t *testing.T, b *browser, u, path, want, state strin
 // registered redirect URI with state.
 func TestAuthorizePlainPKCERefused(t *testing.T) {
 	w := newOIDCWorld(t)
-	b := newBrowser(t, w)
+	b := newRPBrowser(t, w)
 	l := newLogin()
 	for _, opts := range [][]oauth2.AuthCodeOption{
 		{oauth2.SetAuthURLParam("code_challenge", l.verifier), oauth2.SetAuthURLParam("code_challenge_method", "plain")},
@@ -96,7 +96,7 @@ func TestAuthorizePlainPKCERefused(t *testing.T) {
 // a challenge is refused; a confidential client may go without.
 func TestAuthorizePublicClientNeedsPKCE(t *testing.T) {
 	w := newOIDCWorld(t)
-	b := newBrowser(t, w)
+	b := newRPBrowser(t, w)
 	q := w.errorAt(t, b, w.spa.AuthCodeURL("s1"), "/spa/callback", "invalid_request", "s1")
 	if !strings.Contains(q.Get("error_description"), "must use PKCE") {
 		t.Errorf("description %q", q.Get("error_description"))
@@ -112,7 +112,7 @@ func TestAuthorizePublicClientNeedsPKCE(t *testing.T) {
 // URI carries the request's state, whatever it is.
 func TestAuthorizeOtherRefusalsEchoState(t *testing.T) {
 	w := newOIDCWorld(t)
-	b := newBrowser(t, w)
+	b := newRPBrowser(t, w)
 	l := newLogin()
 	for _, tc := range []struct {
 		name string
@@ -138,7 +138,7 @@ func TestAuthorizeOtherRefusalsEchoState(t *testing.T) {
 // and a third-party client not yet consented to gets consent_required.
 func TestAuthorizePromptNone(t *testing.T) {
 	w := newOIDCWorld(t)
-	b := newBrowser(t, w)
+	b := newRPBrowser(t, w)
 	l := newLogin()
 	none := oauth2.SetAuthURLParam("prompt", "none")
 	w.errorAt(t, b, l.url(w.web, none), "/callback", "login_required", l.state)
@@ -156,7 +156,7 @@ func TestAuthorizePromptNone(t *testing.T) {
 // new sign-in (its auth_time in the ID token).
 func TestAuthorizePromptLoginAndMaxAge(t *testing.T) {
 	w := newOIDCWorld(t)
-	b := newBrowser(t, w)
+	b := newRPBrowser(t, w)
 	w.authorize(t, b, w.web, newLogin())
 	first := w.s.Clock.Now()
 	w.s.Clock.Advance(10 * time.Minute)
@@ -201,7 +201,7 @@ func TestAuthorizePromptLoginAndMaxAge(t *testing.T) {
 // signedInCode signs a browser in and returns a code for c with l.
 func (w *oidcWorld) signedInCode(t *testing.T, c *oauth2.Config, l login) string {
 	t.Helper()
-	return w.authorize(t, newBrowser(t, w), c, l)
+	return w.authorize(t, newRPBrowser(t, w), c, l)
 }
 
 // TestCodeVerifierRequired: a code requested with a challenge needs its
@@ -227,7 +227,7 @@ func TestCodeVerifierRequired(t *testing.T) {
 // without a challenge is refused (RFC 9700 §2.1.1, a downgrade).
 func TestCodeVerifierWithoutChallenge(t *testing.T) {
 	w := newOIDCWorld(t)
-	b := newBrowser(t, w)
+	b := newRPBrowser(t, w)
 	code := w.callback(t, b.signIn(b.get(w.web.AuthCodeURL("s"))), "/callback").Get("code")
 	r := w.tokenRequest(t, codeForm(code, w.web.RedirectURL, oauth2.GenerateVerifier()), "webapp", w.web.ClientSecret)
 	if r.Status != http.StatusBadRequest || r.JSON(t)["error"] != "invalid_grant" {
@@ -306,7 +306,7 @@ func TestCodeExpired(t *testing.T) {
 // redeemed is refused.
 func TestCodeAfterSignOut(t *testing.T) {
 	w := newOIDCWorld(t)
-	b := newBrowser(t, w)
+	b := newRPBrowser(t, w)
 	l := newLogin()
 	code := w.authorize(t, b, w.web, l)
 	b.submit(b.get(w.s.URL+"/ui/profile"), "/ui/signout", nil)
@@ -321,7 +321,7 @@ func TestCodeAfterSignOut(t *testing.T) {
 // nothing redirects, the browser stays signed in.
 func TestLogoutOpenRedirect(t *testing.T) {
 	w := newOIDCWorld(t)
-	b := newBrowser(t, w)
+	b := newRPBrowser(t, w)
 	l := newLogin()
 	tok, err := w.web.Exchange(w.ctx, w.authorize(t, b, w.web, l), oauth2.VerifierOption(l.verifier))
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 // code started.
 func TestOIDCRelyingParty(t *testing.T) {
 	w := newOIDCWorld(t)
-	b := newBrowser(t, w)
+	b := newRPBrowser(t, w)
 	l := newLogin()
 	code := w.authorize(t, b, w.web, l)
 
@@ -113,7 +113,7 @@ func TestOIDCRelyingParty(t *testing.T) {
 // end. Deny sends access_denied with state.
 func TestOIDCConsent(t *testing.T) {
 	w := newOIDCWorld(t)
-	b := newBrowser(t, w)
+	b := newRPBrowser(t, w)
 	l := newLogin()
 	p := b.signIn(b.get(l.url(w.spa)))
 	if p.url.Path != "/oauth2/authorize" || !strings.Contains(p.body, "Photo Printer") ||
@@ -172,7 +172,7 @@ func TestOIDCNoOfflineAccess(t *testing.T) {
 	c := *w.web
 	c.Scopes = []string{oidc.ScopeOpenID}
 	l := newLogin()
-	code := w.authorize(t, newBrowser(t, w), &c, l)
+	code := w.authorize(t, newRPBrowser(t, w), &c, l)
 	r := w.tokenRequest(t, codeForm(code, c.RedirectURL, l.verifier), "webapp", c.ClientSecret)
 	if r.Status != http.StatusOK {
 		t.Fatalf("%d %s", r.Status, r.Body)
