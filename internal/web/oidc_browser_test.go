@@ -153,6 +153,18 @@ func TestBrowserOIDC(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The administrator sees and edits the client's sign-in settings.
+	admin := tab(t, root)
+	signInByKeyboard(t, admin, g, "admin", adminPassword)
+	for _, path := range []string{"/ui/admin/clients", "/ui/admin/clients/printer"} {
+		do(t, admin, path, chromedp.Navigate(g.URL+path), chromedp.WaitVisible(chromedp.CSS("main h1")))
+		accessible(t, admin, axe, "admin "+path)
+	}
+	if got := run(t, admin, "redirect URIs", chromedp.Value(chromedp.ID("c-redirects"))); got != rp.conf.RedirectURL {
+		t.Errorf("the client page shows redirect URIs %q", got)
+	}
+	shot(t, admin, dir, "admin-client")
+
 	user := tab(t, root)
 	do(t, user, "the application's sign-in", chromedp.Navigate(rp.srv.URL+"/login"), chromedp.WaitVisible(chromedp.ID("username")))
 	accessible(t, user, axe, "sign-in for an application")
