@@ -37,6 +37,8 @@ func TestOIDCWireShapes(t *testing.T) {
 	gold.Add("ID token claims", apptest.Response{Status: 200, Header: http.Header{}, Body: jwtPayload(t, tok["id_token"].(string))})
 	gold.Add("ID token header", apptest.Response{Status: 200, Header: http.Header{}, Body: jwtHeader(t, tok["id_token"].(string))})
 
+	gold.Add("token: refresh of a code's session", w.tokenRequest(t, url.Values{"grant_type": {"refresh_token"},
+		"refresh_token": {tok["refresh_token"].(string)}}, "webapp", w.web.ClientSecret))
 	bearer := map[string]string{"Authorization": "Bearer " + tok["access_token"].(string)}
 	gold.Add("userinfo", w.s.Do(t, "GET", "/oauth2/userinfo", bearer, ""))
 	gold.Add("userinfo without a token", w.s.Do(t, "GET", "/oauth2/userinfo", nil, ""))

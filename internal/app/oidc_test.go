@@ -84,6 +84,20 @@ func TestOIDCRelyingParty(t *testing.T) {
 	if next.RefreshToken == "" || next.RefreshToken == tok.RefreshToken || next.AccessToken == tok.AccessToken {
 		t.Errorf("refresh did not rotate")
 	}
+	// It carries a new ID token (OIDC Core §12.2), as Sync Gateway's
+	// _oidc_refresh wants: same sub and auth_time, no nonce.
+	rawNext, _ := next.Extra("id_token").(string)
+	idNext, err := w.verifier("webapp").Verify(w.ctx, rawNext)
+	if err != nil {
+		t.Fatalf("the refresh's ID token: %v", err)
+	}
+	var nextClaims struct {
+		AuthTime int64 `json:"auth_time"`
+	}
+	_ = idNext.Claims(&nextClaims)
+	if idNext.Subject != idt.Subject || idNext.Nonce != "" || nextClaims.AuthTime != claims.AuthTime || idNext.VerifyAccessToken(next.AccessToken) != nil {
+		t.Errorf("the refresh's ID token: sub %s nonce %q auth_time %d (first %d)", idNext.Subject, idNext.Nonce, nextClaims.AuthTime, claims.AuthTime)
+	}
 
 	// RP-initiated logout with the ID token as hint: no question asked,
 	// back to the registered page with state.

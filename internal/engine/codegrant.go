@@ -226,6 +226,30 @@ func (e *Engine) mintIDToken(in idTokenInput) (string, error) {
 	return "", errors.New("engine: the signing key changed twice while an ID token was signed")
 }
 
+// refreshIDToken is the ID token of a refresh of a session that an
+// authorization code granted openid (OpenID Connect Core §12.2): the same
+// iss, sub, aud and auth_time (the browser sign-in's, while its record is
+// kept; the session's start after), no nonce. Relying parties such as
+// Sync Gateway's _oidc_refresh read their new ID token from it. Any other
+// refresh has none.
+func (e *Engine) refreshIDToken(ctx context.Context, g *Grant) (string, error) {
+	s := g.Session
+	scopes := strings.Fields(g.Scope)
+	if s.Service != ServiceCode || !slices.Contains(scopes, ScopeOpenID) {
+		return "", nil
+	}
+	authTime := s.CreatedAt
+	if s.BrowserSessionID != "" {
+		if b, err := e.st.GetBrowserSession(ctx, s.BrowserSessionID); err == nil {
+			authTime = b.AuthTime
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return "", err
+		}
+	}
+	return e.mintIDToken(idTokenInput{now: g.IssuedAt, tenant: g.Tenant, user: g.User, policy: g.Policy, clientID: s.ClientID,
+		sid: s.BrowserSessionID, authTime: authTime, scopes: scopes, accessToken: g.AccessToken})
+}
+
 // atHash is the left half of the hash of an access token, with the hash
 // of the ID token's signing algorithm (OpenID Connect Core §3.1.3.6; for
 // EdDSA, Ed25519's SHA-512).
