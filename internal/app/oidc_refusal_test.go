@@ -364,3 +364,27 @@ func TestLogoutOpenRedirect(t *testing.T) {
 		t.Errorf("still signed in after confirming: %s", p.url)
 	}
 }
+
+// TestAuthorizeOtherTenant: a browser signed in to one tenant gets
+// access_denied from a client of another; signed out, the sign-in page
+// it is sent to is the client's tenant's.
+func TestAuthorizeOtherTenant(t *testing.T) {
+	w := newOIDCWorld(t)
+	if _, err := w.s.App.Engine.CreateTenant(w.ctx, engine.NewTenant{Name: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.s.App.Engine.CreateClient(w.ctx, engine.NewClient{Tenant: "acme", ID: "acme-app", FirstParty: true,
+		RedirectURIs: []string{w.rp.URL + "/acme/callback"}}); err != nil {
+		t.Fatal(err)
+	}
+	acme := *w.web
+	acme.ClientID, acme.RedirectURL = "acme-app", w.rp.URL+"/acme/callback"
+	fresh := newRPBrowser(t, w)
+	if p := fresh.get(newLogin().url(&acme)); p.url.Path != "/ui/signin" || p.url.Query().Get("tenant") != "acme" {
+		t.Errorf("sign-in for another tenant's client at %s", p.url)
+	}
+	b := newRPBrowser(t, w)
+	w.authorize(t, b, w.web, newLogin()) // signed in to the default tenant
+	l := newLogin()
+	w.errorAt(t, b, l.url(&acme), "/acme/callback", "access_denied", l.state)
+}
