@@ -388,3 +388,31 @@ func TestAuthorizeOtherTenant(t *testing.T) {
 	l := newLogin()
 	w.errorAt(t, b, l.url(&acme), "/acme/callback", "access_denied", l.state)
 }
+
+// TestOIDCLogsNoSecrets: the access log of a whole flow (the code on the
+// callback is the relying party's, the ID token on the logout URL and the
+// verifier in the token request are the gateway's to keep out of logs)
+// carries none of them.
+func TestOIDCLogsNoSecrets(t *testing.T) {
+	w := newOIDCWorld(t)
+	b := newRPBrowser(t, w)
+	l := newLogin()
+	code := w.authorize(t, b, w.web, l)
+	tok, err := w.web.Exchange(w.ctx, code, oauth2.VerifierOption(l.verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := tok.Extra("id_token").(string)
+	q := url.Values{"id_token_hint": {raw}, "post_logout_redirect_uri": {w.rp.URL + "/bye"}}
+	w.callback(t, b.get(w.s.URL+"/oauth2/logout?"+q.Encode()), "/bye")
+	logs := w.s.Logs()
+	for name, secret := range map[string]string{"code": code, "verifier": l.verifier, "ID token": raw, "access token": tok.AccessToken,
+		"refresh token": tok.RefreshToken, "client secret": w.web.ClientSecret, "password": oidcPassword} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the log carries the %s", name)
+		}
+	}
+	if !strings.Contains(logs, "/oauth2/logout?") {
+		t.Error("no access line of the logout: the check proves nothing")
+	}
+}
