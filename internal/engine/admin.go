@@ -350,6 +350,7 @@ func (e *Engine) CreateClient(ctx context.Context, nc NewClient) (store.Client, 
 			Detail: map[string]string{"public": fmt.Sprint(nc.Public), "first_party": fmt.Sprint(nc.FirstParty),
 				"redirect_uris": strings.Join(nc.RedirectURIs, " ")}})
 	})
+	e.origins.forget()
 	return c, secret, err
 }
 

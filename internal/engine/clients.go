@@ -100,6 +100,7 @@ func (e *Engine) UpdateClient(ctx context.Context, id string, up ClientUpdate) (
 	// This process's record is stale now; other processes sharing the
 	// store re-read theirs within clientCacheMaxAge.
 	e.clients.forget(id)
+	e.origins.forget()
 	return c, secret, nil
 }
 

@@ -139,6 +139,7 @@ type Engine struct {
 	live     *liveSessions  // tokengate_sessions_live (livesessions.go)
 	verified *verifiedCache // access tokens verified before (verifycache.go)
 	clients  *clientCache   // client records for AuthenticateClient (clientcache.go)
+	origins  origins        // browser applications' origins (origins.go)
 }
 
 // New returns an Engine over st and ring.

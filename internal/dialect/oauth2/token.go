@@ -40,14 +40,18 @@ func New(eng *engine.Engine, log *slog.Logger, external ExternalVerifier) *Handl
 
 // Register mounts the endpoints on mux.
 func (h *Handler) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /oauth2/token", h.token)
-	mux.HandleFunc("POST /oauth2/revoke", h.revoke)
+	token, revoke, userinfo := h.cors("POST", h.token), h.cors("POST", h.revoke), h.cors("GET, POST", h.userinfo)
+	mux.HandleFunc("POST /oauth2/token", token)
+	mux.HandleFunc("OPTIONS /oauth2/token", token)
+	mux.HandleFunc("POST /oauth2/revoke", revoke)
+	mux.HandleFunc("OPTIONS /oauth2/revoke", revoke)
 	mux.HandleFunc("POST /oauth2/introspect", h.introspect)
-	mux.HandleFunc("GET /.well-known/openid-configuration", h.discovery)
-	mux.HandleFunc("GET /.well-known/oauth-authorization-server", h.discovery)
-	mux.HandleFunc("GET /.well-known/jwks.json", h.jwks)
-	mux.HandleFunc("GET /oauth2/userinfo", h.userinfo)
-	mux.HandleFunc("POST /oauth2/userinfo", h.userinfo)
+	mux.HandleFunc("GET /.well-known/openid-configuration", public(h.discovery))
+	mux.HandleFunc("GET /.well-known/oauth-authorization-server", public(h.discovery))
+	mux.HandleFunc("GET /.well-known/jwks.json", public(h.jwks))
+	mux.HandleFunc("GET /oauth2/userinfo", userinfo)
+	mux.HandleFunc("POST /oauth2/userinfo", userinfo)
+	mux.HandleFunc("OPTIONS /oauth2/userinfo", userinfo)
 	mux.HandleFunc("/oauth2/userinfo", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, POST")
 		writeError(r.Context(), h.log, w, &Error{Status: http.StatusMethodNotAllowed, Code: "invalid_request", Description: "use GET or POST"})
