@@ -290,6 +290,10 @@ func (e *Engine) Policy(service string) (Policy, error) {
 // Issuer returns the issuer every token carries.
 func (e *Engine) Issuer() string { return e.opts.Issuer }
 
+// SignOutKeepsSessions reports whether ending a browser sign-in keeps the
+// sessions its authorization codes started (Options.SignOutKeepsSessions).
+func (e *Engine) SignOutKeepsSessions() bool { return e.opts.SignOutKeepsSessions }
+
 // DefaultTenant returns the name of the default tenant.
 func (e *Engine) DefaultTenant() string { return e.opts.DefaultTenant }
 

@@ -343,8 +343,9 @@ type scopeWords struct {
 	Name, Words string
 }
 
-// scopeText says in plain words what a scope lets an application do.
-func scopeText(s string) string {
+// scopeText says in plain words what a scope lets an application do;
+// keeps says whether its sessions outlive the sign-in (offline access).
+func scopeText(s string, keeps bool) string {
 	switch s {
 	case engine.ScopeOpenID:
 		return "Know who you are: your account's identifier at this gateway."
@@ -353,7 +354,10 @@ func scopeText(s string) string {
 	case engine.ScopeEmail:
 		return "See your e-mail address."
 	case engine.ScopeOfflineAccess:
-		return "Stay connected while you are away: keep access after you sign out, until you revoke it on your profile."
+		if keeps {
+			return "Stay connected while you are away: keep access after you sign out, until you withdraw it on your profile."
+		}
+		return "Stay connected while you are away: keep access without asking you again, until you sign out or withdraw it on your profile."
 	}
 	return "Access named “" + s + "”."
 }
@@ -364,7 +368,7 @@ func (h *Handler) consentPage(w http.ResponseWriter, r *http.Request, p *engine.
 		v.Client = a.Client.ID
 	}
 	for _, s := range a.Scopes {
-		v.Scopes = append(v.Scopes, scopeWords{Name: s, Words: scopeText(s)})
+		v.Scopes = append(v.Scopes, scopeWords{Name: s, Words: scopeText(s, h.eng.SignOutKeepsSessions())})
 	}
 	for _, k := range authorizeParams {
 		if s := vals.Get(k); s != "" {

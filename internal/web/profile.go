@@ -83,7 +83,7 @@ func (h *Handler) profileData(r *http.Request, p *engine.BrowserPrincipal) (prof
 	for _, c := range consents {
 		row := consentRow{ConsentView: c}
 		for _, s := range c.Scopes {
-			row.Words = append(row.Words, scopeText(s))
+			row.Words = append(row.Words, scopeText(s, h.eng.SignOutKeepsSessions()))
 		}
 		v.Consents = append(v.Consents, row)
 	}
