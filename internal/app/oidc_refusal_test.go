@@ -157,7 +157,19 @@ func TestAuthorizePromptNone(t *testing.T) {
 func TestAuthorizePromptLoginAndMaxAge(t *testing.T) {
 	w := newOIDCWorld(t)
 	b := newRPBrowser(t, w)
-	w.authorize(t, b, w.web, newLogin())
+	l0 := newLogin()
+	tok0, err := w.web.Exchange(w.ctx, w.authorize(t, b, w.web, l0), oauth2.VerifierOption(l0.verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idt0, err := w.verifier("webapp").Verify(w.ctx, tok0.Extra("id_token").(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sid0 struct {
+		Sid string `json:"sid"`
+	}
+	_ = idt0.Claims(&sid0)
 	first := w.s.Clock.Now()
 	w.s.Clock.Advance(10 * time.Minute)
 	for name, opt := range map[string]oauth2.AuthCodeOption{
@@ -180,12 +192,23 @@ func TestAuthorizePromptLoginAndMaxAge(t *testing.T) {
 				t.Fatal(err)
 			}
 			var c struct {
-				AuthTime int64 `json:"auth_time"`
+				AuthTime int64  `json:"auth_time"`
+				Sid      string `json:"sid"`
 			}
 			_ = idt.Claims(&c)
 			if c.AuthTime <= first.Unix() {
 				t.Errorf("auth_time %d is the first sign-in's (%d)", c.AuthTime, first.Unix())
 			}
+			// Signing in again confirms the browser's sign-in: same sid,
+			// and the tokens relying parties got from it still work.
+			if c.Sid != sid0.Sid {
+				t.Errorf("sid %q after signing in again, was %q", c.Sid, sid0.Sid)
+			}
+			next, err := w.web.TokenSource(w.ctx, &oauth2.Token{RefreshToken: tok0.RefreshToken}).Token()
+			if err != nil {
+				t.Fatalf("the first sign-in's refresh token after signing in again: %v", err)
+			}
+			tok0.RefreshToken = next.RefreshToken // it rotated
 			w.s.Clock.Advance(10 * time.Minute)
 		})
 	}

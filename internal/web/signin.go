@@ -77,6 +77,26 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		h.renderSignIn(w, r, http.StatusBadRequest, v, "", "Enter your user name and your password.")
 		return
 	}
+	if p, err := h.principal(r); err == nil && p.User.Name == v.Username && p.Tenant.Name == h.tenantName(v.Tenant) {
+		// The same user signing in again (prompt=login, max_age): the
+		// sign-in is confirmed rather than replaced, so it keeps its id
+		// (the ID tokens' sid) and the sessions relying parties hold
+		// through it, with a new authentication time.
+		if _, err := h.eng.ConfirmPassword(r.Context(), *p, r.PostForm.Get("password")); err != nil {
+			status, msg, retry := h.describe(r.Context(), err)
+			if retry > 0 {
+				w.Header().Set("Retry-After", itoa(retry))
+			}
+			h.renderSignIn(w, r, status, v, "", msg)
+			return
+		}
+		ret := v.ReturnTo
+		if ret == "" {
+			ret = "/ui/profile"
+		}
+		http.Redirect(w, r, ret, http.StatusSeeOther)
+		return
+	}
 	b, err := h.eng.SignInBrowser(r.Context(), v.Tenant, v.Username, r.PostForm.Get("password"))
 	if err != nil {
 		// An unknown user and a wrong password read the same.
@@ -197,4 +217,12 @@ func (h *Handler) adminPost(mux *http.ServeMux, pattern string, fn func(http.Res
 // checkHint keeps a login hint that can be a user name.
 func checkHint(s string) bool {
 	return s != "" && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
+// tenantName is the name a sign-in's tenant field means ("" the default).
+func (h *Handler) tenantName(t string) string {
+	if t == "" {
+		return h.eng.DefaultTenant()
+	}
+	return t
 }
