@@ -139,10 +139,13 @@ func clientCommand() *command {
 				GrantTypes      []string  `json:"grant_types"`
 				Disabled        bool      `json:"disabled"`
 				PreviousExpires time.Time `json:"previous_secret_expires_at,omitzero"`
+				RedirectURIs    []string  `json:"redirect_uris,omitempty"`
+				FirstParty      bool      `json:"first_party,omitempty"`
 			}
-			return listOf(cs, "CLIENT_ID\tPUBLIC\tGRANTS\tDISABLED\tPREVIOUS SECRET UNTIL", func(c store.Client) (row, []string) {
-				r := row{c.ID, c.Name, len(c.SecretHash) == 0, c.GrantTypes, c.Disabled, c.PreviousSecretExpiresAt}
-				return r, []string{r.ID, fmt.Sprint(r.Public), strings.Join(r.GrantTypes, ","), fmt.Sprint(r.Disabled), ts(r.PreviousExpires)}
+			return listOf(cs, "CLIENT_ID\tPUBLIC\tGRANTS\tDISABLED\tPREVIOUS SECRET UNTIL\tREDIRECT URIS", func(c store.Client) (row, []string) {
+				r := row{c.ID, c.Name, len(c.SecretHash) == 0, c.GrantTypes, c.Disabled, c.PreviousSecretExpiresAt, c.RedirectURIs, c.FirstParty}
+				return r, []string{r.ID, fmt.Sprint(r.Public), strings.Join(r.GrantTypes, ","), fmt.Sprint(r.Disabled), ts(r.PreviousExpires),
+					orNone(r.RedirectURIs)}
 			}), nil
 		})),
 	}}
