@@ -72,6 +72,9 @@ func queryShape(q url.Values) apptest.Response {
 	for k := range q {
 		m[k] = q.Get(k)
 	}
+	if m["code"] != "" {
+		m["code"] = "<code>" // random
+	}
 	body, _ := json.Marshal(m)
 	return apptest.Response{Status: http.StatusSeeOther, Header: http.Header{}, Body: body}
 }
