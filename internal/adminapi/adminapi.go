@@ -217,6 +217,17 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
+// writeList answers 200 with the records items as the API shows them: a
+// JSON array, empty rather than null.
+func writeList[T, J any](w http.ResponseWriter, items []T, out func(T) J) error {
+	list := make([]J, 0, len(items))
+	for _, it := range items {
+		list = append(list, out(it))
+	}
+	httpx.WriteJSON(w, http.StatusOK, list)
+	return nil
+}
+
 func ts(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil

@@ -266,6 +266,16 @@ func throttleRule(r config.ThrottleRule) engine.ThrottleRule {
 	return engine.ThrottleRule{Free: r.Free, BaseDelay: r.BaseDelay.D(), MaxDelay: r.MaxDelay.D(), Forget: r.ForgetAfter.D()}
 }
 
+// KeyReload is how often the node rereads its signing keys when no
+// notification told it to: keys.reload_interval, but at most the
+// revocation bound, so that a key revoked on another node (or by the CLI)
+// stops verifying here within the bound even when the store notifies
+// nothing (SQLite) or the notification was lost. A reload that finds
+// nothing changed is one small query and no unsealing.
+func (a *App) KeyReload() time.Duration {
+	return min(a.Config.Keys.ReloadInterval.D(), a.Config.Proxy.RevocationBound.D())
+}
+
 // Close releases the store.
 func (a *App) Close() error { return a.Store.Close() }
 

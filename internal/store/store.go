@@ -611,3 +611,58 @@ type Store interface {
 	Heartbeat(ctx context.Context) error
 	Close() error
 }
+
+// ChangeKind is the kind of record a Change names.
+type ChangeKind string
+
+// The kinds of Change.
+const (
+	// ChangeSession: the session ID was revoked.
+	ChangeSession ChangeKind = "session"
+	// ChangeUser: the user ID was disabled, enabled or deleted.
+	ChangeUser ChangeKind = "user"
+	// ChangeClient: the client ID was changed or deleted.
+	ChangeClient ChangeKind = "client"
+	// ChangeTenant: the tenant ID was changed or deleted.
+	ChangeTenant ChangeKind = "tenant"
+	// ChangeMembership: a membership of the user ID was added, changed or
+	// removed.
+	ChangeMembership ChangeKind = "membership"
+	// ChangeKeys: the signing keys changed (ID is empty).
+	ChangeKeys ChangeKind = "keys"
+	// ChangeMissed: changes may have been committed that the listener was
+	// not told of (it has just started listening, or listens again after
+	// its connection failed); whatever a cache holds must be re-checked.
+	ChangeMissed ChangeKind = "missed"
+)
+
+// Change names a committed change that caches of the records it touched
+// must not outlive: what a node remembers of a session's liveness, a
+// client, a user's memberships, the key ring.
+type Change struct {
+	Kind ChangeKind
+	ID   string
+}
+
+// Notifier is implemented by a backend that several processes share (the
+// PostgreSQL store): it tells each of them of the changes any of them
+// commits. A backend without it (SQLite, one node) leaves the caches to
+// their periodic re-check.
+type Notifier interface {
+	// Listen calls fn with each Change committed by any process sharing
+	// the store, in commit order, until ctx ends (it returns nil then) or
+	// its connection fails (it returns the error; call it again). Once it
+	// listens it calls fn with ChangeMissed. fn runs on Listen's goroutine
+	// and must not block for long.
+	Listen(ctx context.Context, fn func(Change)) error
+}
+
+// Locker is implemented by a backend that several processes share: a named
+// lock that at most one of them holds at a time, for background work that
+// one node is enough to do (the purges).
+type Locker interface {
+	// TryLock takes the lock name if no process holds it, without waiting:
+	// ok is false when another holds it. release frees it; a process that
+	// dies or loses its connection frees its locks.
+	TryLock(ctx context.Context, name string) (release func(), ok bool, err error)
+}

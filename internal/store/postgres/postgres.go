@@ -42,6 +42,8 @@ type Store struct {
 	// retries counts transactions run again after a deadlock or a
 	// serialization failure.
 	retries atomic.Int64
+	// listenPings counts the checks of Listen's connection, for tests.
+	listenPings atomic.Int64
 }
 
 // Options adjusts Open.

@@ -120,8 +120,13 @@ func (t *txn) send(ctx context.Context, stmts ...stmt) (pgx.BatchResults, error)
 			t.fail(err)
 			// Not wrapped: a deferred write cannot fail for a reason the
 			// store names (see UpdateSession), so whatever it failed with
-			// must not look like one.
-			return nil, fmt.Errorf("%s, sent with this statement: %v", p.op, err)
+			// must not look like one. The database out of reach is no
+			// statement's failure, though, and is said so.
+			err = fmt.Errorf("%s, sent with this statement: %v", p.op, err)
+			if unavailable(t.err) {
+				return nil, store.Unavailable(err)
+			}
+			return nil, err
 		}
 	}
 	return br, nil

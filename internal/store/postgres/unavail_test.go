@@ -138,3 +138,37 @@ func TestUnavailableErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestUnavailableAtFirstRoundTrip: a transaction whose first round trip
+// (the queued BEGIN sent with its first statement) meets a connection the
+// cut has closed fails with store.ErrUnavailable too, not as an unknown
+// error (which the surfaces would answer with a 500). One pooled
+// connection, warm and idle for less than pgxpool's ping interval, is what
+// the transaction gets.
+func TestUnavailableAtFirstRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	f := pgtest.Forward(t, pgtest.URL(t))
+	s := openTest(t, f.URL+"&pool_max_conns=1")
+	seed(t, s, 1)
+	for range 20 {
+		if _, err := s.GetSession(ctx, "sess-0"); err != nil { // warm, and just released
+			t.Fatal(err)
+		}
+		f.Cut()
+		err := s.Tx(ctx, func(q store.Queries) error {
+			_, err := q.GetSessionForUpdate(ctx, "sess-0")
+			return err
+		})
+		if !errors.Is(err, store.ErrUnavailable) {
+			t.Fatalf("a transaction on a connection the cut closed: %v, want store.ErrUnavailable", err)
+		}
+		f.Restore(t)
+		deadline := time.Now().Add(30 * time.Second)
+		for s.Ping(ctx) != nil {
+			if time.Now().After(deadline) {
+				t.Fatal("no connection within 30 s of the restore")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}

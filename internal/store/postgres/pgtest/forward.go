@@ -62,6 +62,12 @@ func (f *Forwarder) serve(ln net.Listener) {
 				continue
 			}
 			f.mu.Lock()
+			if f.ln != ln { // cut meanwhile: this pair must not outlive it
+				f.mu.Unlock()
+				c.Close()
+				up.Close()
+				continue
+			}
 			f.conns = append(f.conns, c, up)
 			f.mu.Unlock()
 			go func() { _, _ = io.Copy(up, c); up.Close() }()
