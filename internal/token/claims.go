@@ -17,6 +17,9 @@ const (
 	// TypeRefresh is the type of refresh tokens: tokengate's own, since
 	// only their issuer ever reads them back.
 	TypeRefresh = "rt+jwt"
+	// TypeID is the type of OpenID Connect ID tokens: plain JWT, as
+	// relying parties expect (OpenID Connect Core §2 names none).
+	TypeID = "JWT"
 )
 
 // Values of Claims.UseFor, as datarhei Core's "usefor" claim.
