@@ -1,4 +1,4 @@
--- 0008_oidc: tokengate as an OpenID Connect provider. Clients gain what
+-- 0005_oidc: tokengate as an OpenID Connect provider. Clients gain what
 -- browser flows need (registered redirect URIs, post-logout redirect URIs,
 -- allowed scopes, first-party or not); authorization codes and consents
 -- are stored so that any node redeems a code another issued; a session

@@ -1,4 +1,4 @@
--- 0008_oidc: tokengate as an OpenID Connect provider (as SQLite's
+-- 0005_oidc: tokengate as an OpenID Connect provider (as SQLite's
 -- 0005_oidc): client redirect URIs, post-logout redirect URIs, allowed
 -- scopes and first-party flag; authorization codes and consents in the
 -- store, so any node redeems a code another issued; the browser sign-in
