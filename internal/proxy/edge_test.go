@@ -30,7 +30,7 @@ type echoed struct {
 // route leads to an upstream that echoes every header and the path it
 // receives, with a signed-on admin.
 type edge struct {
-	t     *testing.T
+	t     testing.TB
 	URL   string
 	token string
 
@@ -38,7 +38,7 @@ type edge struct {
 	seen []echoed
 }
 
-func newEdge(t *testing.T, mutate func(*config.Config)) *edge {
+func newEdge(t testing.TB, mutate func(*config.Config)) *edge {
 	t.Helper()
 	e := &edge{t: t}
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
