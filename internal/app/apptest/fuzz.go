@@ -1,0 +1,50 @@
+package apptest
+
+import (
+	"strings"
+	"testing"
+)
+
+// Placeholders a fuzz target's seeds write where a live value belongs
+// (a client secret, a refresh or access token minted for this run):
+// the keys of the map given to Expand.
+const (
+	PlaceSecret  = "{SECRET}"
+	PlaceRefresh = "{RT}"
+	PlaceAccess  = "{AT}"
+)
+
+// Expand replaces in s each placeholder that values names by its value,
+// calling it only when s holds the placeholder (minting a token costs a
+// sign-on).
+func Expand(s string, values map[string]func() string) string {
+	for k, v := range values {
+		if strings.Contains(s, k) {
+			s = strings.ReplaceAll(s, k, v())
+		}
+	}
+	return s
+}
+
+// Secrets returns those of vals that are long enough to be told apart
+// from the text around them (8 bytes or more), for NoSecretIn.
+func Secrets(vals ...string) []string {
+	var out []string
+	for _, v := range vals {
+		if len(v) >= 8 {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// NoSecretIn fails the test when text (a response body, the log lines
+// of a request) holds one of secrets. what names the text.
+func NoSecretIn(t testing.TB, what, text string, secrets []string) {
+	t.Helper()
+	for _, s := range secrets {
+		if strings.Contains(text, s) {
+			t.Fatalf("%s holds the secret %.12q…:\n%.2000s", what, s, text)
+		}
+	}
+}
