@@ -17,18 +17,44 @@ import (
 	"github.com/tokengate/tokengate/internal/proxy"
 )
 
-// guarded are the folded names (see fold) of the headers only the
-// gateway may set for the upstream: its identity headers, the forwarding
-// headers it writes itself, and the credentials it consumes.
+// guarded reports whether a server would read the header name as one
+// that only the gateway may set for the upstream: its identity headers,
+// the forwarding headers it writes itself, the credentials it consumes,
+// and the URL and method overrides. Names are compared folded as the
+// most liberal server reads them (liberalFold).
 func guarded(name string) bool {
-	f := fold(name)
-	for _, p := range []string{"x_tokengate", "x_forwarded", "x_real_ip", "forwarded", "authorization", "cookie",
-		"userid", "x_original", "x_rewrite", "x_http_method", "true_client_ip", "x_client_ip"} {
+	f := liberalFold(name)
+	switch f {
+	case "authorization", "proxy_authorization", "cookie", "userid", "forwarded", "x_forwarded", "x_real_ip",
+		"true_client_ip", "x_client_ip", "client_ip", "x_http_method", "x_http_method_override", "x_method_override":
+		return true
+	}
+	for _, p := range []string{"x_tokengate", "x_forwarded_", "x_original_", "x_rewrite_", "x_override_"} {
 		if strings.HasPrefix(f, p) {
 			return true
 		}
 	}
 	return false
+}
+
+// liberalFold folds a header name as PHP or Apache's CGI reads it: lower
+// case, each run of bytes other than letters and digits one '_', none at
+// either end.
+func liberalFold(name string) string {
+	var b strings.Builder
+	sep := false
+	for _, c := range []byte(strings.ToLower(name)) {
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+			if sep && b.Len() > 0 {
+				b.WriteByte('_')
+			}
+			sep = false
+			b.WriteByte(c)
+		} else {
+			sep = true
+		}
+	}
+	return b.String()
 }
 
 // FuzzProxyRequest sends through the whole gateway (app.Handler over
@@ -67,11 +93,18 @@ func FuzzProxyRequest(f *testing.F) {
 		if strings.ContainsAny(rest+name+value, "\r\n") || strings.ContainsAny(rest, " \t") || name == "" {
 			return // one request line, one header line
 		}
+		switch liberalFold(name) {
+		case "content_length", "transfer_encoding", "expect", "connection", "te", "trailer", "upgrade", "host":
+			return // framing and hop-by-hop headers: a body promised and never sent would wait forever
+		}
 		conn, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer conn.Close()
+		// Far above any answer's time on a loaded machine: it only turns
+		// a request the gateway never answers into a failure.
+		conn.SetDeadline(time.Now().Add(2 * time.Minute))
 		fmt.Fprintf(conn, "GET /api/%s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n%s: %s\r\nConnection: close\r\n\r\n",
 			rest, addr, e.token, name, value)
 		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
