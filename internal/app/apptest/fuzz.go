@@ -48,3 +48,17 @@ func NoSecretIn(t testing.TB, what, text string, secrets []string) {
 		}
 	}
 }
+
+// HeaderValues reports whether every one of vals may be sent as a header
+// value (RFC 9110 §5.5: no control character but tab), as net/http's
+// client insists; a fuzz target skips the inputs that may not.
+func HeaderValues(vals ...string) bool {
+	for _, v := range vals {
+		for i := 0; i < len(v); i++ {
+			if c := v[i]; c < 0x20 && c != '\t' || c == 0x7f {
+				return false
+			}
+		}
+	}
+	return true
+}

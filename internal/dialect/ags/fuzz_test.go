@@ -79,7 +79,7 @@ func FuzzAGS(f *testing.F) {
 		}
 		ep := endpoints[which%len(endpoints)]
 		authorization = apptest.Expand(authorization, live)
-		if strings.ContainsAny(service+tenant+contentType+authorization, "\r\n\x00") {
+		if !apptest.HeaderValues(service, tenant, contentType, authorization) {
 			return
 		}
 		if ep.method == http.MethodGet {

@@ -99,7 +99,7 @@ func FuzzOAuth2(f *testing.F) {
 		if strings.HasPrefix(authorization, "Basic c3ZjOntTRUNSRVR9") {
 			authorization = "Basic " + basicAuth("svc", secret)
 		}
-		if strings.ContainsAny(contentType+authorization, "\r\n\x00") {
+		if !apptest.HeaderValues(contentType, authorization) {
 			return // not a header line
 		}
 		s.TakeLogs()
