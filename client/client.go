@@ -97,6 +97,13 @@ type Config struct {
 	// OnTokens, when set, is called with the new tokens after each sign-in
 	// and refresh, one call at a time, so the caller can persist them.
 	OnTokens func(Tokens)
+	// Now is the client's clock: it times a token from when it was
+	// received, and says when it is due for renewal. time.Now when nil.
+	// The client renews on demand (when a call needs a token that is due),
+	// never from a timer, so a settable clock (a test's) is all it takes to
+	// move renewals without waiting. The bound of one renewal call (30 s)
+	// and HTTPClient's timeout stay in real time.
+	Now func() time.Time
 }
 
 // Tokens is the client's current pair.
@@ -171,7 +178,10 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if (cfg.Username == "") != (cfg.Password == "") {
 		return nil, errors.New("client: Username and Password go together")
 	}
-	c := &Client{cfg: cfg, base: strings.TrimRight(cfg.Address, "/"), hc: cfg.HTTPClient, now: time.Now}
+	c := &Client{cfg: cfg, base: strings.TrimRight(cfg.Address, "/"), hc: cfg.HTTPClient, now: cfg.Now}
+	if c.now == nil {
+		c.now = time.Now
+	}
 	if c.hc == nil {
 		c.hc = &http.Client{Timeout: 30 * time.Second}
 	}

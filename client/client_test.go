@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,15 +16,6 @@ import (
 
 	"github.com/tokengate/tokengate/client"
 )
-
-func newClient(t *testing.T, cfg client.Config) *client.Client {
-	t.Helper()
-	c, err := client.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return c
-}
 
 // get calls the upstream through the client and returns the user name
 // it answered for.
@@ -48,63 +38,29 @@ func get(c *client.Client, url string) (string, error) {
 
 // The main figure: 100 goroutines calling across several expiries
 // cause one refresh per expiry (each refresh yields the one token that
-// every goroutine then uses), and no call fails.
+// every goroutine then uses), and no call fails. The clock is the
+// server's fake one, shared with the client: each round moves it past the
+// token's renewal time (not its expiry), so the test waits for nothing
+// but the calls themselves.
 func TestConcurrentCallsRefreshOncePerExpiry(t *testing.T) {
-	s := newTestServer(t, 2*time.Second)
+	s := newTestServer(t, time.Minute)
 	var installs atomic.Int64
-	c := newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword,
+	c := s.newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword,
 		OnTokens: func(client.Tokens) { installs.Add(1) }})
 
-	const workers = 100
-	var failed atomic.Int64
-	var calls atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if _, err := get(c, s.URL+"/upstream/data"); err != nil {
-					failed.Add(1)
-					t.Errorf("call failed: %v", err)
-					return
-				}
-				calls.Add(1)
-			}
-		})
-	}
-	// Run until the server has refreshed three times (several expiries),
-	// however long the machine takes to get there.
-	deadline := time.After(60 * time.Second)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-wait:
-	for {
-		select {
-		case <-tick.C:
-			if s.calls("refresh") >= 3 {
-				break wait
-			}
-		case <-deadline:
-			t.Error("the client did not refresh three times within a minute")
-			break wait
-		}
-	}
-	close(stop)
-	wg.Wait()
-
+	const rounds = 3
+	calls, failed := hammer(t, s, c, 100, rounds, renewStep)
 	refreshes, signons := s.calls("oauth2 refresh"), s.calls("signon")
 	s.mu.Lock()
 	distinct, denied := len(s.seen), s.denied
 	s.mu.Unlock()
 	t.Logf("%d calls, %d refreshes, %d sign-ins, %d distinct access tokens, %d upstream 401s (each retried)",
-		calls.Load(), refreshes, signons, distinct, denied)
-	if failed.Load() != 0 {
-		t.Fatalf("%d calls failed", failed.Load())
+		calls, refreshes, signons, distinct, denied)
+	if failed != 0 {
+		t.Fatalf("%d calls failed", failed)
+	}
+	if refreshes != rounds {
+		t.Errorf("refreshes = %d over %d expiries, want one each", refreshes, rounds)
 	}
 	if signons != 1 {
 		t.Errorf("sign-ins = %d, want 1", signons)
@@ -134,14 +90,8 @@ wait:
 		}
 	}
 	// …and no refresh followed another before the token it replaced was
-	// due. The client renews a 2 s token about 0.9 s after receiving it;
-	// a slow machine only spreads refreshes further apart, so this bound
-	// cannot fail for slowness, only for a second refresh of one expiry.
-	for i := 1; i < len(events); i++ {
-		if gap := events[i].at.Sub(events[i-1].at); gap < 500*time.Millisecond {
-			t.Errorf("token call %d came %v after the previous one: a duplicate refresh", i, gap)
-		}
-	}
+	// due (by the fake clock, which only the test moves).
+	s.checkSpacing(t)
 	if distinct > refreshes+1 {
 		t.Errorf("upstream saw %d distinct tokens from %d refreshes", distinct, refreshes)
 	}
@@ -155,7 +105,7 @@ wait:
 // credentials and retries the call — which succeeds.
 func TestRevokedSessionSignsInAgain(t *testing.T) {
 	s := newTestServer(t, time.Minute)
-	c := newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword})
+	c := s.newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword})
 	first := c.Tokens()
 	if first.RefreshToken == "" {
 		t.Fatal("alice is refresh-enabled but got no refresh token")
@@ -179,8 +129,8 @@ func TestRevokedSessionSignsInAgain(t *testing.T) {
 // Without credentials, a revoked refresh token ends in ErrReauthenticate.
 func TestRevokedWithoutCredentials(t *testing.T) {
 	s := newTestServer(t, time.Minute)
-	first := newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword}).Tokens()
-	c := newClient(t, client.Config{Address: s.URL, RefreshToken: first.RefreshToken, AccessToken: first.AccessToken})
+	first := s.newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword}).Tokens()
+	c := s.newClient(t, client.Config{Address: s.URL, RefreshToken: first.RefreshToken, AccessToken: first.AccessToken})
 	s.revoke(first.AccessToken)
 
 	_, err := get(c, s.URL+"/upstream/data")
@@ -200,9 +150,9 @@ func TestRevokedWithoutCredentials(t *testing.T) {
 }
 
 func TestResumeFromSavedTokens(t *testing.T) {
-	s := newTestServer(t, 2*time.Second)
+	s := newTestServer(t, time.Minute)
 	var saved client.Tokens
-	first := newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword,
+	first := s.newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword,
 		OnTokens: func(tk client.Tokens) { saved = tk }})
 	if saved != first.Tokens() {
 		t.Fatal("OnTokens did not see the sign-in")
@@ -210,7 +160,7 @@ func TestResumeFromSavedTokens(t *testing.T) {
 
 	t.Run("valid access token: no call at all", func(t *testing.T) {
 		before := s.calls("signon") + s.calls("refresh")
-		c := newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword,
+		c := s.newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword,
 			AccessToken: saved.AccessToken, RefreshToken: saved.RefreshToken})
 		if got := s.calls("signon") + s.calls("refresh"); got != before {
 			t.Errorf("resuming made %d token calls, want 0", got-before)
@@ -221,12 +171,11 @@ func TestResumeFromSavedTokens(t *testing.T) {
 	})
 
 	t.Run("expired access token: one refresh, no sign-in", func(t *testing.T) {
-		// Let the saved access token expire (2 s lifetime).
-		for s.app.Engine.Now().Before(first.Tokens().Expiry.Add(1100 * time.Millisecond)) {
-			time.Sleep(100 * time.Millisecond)
-		}
+		// Let the saved access token expire (a minute's lifetime), on
+		// the server's clock and the client's.
+		s.clock.Advance(first.Tokens().Expiry.Add(1100 * time.Millisecond).Sub(s.clock.Now()))
 		signons, refreshes := s.calls("signon"), s.calls("refresh")
-		c := newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword,
+		c := s.newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword,
 			AccessToken: saved.AccessToken, RefreshToken: saved.RefreshToken})
 		if got := s.calls("signon") - signons; got != 0 {
 			t.Errorf("sign-ins = %d, want 0", got)
@@ -242,7 +191,7 @@ func TestResumeFromSavedTokens(t *testing.T) {
 
 	t.Run("refresh token only: refresh, no sign-in", func(t *testing.T) {
 		signons := s.calls("signon")
-		c := newClient(t, client.Config{Address: s.URL, RefreshToken: saved.RefreshToken})
+		c := s.newClient(t, client.Config{Address: s.URL, RefreshToken: saved.RefreshToken})
 		if s.calls("signon") != signons {
 			t.Error("a sign-in call was made")
 		}
@@ -255,7 +204,7 @@ func TestResumeFromSavedTokens(t *testing.T) {
 	t.Run("revoked refresh token with credentials: sign-in", func(t *testing.T) {
 		s.revoke(saved.RefreshToken)
 		signons := s.calls("signon")
-		c := newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword, RefreshToken: saved.RefreshToken})
+		c := s.newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword, RefreshToken: saved.RefreshToken})
 		if got := s.calls("signon") - signons; got != 1 {
 			t.Errorf("sign-ins = %d, want 1", got)
 		}
@@ -339,7 +288,7 @@ func newDeadAddress(t *testing.T) string {
 // again with its credentials when the access token is due.
 func TestNoRefreshTokenSignsInAgain(t *testing.T) {
 	s := newTestServer(t, time.Minute)
-	c := newClient(t, client.Config{Address: s.URL, Username: "bob", Password: testPassword})
+	c := s.newClient(t, client.Config{Address: s.URL, Username: "bob", Password: testPassword})
 	if c.Tokens().RefreshToken != "" {
 		t.Fatal("bob is not refresh-enabled but got a refresh token")
 	}
@@ -361,7 +310,7 @@ func TestNoRefreshTokenSignsInAgain(t *testing.T) {
 // body can be replayed.
 func TestRetryAfter401(t *testing.T) {
 	s := newTestServer(t, time.Minute)
-	c := newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword})
+	c := s.newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword})
 
 	t.Run("replayable body", func(t *testing.T) {
 		s.revoke(c.Tokens().AccessToken)
@@ -402,7 +351,7 @@ func TestRetryAfter401(t *testing.T) {
 
 func TestUserID(t *testing.T) {
 	s := newTestServer(t, time.Minute)
-	c := newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword})
+	c := s.newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword})
 	_, err := get(c, s.URL+"/upstream/sumo")
 	if !errors.Is(err, client.ErrUserIDRequired) {
 		t.Fatalf("error = %v, want ErrUserIDRequired", err)
@@ -410,7 +359,7 @@ func TestUserID(t *testing.T) {
 	if s.calls("refresh")+s.calls("signon") != 1 {
 		t.Error("the WSAUTH answer made the client renew its token")
 	}
-	c = newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword, UserID: "MU00000000-0000-0000-0000-000000000000"})
+	c = s.newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword, UserID: "MU00000000-0000-0000-0000-000000000000"})
 	resp, err := c.HTTPClient().Get(s.URL + "/upstream/sumo")
 	if err != nil {
 		t.Fatal(err)
@@ -425,7 +374,7 @@ func TestUserID(t *testing.T) {
 
 func TestTokenSource(t *testing.T) {
 	s := newTestServer(t, time.Minute)
-	c := newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword})
+	c := s.newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword})
 	hc := oauth2.NewClient(context.Background(), c.TokenSource())
 	resp, err := hc.Get(s.URL + "/upstream/data")
 	if err != nil {
@@ -451,7 +400,7 @@ func TestRedirectToOtherHostGetsNoToken(t *testing.T) {
 	defer other.Close()
 	redirect := httptest.NewServer(http.RedirectHandler(other.URL+"/landing", http.StatusFound))
 	defer redirect.Close()
-	c := newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword, UserID: "MU00000000-0000-0000-0000-000000000000"})
+	c := s.newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword, UserID: "MU00000000-0000-0000-0000-000000000000"})
 	resp, err := c.HTTPClient().Get(redirect.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -459,5 +408,32 @@ func TestRedirectToOtherHostGetsNoToken(t *testing.T) {
 	resp.Body.Close()
 	if v, _ := got.Load().(string); v != "|" {
 		t.Errorf("the other host received %q", v)
+	}
+}
+
+// Config.Now is the client's clock: a token is due when that clock says
+// so, not the wall clock. Before the renewal time no call is made; after
+// it, one refresh; the expiry it reports is on the same clock.
+func TestConfigNow(t *testing.T) {
+	s := newTestServer(t, time.Minute)
+	c := s.newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword})
+	first := c.Tokens()
+	// A minute's token, received now: valid to 59 s (a second short, as
+	// iat is rounded), renewed 6 s (10%) before that.
+	if want := s.clock.Now().Add(59 * time.Second); !first.Expiry.Equal(want) {
+		t.Errorf("Expiry = %v, want %v (by the configured clock)", first.Expiry, want)
+	}
+	ctx := context.Background()
+	s.clock.Advance(52 * time.Second)
+	if tok, err := c.Token(ctx); err != nil || tok != first.AccessToken || s.calls("refresh") != 0 {
+		t.Fatalf("52 s in: token changed %v, err %v, %d refreshes; want the first token and none", tok != first.AccessToken, err, s.calls("refresh"))
+	}
+	s.clock.Advance(2 * time.Second)
+	tok, err := c.Token(ctx)
+	if err != nil || tok == first.AccessToken || s.calls("refresh") != 1 {
+		t.Fatalf("54 s in: token changed %v, err %v, %d refreshes; want a new token from one refresh", tok != first.AccessToken, err, s.calls("refresh"))
+	}
+	if want := s.clock.Now().Add(59 * time.Second); !c.Tokens().Expiry.Equal(want) {
+		t.Errorf("renewed Expiry = %v, want %v", c.Tokens().Expiry, want)
 	}
 }

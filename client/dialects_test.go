@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,7 +39,7 @@ func TestDialects(t *testing.T) {
 			s := newTestServer(t, time.Minute)
 			s.requireDialect(string(tc.dialect), tc.method, tc.path)
 			var saved []client.Tokens
-			c := newClient(t, client.Config{Address: s.URL, Dialect: tc.dialect, Username: "alice", Password: testPassword,
+			c := s.newClient(t, client.Config{Address: s.URL, Dialect: tc.dialect, Username: "alice", Password: testPassword,
 				OnTokens: func(tk client.Tokens) { saved = append(saved, tk) }})
 			first := c.Tokens()
 			if first.AccessToken == "" || first.RefreshToken == "" || first.Expiry.IsZero() {
@@ -73,7 +76,7 @@ func TestDialects(t *testing.T) {
 			}
 
 			// Resume from the saved tokens: no call.
-			resumed := newClient(t, client.Config{Address: s.URL, Dialect: tc.dialect, AccessToken: prev.AccessToken, RefreshToken: prev.RefreshToken})
+			resumed := s.newClient(t, client.Config{Address: s.URL, Dialect: tc.dialect, AccessToken: prev.AccessToken, RefreshToken: prev.RefreshToken})
 			if _, err := get(resumed, s.URL+"/upstream/data"); err != nil {
 				t.Fatal(err)
 			}
@@ -108,23 +111,26 @@ func TestDialects(t *testing.T) {
 }
 
 // Concurrency holds in every dialect: 50 goroutines across two renewals
-// of a token renewed every 1.8 s (a 2 s token; for Core, whose access
-// tokens live at least 30 s, a 30 s token renewed 28.2 s early), one
-// refresh per renewal, no failed call.
+// of a one-minute token (Core's renewed 20 s early, by Config.RefreshMargin;
+// AGS's by the default margin), one refresh per renewal, no failed call.
 func TestDialectsConcurrentRefresh(t *testing.T) {
 	for _, d := range []struct {
 		dialect      client.Dialect
 		method, path string
 		margin       time.Duration
 	}{
-		{client.DialectCore, http.MethodPost, "/api/login", config.MinCoreAccessTTL - 1800*time.Millisecond},
+		{client.DialectCore, http.MethodPost, "/api/login", 20 * time.Second},
 		{client.DialectAGS, http.MethodPost, "/ags/signOn", 0},
 	} {
 		t.Run(string(d.dialect), func(t *testing.T) {
-			s := newTestServer(t, 2*time.Second)
+			s := newTestServer(t, time.Minute)
 			s.requireDialect(string(d.dialect), d.method, d.path)
-			c := newClient(t, client.Config{Address: s.URL, Dialect: d.dialect, Username: "alice", Password: testPassword, RefreshMargin: d.margin})
-			hammer(t, s, c, 50, 2)
+			c := s.newClient(t, client.Config{Address: s.URL, Dialect: d.dialect, Username: "alice", Password: testPassword, RefreshMargin: d.margin})
+			const rounds = 2
+			hammer(t, s, c, 50, rounds, renewStep)
+			if got := s.calls("refresh"); got != rounds {
+				t.Errorf("refreshes = %d over %d renewals, want one each", got, rounds)
+			}
 			presented := map[string]int{}
 			s.mu.Lock()
 			for _, e := range s.events {
@@ -145,51 +151,79 @@ func TestDialectsConcurrentRefresh(t *testing.T) {
 	}
 }
 
-// hammer runs workers goroutines calling the upstream until the server
-// has answered refreshes refreshes; every call must succeed.
-func hammer(t *testing.T, s *testServer, c *client.Client, workers, refreshes int) {
+// renewStep is how far hammer moves the clock each round: past the
+// renewal time of a one-minute token (53 s after it was received with the
+// default margin of 10%, 39 s with a 20 s margin), short of its expiry
+// (59 s by the client's reckoning, 60 s by the server's).
+const renewStep = 55 * time.Second
+
+// hammer runs workers goroutines calling the upstream for rounds renewals:
+// each round lets every worker make calls with the current token, moves
+// the shared fake clock by step, and waits for the server to answer that
+// round's refresh; then the calls go on a while with the last token.
+// Every call must succeed. It returns how many calls were made and how
+// many failed.
+func hammer(t *testing.T, s *testServer, c *client.Client, workers, rounds int, step time.Duration) (calls, failed int64) {
 	t.Helper()
+	var made, errs atomic.Int64
 	stop := make(chan struct{})
-	errs := make(chan error, workers)
+	var wg sync.WaitGroup
 	for range workers {
-		go func() {
+		wg.Go(func() {
 			for {
 				select {
 				case <-stop:
-					errs <- nil
 					return
 				default:
 				}
 				if _, err := get(c, s.URL+"/upstream/data"); err != nil {
-					errs <- err
+					errs.Add(1)
+					t.Errorf("call failed: %v", err)
 					return
 				}
+				made.Add(1)
 			}
-		}()
+		})
 	}
-	deadline := time.Now().Add(time.Minute)
-	for s.calls("refresh") < refreshes && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
+	busy := func(what string) {
+		mark := made.Load()
+		eventually(t, what, func() bool { return made.Load() >= mark+int64(workers) || errs.Load() > 0 })
 	}
+	base := s.calls("refresh")
+	for i := 1; i <= rounds; i++ {
+		busy(fmt.Sprintf("calls before renewal %d", i))
+		s.clock.Advance(step)
+		eventually(t, fmt.Sprintf("refresh %d", i), func() bool { return s.calls("refresh") >= base+i || errs.Load() > 0 })
+	}
+	busy("calls after the last renewal")
 	close(stop)
-	for range workers {
-		if err := <-errs; err != nil {
-			t.Errorf("call failed: %v", err)
+	wg.Wait()
+	return made.Load(), errs.Load()
+}
+
+// eventually polls cond until it holds; the bound only turns a hang into
+// a failure, far above what a loaded machine takes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	const bound = 2 * time.Minute
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for deadline := time.Now().Add(bound); !cond(); <-tick.C {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, bound)
 		}
-	}
-	if s.calls("refresh") < refreshes {
-		t.Errorf("only %d refreshes within a minute", s.calls("refresh"))
 	}
 }
 
-// checkSpacing fails when two token calls came so close together that
-// one expiry got two refreshes (see TestConcurrentCallsRefreshOncePerExpiry).
+// checkSpacing fails when two token calls came closer together, by the
+// fake clock, than the step between renewals: one expiry got two
+// refreshes (see TestConcurrentCallsRefreshOncePerExpiry).
 func (s *testServer) checkSpacing(t *testing.T) {
 	t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := 1; i < len(s.events); i++ {
-		if gap := s.events[i].at.Sub(s.events[i-1].at); gap < 500*time.Millisecond {
+		if gap := s.events[i].at.Sub(s.events[i-1].at); gap < renewStep {
 			t.Errorf("token call %d came %v after the previous one: a duplicate refresh", i, gap)
 		}
 	}
@@ -206,7 +240,7 @@ func TestSyncGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 	rt := g.RefreshToken
-	c := newClient(t, client.Config{Address: s.URL, Dialect: client.DialectSyncGateway, RefreshToken: rt})
+	c := s.newClient(t, client.Config{Address: s.URL, Dialect: client.DialectSyncGateway, RefreshToken: rt})
 	if sub, err := get(c, s.URL+"/upstream/data"); err != nil || sub != "alice" {
 		t.Fatalf("call: %q, %v", sub, err)
 	}
@@ -231,7 +265,7 @@ func TestSyncGateway(t *testing.T) {
 		}
 	})
 	t.Run("rotating token refused", func(t *testing.T) {
-		oc := newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword})
+		oc := s.newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword})
 		_, err := client.New(ctx, client.Config{Address: s.URL, Dialect: client.DialectSyncGateway, RefreshToken: oc.Tokens().RefreshToken})
 		if !errors.Is(err, client.ErrReauthenticate) {
 			t.Errorf("error %v, want ErrReauthenticate", err)
@@ -271,7 +305,7 @@ func TestProxyUserID(t *testing.T) {
 		}
 		mus = append(mus, m.ID)
 	}
-	c := newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword})
+	c := s.newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword})
 	_, err := c.HTTPClient().Get(s.URL + "/data/risks")
 	if !errors.Is(err, client.ErrUserIDRequired) {
 		t.Fatalf("without UserID: %v, want ErrUserIDRequired", err)
@@ -279,7 +313,7 @@ func TestProxyUserID(t *testing.T) {
 	if !strings.Contains(err.Error(), "UserID") {
 		t.Errorf("message %q does not name UserID", err)
 	}
-	c = newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword, UserID: mus[1]})
+	c = s.newClient(t, client.Config{Address: s.URL, Username: "alice", Password: testPassword, UserID: mus[1]})
 	resp, err := c.HTTPClient().Get(s.URL + "/data/risks")
 	if err != nil {
 		t.Fatal(err)

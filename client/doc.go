@@ -37,5 +37,10 @@
 // and Sync Gateway's /{bucket}/_oidc_refresh, which only refreshes (with
 // an API refresh token from the User Profile page).
 //
+// The client renews on demand, when a call needs a token that is due; it
+// runs no timer. Config.Now is the clock it reads (time.Now by default):
+// a test gives it a settable clock, shared with the server's, and moves
+// renewals without waiting.
+//
 // TokenSource adapts the client to golang.org/x/oauth2.TokenSource.
 package client

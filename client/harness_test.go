@@ -13,22 +13,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/client"
 	"github.com/tokengate/tokengate/internal/app"
 	"github.com/tokengate/tokengate/internal/app/apptest"
 	"github.com/tokengate/tokengate/internal/config"
-	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/fakeclock"
 )
 
-// testServer is a real tokengate node on loopback (app.Open, the real
-// handler, SQLite in a temporary directory), wrapped to count the sign-in
-// and refresh calls it answers, plus a small authenticated upstream under
-// /upstream/ that verifies each bearer token with the engine (signature,
-// expiry without leeway, live session) and records which tokens it saw.
+// testServer is a real tokengate node on loopback (the apptest harness:
+// app.Open, the real handler, SQLite in a temporary directory, a fake
+// clock), wrapped to count the sign-in and refresh calls it answers, plus
+// a small authenticated upstream under /upstream/ that verifies each
+// bearer token with the engine (signature, expiry without leeway, live
+// session) and records which tokens it saw. Its clients take their time
+// from the same clock, so a test moves both with s.clock.Advance.
 type testServer struct {
-	t   *testing.T
-	app *app.App
-	srv *httptest.Server
-	URL string
+	t     *testing.T
+	app   *app.App
+	clock *fakeclock.Clock
+	URL   string
 	// handler is the node's own handler, for probes that must not count.
 	handler http.Handler
 
@@ -45,7 +48,7 @@ type testServer struct {
 const testPassword = "correct horse battery staple"
 
 type tokenEvent struct {
-	at      time.Time
+	at      time.Time // by the fake clock
 	refresh bool
 	token   string
 }
@@ -56,52 +59,51 @@ type tokenEvent struct {
 // clock leeway, with users alice (refresh-enabled) and bob (not).
 func newTestServer(t *testing.T, accessTTL time.Duration, mutate ...func(*config.Config)) *testServer {
 	t.Helper()
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.Refresh.Leeway = 0
-	cfg.Password.MemoryKiB, cfg.Password.Iterations = 8*1024, 1
-	for name, s := range cfg.Services {
-		s.AccessTTL = config.Duration(accessTTL)
-		if name == "core" {
-			s.AccessTTL = config.Duration(max(accessTTL, config.MinCoreAccessTTL))
-		}
-		s.IdleTTL, s.AbsoluteTTL = config.Duration(time.Hour), config.Duration(time.Hour)
-		cfg.Services[name] = s
-	}
-	for _, m := range mutate {
-		m(&cfg)
-	}
-	ctx := context.Background()
-	a, err := app.Open(ctx, cfg, nil, app.Options{Registerer: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	if _, err := a.Engine.Bootstrap(ctx, "admin-password"); err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range []engine.NewUser{
-		{Name: "alice", Password: testPassword, RefreshEnabled: true},
-		{Name: "bob", Password: testPassword},
-	} {
-		if _, err := a.Engine.CreateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s := &testServer{t: t, app: a, counts: map[string]int{}, seen: map[string]int{}}
-	h := a.Handler()
-	s.handler = h
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/upstream/") {
-			s.upstream(w, r)
-			return
-		}
-		s.count(r)
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(s.srv.Close)
-	s.URL = s.srv.URL
+	s := &testServer{t: t, counts: map[string]int{}, seen: map[string]int{}}
+	gw := apptest.Start(t, apptest.Options{
+		Config: func(cfg *config.Config) {
+			cfg.Refresh.Leeway = 0
+			for name, sv := range cfg.Services {
+				sv.AccessTTL = config.Duration(accessTTL)
+				if name == "core" {
+					sv.AccessTTL = config.Duration(max(accessTTL, config.MinCoreAccessTTL))
+				}
+				sv.IdleTTL, sv.AbsoluteTTL = config.Duration(time.Hour), config.Duration(time.Hour)
+				cfg.Services[name] = sv
+			}
+			for _, m := range mutate {
+				m(cfg)
+			}
+		},
+		Wrap: func(next http.Handler) http.Handler {
+			s.handler = next
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasPrefix(r.URL.Path, "/upstream/") {
+					s.upstream(w, r)
+					return
+				}
+				s.count(r)
+				next.ServeHTTP(w, r)
+			})
+		},
+	})
+	s.app, s.clock, s.URL = gw.App, gw.Clock, gw.URL
+	gw.User(t, "", "alice", testPassword, true)
+	gw.User(t, "", "bob", testPassword, false)
 	return s
+}
+
+// newClient returns a signed-in client on the server's clock.
+func (s *testServer) newClient(t *testing.T, cfg client.Config) *client.Client {
+	t.Helper()
+	if cfg.Now == nil {
+		cfg.Now = s.clock.Now
+	}
+	c, err := client.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return c
 }
 
 // count classifies a request to the token endpoints of every dialect.
@@ -142,7 +144,7 @@ func (s *testServer) count(r *http.Request) {
 	defer s.mu.Unlock()
 	s.counts[kind]++
 	s.counts[kind[strings.Index(kind, " ")+1:]]++
-	s.events = append(s.events, tokenEvent{at: time.Now(), refresh: rt != "", token: rt})
+	s.events = append(s.events, tokenEvent{at: s.clock.Now(), refresh: rt != "", token: rt})
 }
 
 // calls returns how many sign-ins ("signon") or refreshes ("refresh") the

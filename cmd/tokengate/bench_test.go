@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokengate/tokengate/internal/app"
 	"github.com/tokengate/tokengate/internal/bench"
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/engine"
@@ -32,13 +31,9 @@ func benchTestServer(t *testing.T) (dir, url, upstream string) {
 	dir = t.TempDir()
 	up := httptest.NewServer(bench.Upstream())
 	t.Cleanup(up.Close)
-	cfg := config.Default()
-	cfg.DataDir = dir
-	cfg.Proxy.Routes = []config.ProxyRoute{{Prefix: "/upstream/", Upstream: up.URL + "/"}}
-	a, err := app.Open(ctx, cfg, nil, app.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := openTestApp(t, dir, func(cfg *config.Config) {
+		cfg.Proxy.Routes = []config.ProxyRoute{{Prefix: "/upstream/", Upstream: up.URL + "/"}}
+	})
 	t.Cleanup(func() { a.Close() })
 	if _, err := a.Engine.Bootstrap(ctx, benchTestAdminPassword); err != nil {
 		t.Fatal(err)
@@ -188,12 +183,7 @@ func TestBenchSeedSessions(t *testing.T) {
 		t.Errorf("output %q", out)
 	}
 	ctx := context.Background()
-	cfg := config.Default()
-	cfg.DataDir = dir
-	a, err := app.Open(ctx, cfg, nil, app.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := openTestApp(t, dir, nil)
 	defer a.Close()
 	u, err := a.Engine.User(ctx, benchTenant, benchSeedUser)
 	if err != nil {
@@ -255,12 +245,7 @@ func TestBenchCleanup(t *testing.T) {
 		t.Fatalf("seed: exit %d: %s", code, errOut)
 	}
 	ctx := context.Background()
-	cfg := config.Default()
-	cfg.DataDir = dir
-	a, err := app.Open(ctx, cfg, nil, app.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := openTestApp(t, dir, nil)
 	defer a.Close()
 	// Someone's own user called bench in the default tenant.
 	if _, err := a.Engine.CreateUser(ctx, engine.NewUser{Name: "bench", Password: "not-bench's"}); err != nil {

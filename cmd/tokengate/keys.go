@@ -12,10 +12,10 @@ import (
 
 func keyCommand() *command {
 	return &command{name: "key", summary: "Manage signing keys.", sub: []*command{
-		{name: "rotate", summary: "Create a new signing key. It is published in JWKS at once and signs after the publish lead (keys.publish_lead, default 2m); a running server learns of it within keys.reload_interval (default 10s); the old key keeps verifying until its tokens expire.", usage: "[--activate-in D | --now]",
+		{name: "rotate", summary: "Create a new signing key. It is published in JWKS at once and signs after the publish lead (keys.publish_lead, default 2m); running servers learn of it at once on PostgreSQL (its notifications), and within keys.reload_interval or proxy.revocation_bound, the shorter (default 2s), otherwise; the old key keeps verifying until its tokens expire.", usage: "[--activate-in D | --now]",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 				in := fs.Duration("activate-in", -1, "start signing after this `duration` (default: keys.publish_lead)")
-				now := fs.Bool("now", false, "start signing immediately (verifiers that cache the JWKS may reject new tokens for keys.jwks_max_age; a running server goes on signing with the old key until its next key reload)")
+				now := fs.Bool("now", false, "start signing immediately (verifiers that cache the JWKS may reject new tokens for keys.jwks_max_age; a running server that has not heard of the key yet goes on signing with the old one)")
 				return appAction(0, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
 					d := *in
 					if *now {
@@ -29,7 +29,7 @@ func keyCommand() *command {
 					return nil
 				})
 			}},
-		{name: "revoke", summary: "Revoke a compromised signing key: it leaves the JWKS and verifies nothing any more, here at once and on a running server within keys.reload_interval (default 10s). If it is the key that signs now, another key signs from now (the next one, or a new one).", usage: "KID",
+		{name: "revoke", summary: "Revoke a compromised signing key: it leaves the JWKS and verifies nothing any more, here at once, and on running servers at once on PostgreSQL (its notifications) and within keys.reload_interval or proxy.revocation_bound, the shorter (default 2s), otherwise. If it is the key that signs now, another key signs from now (the next one, or a new one).", usage: "KID",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
 				return appAction(1, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
 					rv, err := a.Engine.RevokeKey(ctx, "", args[0])
@@ -44,8 +44,8 @@ func keyCommand() *command {
 						how = "was published already and signs from now"
 					}
 					fmt.Fprintf(env.stdout, "key %s revoked; key %s %s\n", rv.Revoked.ID, rv.Signer.ID, how)
-					fmt.Fprintf(env.stdout, "running servers drop it within keys.reload_interval (%s); verifiers that cache the JWKS within keys.jwks_max_age (%s)\n",
-						a.Config.Keys.ReloadInterval, a.Config.Keys.JWKSMaxAge)
+					fmt.Fprintf(env.stdout, "running servers drop it at once on PostgreSQL, at most %s later; verifiers that cache the JWKS within keys.jwks_max_age (%s)\n",
+						a.KeyReload(), a.Config.Keys.JWKSMaxAge)
 					return nil
 				})
 			}},

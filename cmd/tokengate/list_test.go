@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tokengate/tokengate/internal/app"
-	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/engine"
 )
 
@@ -17,13 +15,7 @@ import (
 func TestListCommands(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	cfg := config.Default()
-	cfg.DataDir = dir
-	cfg.Password.MemoryKiB, cfg.Password.Iterations = 8*1024, 1
-	a, err := app.Open(ctx, cfg, nil, app.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := openTestApp(t, dir, fastHashing)
 	e := a.Engine
 	if _, err := e.Bootstrap(ctx, "admin-password"); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"syscall"
 	"time"
 
@@ -17,6 +20,7 @@ import (
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/obs"
+	"github.com/tokengate/tokengate/internal/tlscert"
 )
 
 // loadConfig builds the configuration: defaults, then the file, then
@@ -103,6 +107,8 @@ func serveCommand() *command {
 			demoMode := fs.Bool("demo", false, "load the demo world of the Whitespace seed (users sumo and broker, bucket whitespace, /api/ -> demo risks service)")
 			pprofAddr := fs.String("pprof", "", "serve Go profiling endpoints on this loopback `address` (e.g. 127.0.0.1:6060)")
 			metricsAddr := fs.String("metrics-listen", "", "serve /metrics on this `address` of its own, and not on the public listener (config metrics.listen)")
+			tlsCert := fs.String("tls-cert", "", "serve HTTPS with the PEM certificate chain in this `file` (config tls.cert; reloaded on SIGHUP and when it changes)")
+			tlsKey := fs.String("tls-key", "", "the PEM private key `file` of --tls-cert (config tls.key)")
 			noMigrate := fs.Bool("no-migrate", false, "do not apply schema migrations at start (run tokengate migrate first); refuse to start on a schema that is behind")
 			return func(ctx context.Context, env *cliEnv, args []string) error {
 				if err := checkArgs(args); err != nil {
@@ -117,6 +123,12 @@ func serveCommand() *command {
 					}
 					if *metricsAddr != "" {
 						c.Metrics.Listen = *metricsAddr
+					}
+					if *tlsCert != "" {
+						c.TLS.Cert = *tlsCert
+					}
+					if *tlsKey != "" {
+						c.TLS.Key = *tlsKey
 					}
 				})
 				if err != nil {
@@ -138,6 +150,13 @@ func serveCommand() *command {
 func serve(ctx context.Context, env *cliEnv, cfg config.Config, demoMode, noMigrate bool) error {
 	log := obs.NewLogger(env.stderr, cfg.Log.Level, cfg.Log.Format)
 	slog.SetDefault(log)
+	var certs *tlscert.Reloader
+	if cfg.TLS.Enabled() {
+		var err error
+		if certs, err = tlscert.New(cfg.TLS.Cert, cfg.TLS.Key, log); err != nil {
+			return err
+		}
+	}
 	// Listen before anything is created: a first start that cannot bind
 	// must leave no data directory behind, and above all no admin whose
 	// generated password was never shown.
@@ -188,15 +207,30 @@ func serve(ctx context.Context, env *cliEnv, cfg config.Config, demoMode, noMigr
 	}
 	bg, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go a.Engine.Run(bg, cfg.Keys.ReloadInterval.D())
+	go a.Engine.Run(bg, a.KeyReload())
+	if certs != nil {
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.GetCertificate}
+		// Taken before the welcome text, so that a SIGHUP sent once it
+		// is out reloads rather than ends the process.
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go certs.Watch(bg, cfg.TLS.ReloadInterval.D(), hup)
+	}
 	printWelcome(env.stdout, cfg, res)
 	if printDemo != nil {
 		printDemo()
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer(), "data", cfg.DataDir, "database", cfg.Database.Describe(cfg.DataDir))
+	log.Info("listening", "addr", ln.Addr().String(), "tls", certs != nil, "issuer", cfg.Issuer(), "data", cfg.DataDir, "database", cfg.Database.Describe(cfg.DataDir))
 
 	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if certs != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	var metricsSrv *http.Server
 	if metricsLn != nil {
 		metricsSrv = &http.Server{Handler: a.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: srv.ErrorLog}
@@ -209,14 +243,16 @@ func serve(ctx context.Context, env *cliEnv, cfg config.Config, demoMode, noMigr
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	shutdown, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	drain := cfg.ShutdownTimeout.D()
+	shutdown, stop := context.WithTimeout(context.Background(), drain)
 	defer stop()
 	if metricsSrv != nil {
 		// Scrapes are short; the public listener's requests matter.
 		_ = metricsSrv.Shutdown(shutdown)
 	}
 	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+		_ = srv.Close()
+		return fmt.Errorf("shutdown: requests still in flight after shutdown_timeout %s were cut off: %w", drain, err)
 	}
 	return nil
 }
@@ -241,7 +277,7 @@ func printWelcome(out io.Writer, cfg config.Config, res engine.BootstrapResult) 
 	var w bytes.Buffer
 	defer func() { out.Write(w.Bytes()) }()
 	iss := cfg.Issuer()
-	fmt.Fprintf(&w, "tokengate listening on http://%s (issuer %s, data %s)\n", cfg.Listen, iss, cfg.DataDir)
+	fmt.Fprintf(&w, "tokengate listening on %s (issuer %s, data %s)\n", cfg.ListenURL(), iss, cfg.DataDir)
 	pw := printAdminCreated(&w, res)
 	fmt.Fprintf(&w, "Get a first token:\n  curl -s %s/oauth2/token -d grant_type=password -d client_id=tokengate -d username=admin -d 'password=%s' | jq\n", iss, pw)
 	fmt.Fprintf(&w, "Discovery: %s/.well-known/openid-configuration\n", iss)

@@ -46,17 +46,11 @@ func (f *clientFlags) register(fs *flag.FlagSet, withCredentials bool) {
 }
 
 func tokenCommand() *command {
-	return &command{
-		name:    "token",
-		summary: "Print a valid access token, for shell pipelines: curl -H \"Authorization: Bearer $(tokengate token)\" …",
-		usage:   "[--server URL] [--username U --password-stdin | --refresh-token-file F] [--dialect D]",
-		flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
-			var f clientFlags
-			f.register(fs, true)
-			return func(ctx context.Context, env *cliEnv, args []string) error {
-				if err := checkArgs(args); err != nil {
-					return err
-				}
+	return clientSideCommand("token",
+		"Print a valid access token, for shell pipelines: curl -H \"Authorization: Bearer $(tokengate token)\" …",
+		"[--server URL] [--username U --password-stdin | --refresh-token-file F] [--dialect D]", true, nil,
+		func(*flag.FlagSet) clientAction {
+			return func(ctx context.Context, env *cliEnv, f *clientFlags, args []string) error {
 				c, err := f.connect(ctx, env, false)
 				if err != nil {
 					return err
@@ -68,22 +62,41 @@ func tokenCommand() *command {
 				fmt.Fprintln(env.stdout, tok)
 				return nil
 			}
+		})
+}
+
+// clientAction runs a client-side command with its parsed flags.
+type clientAction func(ctx context.Context, env *cliEnv, f *clientFlags, args []string) error
+
+// clientSideCommand is a command over clientFlags (with the credential flags
+// when withCredentials) that takes the positional arguments named; more
+// flags, if it has any, are registered by action before it returns the
+// action.
+func clientSideCommand(name, summary, usage string, withCredentials bool, positional []string, action func(fs *flag.FlagSet) clientAction) *command {
+	return &command{
+		name:    name,
+		summary: summary,
+		usage:   usage,
+		flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
+			var f clientFlags
+			f.register(fs, withCredentials)
+			run := action(fs)
+			return func(ctx context.Context, env *cliEnv, args []string) error {
+				if err := checkArgs(args, positional...); err != nil {
+					return err
+				}
+				return run(ctx, env, &f, args)
+			}
 		},
 	}
 }
 
 func loginCommand() *command {
-	return &command{
-		name:    "login",
-		summary: "Sign in and store the tokens in the user's configuration directory, for token and api.",
-		usage:   "--server URL --username U --password-stdin [--dialect D] [--userid MU…]",
-		flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
-			var f clientFlags
-			f.register(fs, true)
-			return func(ctx context.Context, env *cliEnv, args []string) error {
-				if err := checkArgs(args); err != nil {
-					return err
-				}
+	return clientSideCommand("login",
+		"Sign in and store the tokens in the user's configuration directory, for token and api.",
+		"--server URL --username U --password-stdin [--dialect D] [--userid MU…]", true, nil,
+		func(*flag.FlagSet) clientAction {
+			return func(ctx context.Context, env *cliEnv, f *clientFlags, args []string) error {
 				if f.server == "" {
 					return usagef("missing --server URL")
 				}
@@ -100,23 +113,16 @@ func loginCommand() *command {
 				fmt.Fprintf(env.stderr, "Signed in to %s; tokens stored in %s (mode 0600: only you can read it; it holds no password), for tokengate token and tokengate api\n", f.server, path)
 				return nil
 			}
-		},
-	}
+		})
 }
 
 func apiCommand() *command {
-	return &command{
-		name:    "api",
-		summary: "Call the API with the stored login's token (renewed as needed) and print the response body.",
-		usage:   "METHOD PATH [--body JSON] [--userid MU…]",
-		flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
-			var f clientFlags
-			f.register(fs, false)
+	return clientSideCommand("api",
+		"Call the API with the stored login's token (renewed as needed) and print the response body.",
+		"METHOD PATH [--body JSON] [--userid MU…]", false, []string{"METHOD", "PATH"},
+		func(fs *flag.FlagSet) clientAction {
 			body := fs.String("body", "", "request `body` (sent as application/json)")
-			return func(ctx context.Context, env *cliEnv, args []string) error {
-				if err := checkArgs(args, "METHOD", "PATH"); err != nil {
-					return err
-				}
+			return func(ctx context.Context, env *cliEnv, f *clientFlags, args []string) error {
 				c, err := f.connect(ctx, env, false)
 				if err != nil {
 					return err
@@ -147,8 +153,7 @@ func apiCommand() *command {
 				}
 				return nil
 			}
-		},
-	}
+		})
 }
 
 // storedLogin is the credentials file: one login, its tokens and how to

@@ -15,7 +15,6 @@ import (
 	"testing"
 
 	"github.com/tokengate/tokengate/internal/app"
-	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/engine"
 )
 
@@ -33,14 +32,8 @@ type tokenGateway struct {
 
 func newTokenGateway(t *testing.T) *tokenGateway {
 	t.Helper()
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.Password.MemoryKiB, cfg.Password.Iterations = 8*1024, 1
 	ctx := context.Background()
-	a, err := app.Open(ctx, cfg, nil, app.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := openTestApp(t, t.TempDir(), fastHashing)
 	t.Cleanup(func() { a.Close() })
 	if _, err := a.Engine.Bootstrap(ctx, "admin-password"); err != nil {
 		t.Fatal(err)

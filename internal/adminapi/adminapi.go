@@ -158,9 +158,24 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	httpx.WriteJSON(w, status, map[string]string{"error": code, "message": msg})
 }
 
-// toError is the one place that maps errors to statuses. Messages are the
-// API's own fixed texts or the engine's public text (engine.PublicText),
-// never err.Error(), so no wrapped internal text reaches a client.
+// classCodes is the error code of each class of engine error; the status
+// is the class's (httpx.Status).
+var classCodes = map[engine.Class]string{
+	engine.ClassBadRequest:   "invalid_request",
+	engine.ClassUnauthorized: "unauthorized",
+	engine.ClassForbidden:    "forbidden",
+	engine.ClassNotFound:     "not_found",
+	engine.ClassConflict:     "conflict",
+	engine.ClassThrottled:    "too_many_requests",
+	engine.ClassBusy:         "temporarily_unavailable",
+	engine.ClassUnavailable:  "temporarily_unavailable",
+}
+
+// toError is the one place that maps errors to statuses: the API's own
+// refusals, a few sentinels with codes of their own, and otherwise the
+// engine's class of the error. Messages are the API's own fixed texts or
+// the engine's public text (engine.PublicText), never err.Error(), so no
+// wrapped internal text reaches a client.
 func toError(err error) (status int, code, msg string) {
 	var bb *badBody
 	public := engine.PublicText(err)
@@ -171,37 +186,18 @@ func toError(err error) (status int, code, msg string) {
 		return http.StatusForbidden, "forbidden", errForbidden.Error()
 	case errors.As(err, &bb):
 		return http.StatusBadRequest, "invalid_request", bb.msg
-	case errors.Is(err, engine.ErrInvalidRequest):
-		return http.StatusBadRequest, "invalid_request", public
 	case errors.Is(err, engine.ErrRefreshNotEnabled):
 		return http.StatusForbidden, "refresh_not_enabled", public
 	case errors.Is(err, engine.ErrReauthenticationRequired):
 		return http.StatusUnauthorized, "insufficient_user_authentication", public
 	case errors.Is(err, engine.ErrAPITokenLimit):
 		return http.StatusConflict, "api_token_limit", public
-	case errors.Is(err, engine.ErrThrottled):
-		return http.StatusTooManyRequests, "too_many_requests", public
-	case errors.Is(err, engine.ErrUnknownOrganisation), errors.Is(err, engine.ErrUnknownMembership),
-		errors.Is(err, engine.ErrUnknownAPIToken), errors.Is(err, engine.ErrUnknownTenant),
-		errors.Is(err, engine.ErrUnknownUser), errors.Is(err, engine.ErrUnknownClient),
-		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrUnknownKey):
-		return http.StatusNotFound, "not_found", public
-	case errors.Is(err, engine.ErrAlreadyExists), errors.Is(err, engine.ErrInUse):
-		return http.StatusConflict, "conflict", public
-	case errors.Is(err, engine.ErrInvalidCredentials), errors.Is(err, engine.ErrInvalidToken),
-		errors.Is(err, engine.ErrTokenExpired), errors.Is(err, engine.ErrTokenRevoked),
-		errors.Is(err, engine.ErrTokenReused), errors.Is(err, engine.ErrWrongTokenUse),
-		errors.Is(err, engine.ErrInvalidClient):
-		return http.StatusUnauthorized, "unauthorized", public
-	case errors.Is(err, engine.ErrUserDisabled), errors.Is(err, engine.ErrTenantDisabled),
-		errors.Is(err, engine.ErrTenantMismatch), errors.Is(err, engine.ErrPolicyMismatch),
-		errors.Is(err, engine.ErrUnauthorizedClient), errors.Is(err, engine.ErrMembershipRequired),
-		errors.Is(err, engine.ErrSessionLimit):
-		return http.StatusForbidden, "forbidden", public
-	case errors.Is(err, engine.ErrBusy):
-		return http.StatusServiceUnavailable, "temporarily_unavailable", public
 	}
-	return http.StatusInternalServerError, "server_error", "internal error"
+	class := engine.ClassOf(err)
+	if class == engine.ClassInternal {
+		return http.StatusInternalServerError, "server_error", "internal error"
+	}
+	return httpx.Status(class), classCodes[class], public
 }
 
 // badBody is a request body the API can't read. Its message describes the
@@ -216,6 +212,17 @@ func decode(r *http.Request, v any) error {
 	if err := httpx.DecodeJSON(r, v, true); err != nil {
 		return &badBody{msg: errBadBody.msg + "\n" + err.Error()}
 	}
+	return nil
+}
+
+// writeList answers 200 with the records items as the API shows them: a
+// JSON array, empty rather than null.
+func writeList[T, J any](w http.ResponseWriter, items []T, out func(T) J) error {
+	list := make([]J, 0, len(items))
+	for _, it := range items {
+		list = append(list, out(it))
+	}
+	httpx.WriteJSON(w, http.StatusOK, list)
 	return nil
 }
 

@@ -27,13 +27,7 @@ func keyOut(k token.KeyInfo) keyJSON {
 }
 
 func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, c caller) error {
-	keys := h.eng.Ring().Keys()
-	out := make([]keyJSON, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, keyOut(k))
-	}
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return writeList(w, h.eng.Ring().Keys(), keyOut)
 }
 
 // revokeKey revokes a compromised signing key: see engine.RevokeKey.

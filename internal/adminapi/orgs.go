@@ -23,12 +23,7 @@ func (h *Handler) listOrgs(w http.ResponseWriter, r *http.Request, c caller) err
 	if err != nil {
 		return err
 	}
-	out := make([]orgJSON, 0, len(orgs))
-	for _, o := range orgs {
-		out = append(out, orgOut(o))
-	}
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return writeList(w, orgs, orgOut)
 }
 
 func (h *Handler) createOrg(w http.ResponseWriter, r *http.Request, c caller) error {
@@ -73,12 +68,19 @@ type membershipJSON struct {
 	RemovedAt    any      `json:"removedAt"`
 }
 
-func (h *Handler) membershipOut(r *http.Request, m store.Membership) (membershipJSON, error) {
+// writeMembership answers status with m as the API shows it (its user's
+// and organisation's names), or returns err, the error of the call that
+// produced m.
+func (h *Handler) writeMembership(w http.ResponseWriter, r *http.Request, status int, m store.Membership, err error) error {
+	if err != nil {
+		return err
+	}
 	mm, err := h.eng.Member(r.Context(), m)
 	if err != nil {
-		return membershipJSON{}, err
+		return err
 	}
-	return memberOut(mm), nil
+	httpx.WriteJSON(w, status, memberOut(mm))
+	return nil
 }
 
 func memberOut(mm engine.Member) membershipJSON {
@@ -106,12 +108,7 @@ func (h *Handler) listMemberships(w http.ResponseWriter, r *http.Request, c call
 	if err != nil {
 		return err
 	}
-	out := make([]membershipJSON, 0, len(ms))
-	for _, m := range ms {
-		out = append(out, memberOut(m))
-	}
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return writeList(w, ms, memberOut)
 }
 
 func (h *Handler) addMembership(w http.ResponseWriter, r *http.Request, c caller) error {
@@ -124,28 +121,12 @@ func (h *Handler) addMembership(w http.ResponseWriter, r *http.Request, c caller
 		return err
 	}
 	m, err := h.eng.AddMembership(r.Context(), engine.NewMembership{Tenant: c.Tenant.Name, User: in.User, Organisation: in.Organisation, Channels: in.Channels})
-	if err != nil {
-		return err
-	}
-	j, err := h.membershipOut(r, m)
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusCreated, j)
-	return nil
+	return h.writeMembership(w, r, http.StatusCreated, m, err)
 }
 
 func (h *Handler) getMembership(w http.ResponseWriter, r *http.Request, c caller) error {
 	m, err := h.ownMembership(r, c)
-	if err != nil {
-		return err
-	}
-	j, err := h.membershipOut(r, m)
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, j)
-	return nil
+	return h.writeMembership(w, r, http.StatusOK, m, err)
 }
 
 func (h *Handler) removeMembership(w http.ResponseWriter, r *http.Request, c caller) error {
@@ -153,15 +134,7 @@ func (h *Handler) removeMembership(w http.ResponseWriter, r *http.Request, c cal
 		return err
 	}
 	m, err := h.eng.RemoveMembership(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	j, err := h.membershipOut(r, m)
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, j)
-	return nil
+	return h.writeMembership(w, r, http.StatusOK, m, err)
 }
 
 func (h *Handler) setChannels(w http.ResponseWriter, r *http.Request, c caller) error {
@@ -175,15 +148,7 @@ func (h *Handler) setChannels(w http.ResponseWriter, r *http.Request, c caller) 
 		return err
 	}
 	m, err := h.eng.SetChannels(r.Context(), r.PathValue("id"), in.Channels)
-	if err != nil {
-		return err
-	}
-	j, err := h.membershipOut(r, m)
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, j)
-	return nil
+	return h.writeMembership(w, r, http.StatusOK, m, err)
 }
 
 // linkIdentity links an identity of one of the tenant's external issuers

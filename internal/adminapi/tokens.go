@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/tokengate/tokengate/internal/httpx"
+	"github.com/tokengate/tokengate/internal/store"
 )
 
 // createToken is the User Profile's "create API token": a stable refresh
@@ -45,17 +46,16 @@ type tokenJSON struct {
 	ExpiresAt  any    `json:"expiresAt"`
 }
 
+func tokenOut(s store.Session) tokenJSON {
+	return tokenJSON{ID: s.ID, Label: s.Label, CreatedAt: ts(s.CreatedAt), LastUsedAt: ts(s.LastUsedAt), ExpiresAt: ts(s.AbsoluteExpiresAt)}
+}
+
 func (h *Handler) listTokens(w http.ResponseWriter, r *http.Request, c caller) error {
 	ss, err := h.eng.APITokens(r.Context(), c.User.ID)
 	if err != nil {
 		return err
 	}
-	out := make([]tokenJSON, 0, len(ss))
-	for _, s := range ss {
-		out = append(out, tokenJSON{ID: s.ID, Label: s.Label, CreatedAt: ts(s.CreatedAt), LastUsedAt: ts(s.LastUsedAt), ExpiresAt: ts(s.AbsoluteExpiresAt)})
-	}
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return writeList(w, ss, tokenOut)
 }
 
 func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request, c caller) error {

@@ -127,7 +127,7 @@ func openStore(ctx context.Context, cfg config.Config, opts Options) (store.Stor
 		}
 		return st, nil
 	default:
-		st, err := sqlite.OpenWith(ctx, target, sqlite.Options{NoMigrate: opts.NoMigrate})
+		st, err := sqlite.OpenWith(ctx, target, sqlite.Options{NoMigrate: opts.NoMigrate, BusyTimeout: cfg.Database.BusyTimeout.D()})
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite store %s: %w", target, err)
 		}
@@ -265,15 +265,27 @@ func throttleRule(r config.ThrottleRule) engine.ThrottleRule {
 	return engine.ThrottleRule{Free: r.Free, BaseDelay: r.BaseDelay.D(), MaxDelay: r.MaxDelay.D(), Forget: r.ForgetAfter.D()}
 }
 
+// KeyReload is how often the node rereads its signing keys when no
+// notification told it to: keys.reload_interval, but at most the
+// revocation bound, so that a key revoked on another node (or by the CLI)
+// stops verifying here within the bound even when the store notifies
+// nothing (SQLite) or the notification was lost. A reload that finds
+// nothing changed is one small query and no unsealing.
+func (a *App) KeyReload() time.Duration {
+	return min(a.Config.Keys.ReloadInterval.D(), a.Config.Proxy.RevocationBound.D())
+}
+
 // Close releases the store.
 func (a *App) Close() error { return a.Store.Close() }
 
-// Ready reports whether the node can serve: the store answers and a key
-// can sign.
+// Ready reports whether the node can serve: the store commits a write
+// (its heartbeat; a database that is read-only, full or locked still
+// answers a ping) and a key can sign. It needs no restart to change its
+// mind: every call tries the store afresh.
 func (a *App) Ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if err := a.Store.Ping(ctx); err != nil {
+	if err := a.Store.Heartbeat(ctx); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	if len(a.Ring.Algorithms()) == 0 {

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"context"
 	"encoding/base64"
 	"io"
 	"net/http"
@@ -11,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/tokengate/tokengate/internal/app"
+	"github.com/tokengate/tokengate/internal/app/apptest"
 	"github.com/tokengate/tokengate/internal/config"
-	"github.com/tokengate/tokengate/internal/engine"
 )
 
 // gateway is a whole node (app.Handler, as `serve` mounts it) with every
@@ -34,27 +33,11 @@ func newGateway(t *testing.T) *gateway {
 		io.WriteString(w, "upstream says hi")
 	}))
 	t.Cleanup(up.Close)
-	ctx := context.Background()
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.Password.MemoryKiB, cfg.Password.Iterations = 8192, 1
-	cfg.SyncGW.Enabled, cfg.SyncGW.Buckets = true, []string{"whitespace"}
-	cfg.Proxy.Routes = []config.ProxyRoute{{Prefix: "/svc/", Upstream: up.URL + "/", Builtins: true}}
-	a, err := app.Open(ctx, cfg, nil, app.Options{MasterKey: testMasterKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	if _, err := a.Engine.Bootstrap(ctx, "admin-password"); err != nil {
-		t.Fatal(err)
-	}
-	g, err := a.Engine.SignOnPassword(ctx, engine.SignOnRequest{Service: "oauth2", ClientID: engine.DefaultClientID, Username: "admin", Password: "admin-password"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(srv.Close)
-	return &gateway{URL: srv.URL, App: a, admin: g.AccessToken}
+	s := apptest.Start(t, apptest.Options{MasterKey: testMasterKey, Config: func(cfg *config.Config) {
+		cfg.SyncGW.Enabled, cfg.SyncGW.Buckets = true, []string{"whitespace"}
+		cfg.Proxy.Routes = []config.ProxyRoute{{Prefix: "/svc/", Upstream: up.URL + "/", Builtins: true}}
+	}})
+	return &gateway{URL: s.URL, App: s.App, admin: s.AdminToken(t)}
 }
 
 // probe is one request to the gateway.
@@ -101,7 +84,7 @@ func TestEverySurfaceSendsNoSniff(t *testing.T) {
 		{"openapi", "GET", "/openapi.json", nil, ""},
 		{"discovery", "GET", "/.well-known/openid-configuration", nil, ""},
 		{"jwks", "GET", "/.well-known/jwks.json", nil, ""},
-		{"oauth2 token ok", "POST", "/oauth2/token", form, "grant_type=password&client_id=tokengate&username=admin&password=admin-password"},
+		{"oauth2 token ok", "POST", "/oauth2/token", form, "grant_type=password&client_id=tokengate&username=admin&password=" + apptest.AdminPassword},
 		{"oauth2 token error", "POST", "/oauth2/token", form, "grant_type=password&client_id=tokengate&username=admin&password=wrong"},
 		{"oauth2 introspect", "POST", "/oauth2/introspect", form, "token=x"},
 		{"oauth2 revoke", "POST", "/oauth2/revoke", form, "token=x&client_id=tokengate"},
@@ -169,7 +152,7 @@ func TestClientInputNeverEchoed(t *testing.T) {
 			`{"parameters":[{"name":"` + jsonMarker + `","value":"x"}]}`},
 		{"ags service id", "POST", "/ags/signOn", map[string]string{"Content-Type": "application/json", "x-auth-service-id": marker}, `{}`},
 		{"ags tenant", "POST", "/ags/signOn", map[string]string{"Content-Type": "application/json", "x-auth-service-id": "password", "nv-tenant-id": marker},
-			`{"parameters":[{"name":"username","value":"admin"},{"name":"password","value":"admin-password"}]}`},
+			`{"parameters":[{"name":"username","value":"admin"},{"name":"password","value":"` + apptest.AdminPassword + `"}]}`},
 		{"ags refresh tenant", "POST", "/ags/refresh", map[string]string{"Content-Type": "application/json", "x-auth-service-id": "password",
 			"nv-tenant-id": marker, "Authorization": forged}, `{}`},
 		{"ags correlation id", "POST", "/ags/signOn", map[string]string{"Content-Type": "application/json", "x-correlation-id": marker}, `{}`},

@@ -79,38 +79,21 @@ func TestFrontRouter(t *testing.T) {
 	// Routes only the proxy knows, answers the document does not list and
 	// paths that are not clean: sent without validation and without
 	// following redirects.
-	raw := func(t *testing.T, method, path string, header map[string]string) (*http.Response, string) {
+	raw := func(t *testing.T, method, path string, header map[string]string) (apptest.Response, string) {
 		t.Helper()
-		req, err := http.NewRequest(method, s.URL+path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for k, v := range header {
-			req.Header.Set(k, v)
-		}
-		c := *s.Client
-		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp, string(b)
+		r := s.Raw(t, method, path, header)
+		return r, string(r.Body)
 	}
 	t.Run("proxied path", func(t *testing.T) {
 		resp, body := raw(t, "GET", "/api/risks", bearer)
-		if resp.StatusCode != 200 || !strings.Contains(body, `"upstream":true`) {
-			t.Fatalf("%d %s", resp.StatusCode, body)
+		if resp.Status != 200 || !strings.Contains(body, `"upstream":true`) {
+			t.Fatalf("%d %s", resp.Status, body)
 		}
 	})
 	t.Run("proxied path ending in _oidc_refresh deeper down", func(t *testing.T) {
 		resp, body := raw(t, "GET", "/api/x/_oidc_refresh", bearer)
-		if resp.StatusCode != 200 || !strings.Contains(body, `"upstream":true`) {
-			t.Fatalf("%d %s", resp.StatusCode, body)
+		if resp.Status != 200 || !strings.Contains(body, `"upstream":true`) {
+			t.Fatalf("%d %s", resp.Status, body)
 		}
 	})
 	for _, tc := range []struct{ name, method, path, field, value string }{
@@ -120,16 +103,16 @@ func TestFrontRouter(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, body := raw(t, tc.method, tc.path, nil)
-			if resp.StatusCode != http.StatusNotFound || !strings.Contains(body, `"`+tc.field+`":"`+tc.value+`"`) {
-				t.Fatalf("%d %s, want 404 with %s %q", resp.StatusCode, body, tc.field, tc.value)
+			if resp.Status != http.StatusNotFound || !strings.Contains(body, `"`+tc.field+`":"`+tc.value+`"`) {
+				t.Fatalf("%d %s, want 404 with %s %q", resp.Status, body, tc.field, tc.value)
 			}
 		})
 	}
 	for p, clean := range map[string]string{"/../_oidc_refresh": "/_oidc_refresh", "/./_oidc_refresh": "/_oidc_refresh", "/db/../db/_oidc_refresh": "/db/_oidc_refresh"} {
 		t.Run("unclean "+p, func(t *testing.T) {
 			resp, body := raw(t, "GET", p, nil)
-			if resp.StatusCode/100 != 3 || resp.Header.Get("Location") != clean {
-				t.Fatalf("%d, Location %q: %s; want the mux's redirect to %s", resp.StatusCode, resp.Header.Get("Location"), body, clean)
+			if resp.Status/100 != 3 || resp.Header.Get("Location") != clean {
+				t.Fatalf("%d, Location %q: %s; want the mux's redirect to %s", resp.Status, resp.Header.Get("Location"), body, clean)
 			}
 		})
 	}

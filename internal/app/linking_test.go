@@ -82,7 +82,7 @@ func TestExternalSignOnNeverTakesOverAnAccount(t *testing.T) {
 				t.Fatal("an unlinked identity signed on")
 			}
 
-			admin := adminToken(t, s)
+			admin := s.AdminToken(t)
 			r := s.Do(t, "POST", "/admin/api/users/alice/identities", map[string]string{"Authorization": "Bearer " + admin},
 				`{"issuer":"auth0","subject":"auth0|alice"}`)
 			if r.Status != http.StatusCreated {
@@ -109,7 +109,7 @@ func TestIdentityLinkAdministration(t *testing.T) {
 	ctx := context.Background()
 	s.User(t, "", "alice", "alice-password", true)
 	s.User(t, "", "bob", "bob-password", true)
-	admin := adminToken(t, s)
+	admin := s.AdminToken(t)
 	g, err := s.App.Engine.SignOnPassword(ctx, engine.SignOnRequest{Service: "oauth2", ClientID: "tokengate", Username: "bob", Password: "bob-password"})
 	if err != nil {
 		t.Fatal(err)
@@ -131,14 +131,4 @@ func TestIdentityLinkAdministration(t *testing.T) {
 			t.Fatalf("%s: %d %s, want %d", tc.name, r.Status, r.Body, tc.want)
 		}
 	}
-}
-
-// adminToken signs the bootstrap administrator on.
-func adminToken(t *testing.T, s *apptest.Server) string {
-	t.Helper()
-	g, err := s.App.Engine.SignOnPassword(context.Background(), engine.SignOnRequest{Service: "oauth2", ClientID: "tokengate", Username: "admin", Password: "admin-pass"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return g.AccessToken
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -342,14 +341,5 @@ func (h headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // scrape returns the node's /metrics.
 func scrape(t *testing.T, s *apptest.Server) string {
 	t.Helper()
-	resp, err := s.Client.Get(s.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	return string(s.Raw(t, "GET", "/metrics", nil).Body)
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tokengate/tokengate/internal/app/apptest"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/token"
 )
@@ -122,9 +123,9 @@ func TestTokenTypesOnTheWire(t *testing.T) {
 		header     map[string]string
 		body       string
 	}{
-		{"oauth2", "/oauth2/token", form, "grant_type=password&client_id=tokengate&username=admin&password=admin-password"},
-		{"core", "/api/login", jsonBody, `{"username":"admin","password":"admin-password"}`},
-		{"ags", "/ags/signOn", ags, `{"parameters":[{"name":"username","value":"admin"},{"name":"password","value":"admin-password"}]}`},
+		{"oauth2", "/oauth2/token", form, "grant_type=password&client_id=tokengate&username=admin&password=" + apptest.AdminPassword},
+		{"core", "/api/login", jsonBody, `{"username":"admin","password":"` + apptest.AdminPassword + `"}`},
+		{"ags", "/ags/signOn", ags, `{"parameters":[{"name":"username","value":"admin"},{"name":"password","value":"` + apptest.AdminPassword + `"}]}`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -155,7 +156,7 @@ func TestTokenOfAnotherTypeRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	status, pair := g.post(t, "/oauth2/token", form, "grant_type=password&client_id=tokengate&username=admin&password=admin-password")
+	status, pair := g.post(t, "/oauth2/token", form, "grant_type=password&client_id=tokengate&username=admin&password="+apptest.AdminPassword)
 	at, _ := pair["access_token"].(string)
 	rt, _ := pair["refresh_token"].(string)
 	if status != 200 || at == "" || rt == "" {

@@ -22,8 +22,8 @@ func mayQueryStore(p string) bool { return isEngine(p) || isStore(p) || isApp(p)
 // TestOnlyTheEngineQueriesTheStore type-checks every other package of the
 // module (non-test files) and fails for each call of a query or of Tx (the
 // methods of store.Queries, and Store.Tx, on the interfaces or on a
-// backend's types), and for each use of store.ErrNotFound or
-// store.ErrConflict: above the engine, store records are vocabulary, but
+// backend's types), and for each use of store.ErrNotFound,
+// store.ErrConflict or store.ErrUnavailable: above the engine, store records are vocabulary, but
 // queries and storage errors are the engine's alone. A backend's lifecycle
 // (Open, Ping, Close, migrations) is the wiring's, in internal/app or cmd.
 func TestOnlyTheEngineQueriesTheStore(t *testing.T) {
@@ -65,8 +65,8 @@ func TestOnlyTheEngineQueriesTheStore(t *testing.T) {
 		}
 		for id, obj := range info.Uses {
 			if v, ok := obj.(*types.Var); ok && v.Pkg() != nil && rel(v.Pkg().Path()) == "internal/store" &&
-				(v.Name() == "ErrNotFound" || v.Name() == "ErrConflict") {
-				found = append(found, fmt.Sprintf("%s: %s uses store.%s: the engine translates it into its own sentinel (ErrUnknownUser, ErrAlreadyExists...)",
+				(v.Name() == "ErrNotFound" || v.Name() == "ErrConflict" || v.Name() == "ErrUnavailable") {
+				found = append(found, fmt.Sprintf("%s: %s uses store.%s: the engine translates it into its own sentinel (ErrUnknownUser, ErrAlreadyExists, ErrUnavailable...)",
 					shortPos(fset, id.Pos()), path, v.Name()))
 			}
 		}

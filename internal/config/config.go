@@ -48,6 +48,11 @@ type Config struct {
 	SyncGW    SyncGW    `yaml:"syncgw"`
 	Proxy     Proxy     `yaml:"proxy"`
 	Web       Web       `yaml:"web"`
+	TLS       TLS       `yaml:"tls"`
+	// ShutdownTimeout bounds how long a stopping gateway (SIGTERM,
+	// SIGINT) waits for the requests in flight to finish before it cuts
+	// them off; a supervisor's own stop timeout should exceed it.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 }
 
 // Log configures structured logging.
@@ -76,9 +81,10 @@ type Keys struct {
 	// so that verifiers caching the JWKS and nodes reloading their keys
 	// learn it first: it must exceed JWKSMaxAge plus ReloadInterval.
 	PublishLead Duration `yaml:"publish_lead"`
-	// ReloadInterval is how often each node rereads keys from the store:
-	// a key rotated or revoked elsewhere (another node, the CLI) takes
-	// effect on this node within it.
+	// ReloadInterval is how often each node rereads keys from the store
+	// (at most every proxy.revocation_bound): a key rotated or revoked
+	// elsewhere (another node, the CLI) takes effect on this node within
+	// it, and at once on PostgreSQL, whose notifications tell every node.
 	ReloadInterval Duration `yaml:"reload_interval"`
 	// JWKSMaxAge is the Cache-Control max-age of the JWKS: how long a
 	// verifier may keep using the key set it fetched.
@@ -204,6 +210,9 @@ func Default() Config {
 		SyncGW:    defaultSyncGW(),
 		Proxy:     defaultProxy(),
 		Web:       defaultWeb(),
+		TLS:       defaultTLS(),
+		// Below Kubernetes' default termination grace period of 30 s.
+		ShutdownTimeout: Duration(25 * time.Second),
 	}
 }
 
@@ -284,18 +293,21 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	str("TOKENGATE_METRICS_LISTEN", &c.Metrics.Listen)
 	str("TOKENGATE_KEY_ALGORITHM", &c.Keys.Algorithm)
 	str("TOKENGATE_DEFAULT_TENANT", &c.DefaultTenant)
+	str("TOKENGATE_TLS_CERT", &c.TLS.Cert)
+	str("TOKENGATE_TLS_KEY", &c.TLS.Key)
 	dur("TOKENGATE_GRACE_WINDOW", &c.Refresh.GraceWindow)
 	dur("TOKENGATE_KEY_PUBLISH_LEAD", &c.Keys.PublishLead)
 	return errors.Join(errs...)
 }
 
 // Issuer is the public URL that every token's iss and discovery's issuer
-// carry: PublicURL, or http:// plus the listen address.
+// carry: PublicURL, or the scheme served (https with tls.cert) plus the
+// listen address.
 func (c *Config) Issuer() string {
 	if c.PublicURL != "" {
 		return strings.TrimRight(c.PublicURL, "/")
 	}
-	return "http://" + c.Listen
+	return c.ListenURL()
 }
 
 // Validate reports every problem of c at once.
@@ -322,6 +334,9 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := c.Database.Backend(c.DataDir); err != nil {
 		errs = append(errs, err)
+	}
+	if d := c.Database.BusyTimeout.D(); d < 0 || d > time.Minute {
+		bad("database.busy_timeout %s: want between 0 (the default, 5s) and 1m", d)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -432,6 +447,10 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateDialects()...)
 	errs = append(errs, c.validateSyncGWProxy()...)
 	errs = append(errs, c.validateWeb()...)
+	errs = append(errs, c.validateTLS()...)
+	if c.ShutdownTimeout <= 0 {
+		bad("shutdown_timeout must be positive")
+	}
 	return errors.Join(errs...)
 }
 

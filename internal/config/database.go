@@ -16,6 +16,10 @@ type Database struct {
 	// several nodes may share, e.g.
 	// postgres://tokengate:PASSWORD@db.internal:5432/tokengate?sslmode=verify-full.
 	URL string `yaml:"url"`
+	// BusyTimeout is how long a SQLite write waits for a lock that
+	// another process holds on the file before the store answers
+	// unavailable (503 with Retry-After); 0 means 5s.
+	BusyTimeout Duration `yaml:"busy_timeout"`
 }
 
 // Store kinds that Backend returns.

@@ -1,17 +1,12 @@
 package config
 
 import (
-	"strings"
 	"testing"
 	"time"
 )
 
 func TestValidateKeysAndLeeway(t *testing.T) {
-	tests := []struct {
-		name   string
-		mutate func(*Config)
-		want   string // substring of the error; "" = valid
-	}{
+	checkValidate(t, []validateCase{
 		{"defaults", func(*Config) {}, ""},
 		{"lead equal to max-age plus reload", func(c *Config) { c.Keys.PublishLead = Duration(70 * time.Second) }, "keys.publish_lead 1m10s must exceed"},
 		{"lead of one minute", func(c *Config) { c.Keys.PublishLead = Duration(time.Minute) }, "keys.publish_lead"},
@@ -22,20 +17,7 @@ func TestValidateKeysAndLeeway(t *testing.T) {
 		}, ""},
 		{"negative max-age", func(c *Config) { c.Keys.JWKSMaxAge = -1 }, "keys.jwks_max_age"},
 		{"negative leeway", func(c *Config) { c.Refresh.Leeway = -1 }, "refresh.leeway"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			c := Default()
-			tc.mutate(&c)
-			err := c.Validate()
-			switch {
-			case tc.want == "" && err != nil:
-				t.Fatalf("Validate: %v", err)
-			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-				t.Fatalf("Validate = %v, want an error about %q", err, tc.want)
-			}
-		})
-	}
+	})
 	if d := Default(); d.Refresh.Leeway.D() > 10*time.Second {
 		t.Fatalf("default refresh.leeway %s: verifiers expect a few seconds", d.Refresh.Leeway)
 	}

@@ -14,7 +14,9 @@ type Proxy struct {
 	Routes []ProxyRoute `yaml:"routes"`
 	// RevocationBound is the longest a revoked session, a removed
 	// membership or changed channels may still be honoured by this node's
-	// caches.
+	// caches, and the longest between two reloads of its signing keys. On
+	// PostgreSQL the store's notifications usually make it a round trip;
+	// the bound holds when they are lost.
 	RevocationBound Duration `yaml:"revocation_bound"`
 	// CacheSize bounds each of the proxy's caches (verified tokens,
 	// memberships per user).

@@ -78,13 +78,8 @@ func (e *Engine) SignInBrowser(ctx context.Context, tenant, username, password s
 // issuer with id issuerID, linking or creating its local user on first use
 // as SignOnExternal does.
 func (e *Engine) SignInBrowserExternal(ctx context.Context, tenant, issuerID string, id ExternalIdentity) (*BrowserSignIn, error) {
-	if id.Issuer == "" || id.Subject == "" {
-		return nil, ErrInvalidToken
-	}
-	t, err := e.Tenant(ctx, tenant)
-	if errors.Is(err, ErrUnknownTenant) {
-		return nil, ErrExternalNotAllowed
-	} else if err != nil {
+	t, err := e.externalTenant(ctx, tenant, id)
+	if err != nil {
 		return nil, err
 	}
 	u, err := e.externalUser(ctx, t, id)

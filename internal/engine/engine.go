@@ -135,6 +135,7 @@ type Engine struct {
 	live     *liveSessions  // tokengate_sessions_live (livesessions.go)
 	verified *verifiedCache // access tokens verified before (verifycache.go)
 	clients  *clientCache   // client records for AuthenticateClient (clientcache.go)
+	changes  *changes       // the store's change notifications (changes.go)
 }
 
 // New returns an Engine over st and ring.
@@ -240,6 +241,7 @@ func New(st store.Store, ring *token.Ring, opts Options) (*Engine, error) {
 		st: st, ring: ring, mac: mac, opts: opts, policies: policies, variants: variants, hash: h,
 		now: opts.Now, rand: opts.Rand, log: opts.Logger,
 		metrics: newMetrics(opts.Registerer), live: newLiveSessions(opts.Registerer), verified: newVerifiedCache(), clients: newClientCache(),
+		changes: newChanges(opts.Registerer),
 	}, nil
 }
 
@@ -302,16 +304,21 @@ const (
 	DefaultAuditRetention    = 90 * 24 * time.Hour
 )
 
-// Run does the engine's background work until ctx ends: it reloads the key
-// ring (so keys rotated on another node or by the CLI take effect), prunes
-// expired keys, purges dead sessions, audit events past their retention
-// and ended runs of sign-on failures, each in bounded batches, and, once
-// a minute, recounts the live sessions of the tokengate_sessions_live
-// gauge (the node counts them once with RecountLiveSessions before it
-// serves).
+// Run does the engine's background work until ctx ends: it listens to the
+// store's change notifications when the store gives them (changes.go),
+// reloads the key ring every reload (so keys rotated or revoked on another
+// node or by the CLI take effect even when a notification was lost),
+// prunes expired keys and purges dead sessions, audit events past their
+// retention and ended runs of sign-on failures (Purge, once a minute, by
+// one node at a time), and, once a minute, recounts the live sessions of
+// the tokengate_sessions_live gauge (the node counts them once with
+// RecountLiveSessions before it serves).
 func (e *Engine) Run(ctx context.Context, reload time.Duration) {
 	if reload <= 0 {
 		reload = 10 * time.Second
+	}
+	if n, ok := e.st.(store.Notifier); ok {
+		go e.listen(ctx, n)
 	}
 	recount := func() {
 		if err := e.RecountLiveSessions(ctx); err != nil && ctx.Err() == nil {
@@ -330,9 +337,6 @@ func (e *Engine) Run(ctx context.Context, reload time.Duration) {
 			if err := e.ring.Load(ctx); err != nil && ctx.Err() == nil {
 				e.log.ErrorContext(ctx, "reload signing keys", "err", err)
 			}
-			if _, err := e.ring.Prune(ctx); err != nil && ctx.Err() == nil {
-				e.log.ErrorContext(ctx, "prune signing keys", "err", err)
-			}
 		case <-purge.C:
 			e.Purge(ctx, 1000, 100)
 			recount()
@@ -340,10 +344,36 @@ func (e *Engine) Run(ctx context.Context, reload time.Duration) {
 	}
 }
 
-// Purge runs one round of the background purges (Run's every minute), at
-// most batch rows per statement and maxBatches statements each, and logs
-// what fails.
-func (e *Engine) Purge(ctx context.Context, batch, maxBatches int) {
+// PurgeLock is the store lock (store.Locker) a node holds while it purges,
+// so that nodes sharing a store purge one at a time.
+const PurgeLock = "purge"
+
+// Purge runs one round of the background purges (Run's every minute):
+// expired signing keys, then dead sessions, browser sessions, audit events
+// and sign-on failure records, at most batch rows per statement and
+// maxBatches statements each; it logs what fails. On a store shared by several nodes it first takes
+// PurgeLock without waiting: when another node holds it (it is purging),
+// this round is skipped and Purge returns false.
+func (e *Engine) Purge(ctx context.Context, batch, maxBatches int) bool {
+	if l, ok := e.st.(store.Locker); ok {
+		release, ok, err := l.TryLock(ctx, PurgeLock)
+		if err != nil {
+			if ctx.Err() == nil {
+				e.log.ErrorContext(ctx, "purge: take the purge lock", "err", err)
+			}
+			return false
+		}
+		if !ok {
+			e.log.DebugContext(ctx, "purge skipped: another node is purging")
+			return false
+		}
+		defer release()
+	}
+	// Keys whose every token expired leave the store (a ring skips them
+	// from then on anyway).
+	if _, err := e.ring.Prune(ctx); err != nil && ctx.Err() == nil {
+		e.log.ErrorContext(ctx, "prune signing keys", "err", err)
+	}
 	for _, p := range []struct {
 		what string
 		fn   func(context.Context, int, int) (int, error)
@@ -354,6 +384,7 @@ func (e *Engine) Purge(ctx context.Context, batch, maxBatches int) {
 			e.log.ErrorContext(ctx, "purge "+p.what, "err", err)
 		}
 	}
+	return true
 }
 
 // PurgeRetention is how long dead sessions are kept (for listings and

@@ -2,6 +2,9 @@ package engine
 
 import (
 	"errors"
+	"time"
+
+	"github.com/tokengate/tokengate/internal/store"
 )
 
 // Sentinel errors of the engine. Every dialect maps them to its own status
@@ -48,7 +51,21 @@ var (
 	ErrInvalidRequest = errors.New("invalid request")
 	// ErrBusy: the sign-on worker pool is saturated and the caller gave up.
 	ErrBusy = errors.New("server busy, try again")
+	// ErrUnavailable: the store can't write or can't be reached now
+	// (read-only, disk full, I/O errors, a lock held past its wait, a
+	// database out of reach), so nothing was done: nothing issued, nothing
+	// half-written, no token taken for reused. The caller may try again
+	// after its RetryAfter. A backend's store.ErrUnavailable matches it
+	// (errors.Is), however the engine passed the store's error on, so
+	// surfaces map this sentinel alone.
+	ErrUnavailable error = &Error{Kind: store.ErrUnavailable, Public: "service temporarily unavailable, try again",
+		RetryAfter: unavailableRetry}
 )
+
+// unavailableRetry is the Retry-After of ErrUnavailable: long enough for a
+// lock to be let go or a connection to come back, short enough that a
+// client's retry finds a store that has recovered.
+const unavailableRetry = 3 * time.Second
 
 // Sentinels returns every sentinel error of the engine, for the tests that
 // prove each surface maps each of them to a status and a body of its own.
@@ -57,7 +74,7 @@ func Sentinels() []error {
 		ErrInvalidCredentials, ErrInvalidToken, ErrTokenExpired, ErrTokenRevoked, ErrTokenReused,
 		ErrWrongTokenUse, ErrPolicyMismatch, ErrRefreshNotEnabled, ErrUserDisabled, ErrTenantDisabled,
 		ErrUnknownTenant, ErrTenantMismatch, ErrSessionLimit, ErrInvalidClient, ErrUnauthorizedClient,
-		ErrInvalidRequest, ErrBusy,
+		ErrInvalidRequest, ErrBusy, ErrUnavailable,
 		ErrExternalNotAllowed, ErrExternalUnavailable, // external.go
 		ErrMembershipRequired, ErrUnknownOrganisation, ErrUnknownMembership, // orgs.go
 		ErrUnknownAPIToken, ErrReauthenticationRequired, ErrAPITokenLimit, // apitokens.go

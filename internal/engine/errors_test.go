@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/store"
 )
 
 // TestSentinelsComplete keeps engine.Sentinels() complete: every exported
@@ -133,5 +134,43 @@ func TestErrorPublicAndDebugApart(t *testing.T) {
 	}
 	if got := e.LogValue().String(); !strings.Contains(got, debug) || !strings.Contains(got, "token revoked") {
 		t.Errorf("LogValue = %q, want the public and the debug text", got)
+	}
+}
+
+// TestClassOf keeps the class table complete: every sentinel has a class
+// (the surfaces' writers map classes), and a store that is unavailable is
+// the engine's ErrUnavailable however it is wrapped, with its text and
+// Retry-After, while any other failure stays internal.
+func TestClassOf(t *testing.T) {
+	for _, s := range engine.Sentinels() {
+		if engine.ClassOf(s) == engine.ClassInternal {
+			t.Errorf("sentinel %v has no class (class.go)", s)
+		}
+		if engine.ClassOf(fmt.Errorf("x: %w", &engine.Error{Kind: s, Debug: "d"})) != engine.ClassOf(s) {
+			t.Errorf("wrapped %v changes class", s)
+		}
+	}
+	raw := fmt.Errorf("engine: refresh: %w", store.Unavailable(errors.New("sqlite: commit: database is locked (5)")))
+	if got := engine.ClassOf(raw); got != engine.ClassUnavailable {
+		t.Errorf("ClassOf(store unavailable) = %v", got)
+	}
+	if !errors.Is(raw, engine.ErrUnavailable) || !errors.Is(engine.ErrUnavailable, store.ErrUnavailable) {
+		t.Error("a store that is unavailable must be engine.ErrUnavailable, and the reverse")
+	}
+	if got := engine.PublicText(raw); got != engine.ErrUnavailable.Error() || strings.Contains(got, "sqlite") {
+		t.Errorf("PublicText = %q", got)
+	}
+	if got := engine.RetryAfter(raw); got < 1 || got > 10 {
+		t.Errorf("RetryAfter = %d, want a few seconds", got)
+	}
+	for _, err := range []error{errors.New("disk I/O error"), store.ErrNotFound, store.ErrConflict, nil} {
+		if engine.ClassOf(err) != engine.ClassInternal || errors.Is(err, engine.ErrUnavailable) {
+			t.Errorf("%v is not the engine's", err)
+		}
+	}
+	for _, s := range engine.Sentinels() {
+		if s != engine.ErrUnavailable && errors.Is(raw, s) {
+			t.Errorf("a store that is unavailable matches %v", s)
+		}
 	}
 }

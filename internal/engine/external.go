@@ -51,14 +51,24 @@ func (e *Engine) SignOnExternal(ctx context.Context, tenant string, id ExternalI
 	return g, err
 }
 
-func (e *Engine) signOnExternal(ctx context.Context, tenant string, id ExternalIdentity, req SignOnRequest) (*Grant, error) {
+// externalTenant checks that a verified external identity names its
+// issuer and subject, and finds the tenant it signs on to: an unknown
+// tenant refuses the identity (ErrExternalNotAllowed), as a tenant that
+// does not trust its issuer does.
+func (e *Engine) externalTenant(ctx context.Context, tenant string, id ExternalIdentity) (store.Tenant, error) {
 	if id.Issuer == "" || id.Subject == "" {
-		return nil, ErrInvalidToken
+		return store.Tenant{}, ErrInvalidToken
 	}
 	t, err := e.Tenant(ctx, tenant)
 	if errors.Is(err, ErrUnknownTenant) {
-		return nil, ErrExternalNotAllowed
-	} else if err != nil {
+		return store.Tenant{}, ErrExternalNotAllowed
+	}
+	return t, err
+}
+
+func (e *Engine) signOnExternal(ctx context.Context, tenant string, id ExternalIdentity, req SignOnRequest) (*Grant, error) {
+	t, err := e.externalTenant(ctx, tenant, id)
+	if err != nil {
 		return nil, err
 	}
 	req.Tenant = t.Name

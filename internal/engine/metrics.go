@@ -116,6 +116,7 @@ func result(err error) string {
 		label string
 	}{
 		{ErrThrottled, "throttled"},
+		{ErrUnavailable, "unavailable"},
 		{ErrInvalidCredentials, "invalid_credentials"},
 		{ErrTokenExpired, "expired"},
 		{ErrTokenRevoked, "revoked"},

@@ -80,17 +80,21 @@ func PublicText(err error) string {
 // RetryAfter returns how long a caller refused with err should wait, in
 // whole seconds (rounded up, at least one) as Retry-After carries them
 // (RFC 9110 §10.2.3): the RetryAfter of the first *Error in err's chain
-// that has one, or 0 when err says nothing of waiting.
+// that has one, ErrUnavailable's for a store that is unavailable, or 0
+// when err says nothing of waiting.
 func RetryAfter(err error) int {
-	for err != nil {
-		var e *Error
-		if !errors.As(err, &e) {
-			return 0
+	for e := err; e != nil; {
+		var ee *Error
+		if !errors.As(e, &ee) {
+			break
 		}
-		if e.RetryAfter > 0 {
-			return retrySeconds(e.RetryAfter)
+		if ee.RetryAfter > 0 {
+			return retrySeconds(ee.RetryAfter)
 		}
-		err = e.Kind
+		e = ee.Kind
+	}
+	if errors.Is(err, ErrUnavailable) {
+		return retrySeconds(unavailableRetry)
 	}
 	return 0
 }

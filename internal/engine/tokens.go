@@ -98,6 +98,26 @@ func subject(p Policy, u store.User) string {
 	return u.ID
 }
 
+// sessionClaims are the claims every token of session s has: who, for
+// whom, of which client and tenant, valid from iat to exp, for use.
+func (e *Engine) sessionClaims(use string, t store.Tenant, u store.User, s store.Session, p Policy, scope string, iat, exp time.Time) *token.Claims {
+	return &token.Claims{
+		Issuer:            e.opts.Issuer,
+		Subject:           subject(p, u),
+		PreferredUsername: u.Name,
+		Audience:          token.Audience{e.opts.Audience},
+		Expiry:            exp.Unix(),
+		IssuedAt:          iat.Unix(),
+		Exi:               exp.Unix() - iat.Unix(),
+		UseFor:            use,
+		SessionID:         s.ID,
+		Tenant:            t.Name,
+		ClientID:          s.ClientID,
+		Scope:             scope,
+		Extra:             e.extraClaims(use, t, u, s, p),
+	}
+}
+
 // mintAccess signs an access token for a session. It never outlives the
 // session's absolute expiry.
 func (e *Engine) mintAccess(now time.Time, t store.Tenant, u store.User, s store.Session, p Policy, scope string) (string, time.Time, error) {
@@ -105,23 +125,9 @@ func (e *Engine) mintAccess(now time.Time, t store.Tenant, u store.User, s store
 	if !s.AbsoluteExpiresAt.IsZero() && s.AbsoluteExpiresAt.Before(exp) {
 		exp = s.AbsoluteExpiresAt
 	}
-	c := &token.Claims{
-		Issuer:            e.opts.Issuer,
-		Subject:           subject(p, u),
-		PreferredUsername: u.Name,
-		Audience:          token.Audience{e.opts.Audience},
-		Expiry:            exp.Unix(),
-		NotBefore:         now.Unix(),
-		IssuedAt:          now.Unix(),
-		ID:                e.newID(),
-		Exi:               exp.Unix() - now.Unix(),
-		UseFor:            token.UseAccess,
-		SessionID:         s.ID,
-		Tenant:            t.Name,
-		ClientID:          s.ClientID,
-		Scope:             scope,
-		Extra:             e.extraClaims(token.UseAccess, t, u, s, p),
-	}
+	c := e.sessionClaims(token.UseAccess, t, u, s, p, scope, now, exp)
+	c.NotBefore = now.Unix()
+	c.ID = e.newID()
 	tok, err := e.ring.Sign(c)
 	return tok, exp, err
 }
@@ -141,26 +147,13 @@ func (e *Engine) mintRefresh(t store.Tenant, u store.User, s store.Session, p Po
 		// is the absolute one, and idle expiry is enforced server-side.
 		exp = s.AbsoluteExpiresAt
 	}
-	c := &token.Claims{
-		Issuer:  e.opts.Issuer,
-		Subject: subject(p, u),
-		// The name as it is now: a rename within the grace window changes
-		// it in the successor minted again, which is no less valid (its
-		// session and generation, which the server checks, are the same).
-		PreferredUsername: u.Name,
-		Audience:          token.Audience{e.opts.Audience},
-		Expiry:            exp.Unix(),
-		IssuedAt:          iat.Unix(),
-		ID:                e.refreshJTI(s.ID, s.Generation),
-		Exi:               exp.Unix() - iat.Unix(),
-		UseFor:            token.UseRefresh,
-		SessionID:         s.ID,
-		Generation:        s.Generation,
-		Tenant:            t.Name,
-		ClientID:          s.ClientID,
-		Scope:             scope, // a refresh keeps the scope granted at sign-on (RFC 6749 §6)
-		Extra:             e.extraClaims(token.UseRefresh, t, u, s, p),
-	}
+	// The name in the claims is the user's as it is now: a rename within the
+	// grace window changes it in the successor minted again, which is no
+	// less valid (its session and generation, which the server checks, are
+	// the same).
+	c := e.sessionClaims(token.UseRefresh, t, u, s, p, scope, iat, exp) // a refresh keeps the scope granted at sign-on (RFC 6749 §6)
+	c.ID = e.refreshJTI(s.ID, s.Generation)
+	c.Generation = s.Generation
 	return e.mac.Sign(c)
 }
 

@@ -57,7 +57,7 @@ func BearerToken(r *http.Request) (string, bool) {
 // audits; a client can't choose it unless it is a trusted proxy.
 func ClientAddr(r *http.Request, trusted []netip.Prefix) string {
 	peer := ClientIP(r)
-	if !trustedAddr(peer, trusted) {
+	if !TrustedAddr(peer, trusted) {
 		return peer
 	}
 	var hops []string
@@ -73,14 +73,16 @@ func ClientAddr(r *http.Request, trusted []netip.Prefix) string {
 			break // a hop that is no address: trust nothing left of it
 		}
 		addr = a.Unmap().String()
-		if !trustedAddr(addr, trusted) {
+		if !TrustedAddr(addr, trusted) {
 			break
 		}
 	}
 	return addr
 }
 
-func trustedAddr(s string, trusted []netip.Prefix) bool {
+// TrustedAddr reports whether the address s (IPv4-mapped IPv6 counts as
+// IPv4) lies in one of the trusted proxies' prefixes.
+func TrustedAddr(s string, trusted []netip.Prefix) bool {
 	if len(trusted) == 0 {
 		return false
 	}

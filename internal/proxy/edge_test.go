@@ -2,7 +2,6 @@ package proxy_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,9 +12,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/tokengate/tokengate/internal/app"
+	"github.com/tokengate/tokengate/internal/app/apptest"
 	"github.com/tokengate/tokengate/internal/config"
-	"github.com/tokengate/tokengate/internal/engine"
 )
 
 // echoed is what the echo upstream saw of one request.
@@ -47,34 +45,20 @@ func newEdge(t testing.TB, mutate func(*config.Config)) *edge {
 		e.mu.Lock()
 		e.seen = append(e.seen, got)
 		e.mu.Unlock()
+		for _, c := range r.Header.Values("X-Echo-Set-Cookie") {
+			w.Header().Add("Set-Cookie", c) // an upstream's cookies, as the test asks
+		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(got)
 	}))
 	t.Cleanup(up.Close)
-	ctx := context.Background()
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.Password.MemoryKiB, cfg.Password.Iterations = 8192, 1
-	cfg.Proxy.Routes = []config.ProxyRoute{{Prefix: "/api/", Upstream: up.URL + "/base/"}}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	a, err := app.Open(ctx, cfg, nil, app.Options{MasterKey: strings.Repeat("k", 43) + "="})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	if _, err := a.Engine.Bootstrap(ctx, "admin-password"); err != nil {
-		t.Fatal(err)
-	}
-	g, err := a.Engine.SignOnPassword(ctx, engine.SignOnRequest{Service: "oauth2", ClientID: engine.DefaultClientID, Username: "admin", Password: "admin-password"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.token = g.AccessToken
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(srv.Close)
-	e.URL = srv.URL
+	s := apptest.New(t, func(cfg *config.Config) {
+		cfg.Proxy.Routes = []config.ProxyRoute{{Prefix: "/api/", Upstream: up.URL + "/base/"}}
+		if mutate != nil {
+			mutate(cfg)
+		}
+	})
+	e.URL, e.token = s.URL, s.AdminToken(t)
 	return e
 }
 

@@ -15,17 +15,18 @@ import (
 // Reasons of the WSAUTH error family, the Whitespace API's shape
 // {"reason": …, "error": true}.
 const (
-	ReasonUserID    = "Invalid WSAUTH: Valid UserID must be supplied"
-	ReasonNoToken   = "Invalid WSAUTH: an Authorization: Bearer token must be supplied"
-	ReasonBadToken  = "Invalid WSAUTH: token is invalid, expired or revoked"
-	ReasonNoSession = "Invalid WSAUTH: token does not belong to a user"
-	reasonUpstream  = "upstream unavailable"
-	reasonInternal  = "internal error"
-	reasonMethod    = "method not allowed"
-	reasonNotFound  = "not found"
-	reasonBusy      = "server busy, try again"
-	reasonThrottled = "too many requests, try again later"
-	reasonRequest   = "bad request"
+	ReasonUserID      = "Invalid WSAUTH: Valid UserID must be supplied"
+	ReasonNoToken     = "Invalid WSAUTH: an Authorization: Bearer token must be supplied"
+	ReasonBadToken    = "Invalid WSAUTH: token is invalid, expired or revoked"
+	ReasonNoSession   = "Invalid WSAUTH: token does not belong to a user"
+	reasonUpstream    = "upstream unavailable"
+	reasonInternal    = "internal error"
+	reasonMethod      = "method not allowed"
+	reasonNotFound    = "not found"
+	reasonBusy        = "server busy, try again"
+	reasonUnavailable = "service temporarily unavailable, try again"
+	reasonThrottled   = "too many requests, try again later"
+	reasonRequest     = "bad request"
 )
 
 var (
@@ -58,15 +59,22 @@ var (
 	failBadPath   = failure{http.StatusBadRequest, reasonBadPath, "invalid_request", "", "encoded dot segments, encoded slashes and backslashes are not allowed in the path"}
 	failRequest   = failure{http.StatusBadRequest, reasonRequest, "invalid_request", "", "bad request"}
 	failBusy      = failure{http.StatusServiceUnavailable, reasonBusy, "temporarily_unavailable", "", "server busy, try again"}
-	failThrottled = failure{http.StatusTooManyRequests, reasonThrottled, "too_many_requests", "", "too many requests, try again later"}
-	failUpstream  = failure{http.StatusBadGateway, reasonUpstream, "bad_gateway", "", "upstream unavailable"}
-	failInternal  = failure{http.StatusInternalServerError, reasonInternal, "server_error", "", "internal error"}
+	// failUnavailable: the store can't say whether the session is live
+	// (or can't record what the request needs), so the request is refused.
+	failUnavailable = failure{http.StatusServiceUnavailable, reasonUnavailable, "temporarily_unavailable", "", "service temporarily unavailable, try again"}
+	failThrottled   = failure{http.StatusTooManyRequests, reasonThrottled, "too_many_requests", "", "too many requests, try again later"}
+	failUpstream    = failure{http.StatusBadGateway, reasonUpstream, "bad_gateway", "", "upstream unavailable"}
+	failInternal    = failure{http.StatusInternalServerError, reasonInternal, "server_error", "", "internal error"}
 )
 
 // toFailure maps an error to what the proxy answers. It is the only place
 // where the proxy decides error statuses; the shape writers below only
 // word them. The words are the fixed texts above, never err.Error(): the
-// proxy fails closed, and says no more than WSAUTH does about why.
+// proxy fails closed, and says no more than WSAUTH does about why. Any
+// refusal by the engine, whatever its class, is a bad token, but a
+// membership that is missing or unknown (the UserID header's), a bad
+// request, and a node that is busy, throttling or whose store is
+// unavailable: then no request reaches the upstream either.
 func toFailure(err error) failure {
 	switch {
 	case errors.Is(err, engine.ErrMembershipRequired),
@@ -77,25 +85,6 @@ func toFailure(err error) failure {
 		return failNoToken
 	case errors.Is(err, errNoSession):
 		return failNoSession
-	case errors.Is(err, engine.ErrInvalidToken), errors.Is(err, engine.ErrTokenExpired),
-		errors.Is(err, engine.ErrTokenRevoked), errors.Is(err, engine.ErrWrongTokenUse),
-		errors.Is(err, engine.ErrTokenReused), errors.Is(err, engine.ErrInvalidCredentials),
-		errors.Is(err, engine.ErrPolicyMismatch), errors.Is(err, engine.ErrRefreshNotEnabled),
-		errors.Is(err, engine.ErrUserDisabled), errors.Is(err, engine.ErrTenantDisabled),
-		errors.Is(err, engine.ErrUnknownTenant), errors.Is(err, engine.ErrTenantMismatch),
-		errors.Is(err, engine.ErrSessionLimit), errors.Is(err, engine.ErrInvalidClient),
-		errors.Is(err, engine.ErrUnauthorizedClient), errors.Is(err, engine.ErrUnknownAPIToken),
-		errors.Is(err, engine.ErrUnknownUser), errors.Is(err, engine.ErrUnknownClient),
-		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrUnknownKey), errors.Is(err, engine.ErrAlreadyExists),
-		errors.Is(err, engine.ErrInUse), errors.Is(err, engine.ErrReauthenticationRequired),
-		errors.Is(err, engine.ErrAPITokenLimit):
-		return failBadToken
-	case errors.Is(err, engine.ErrThrottled):
-		return failThrottled
-	case errors.Is(err, engine.ErrInvalidRequest):
-		return failRequest
-	case errors.Is(err, engine.ErrBusy):
-		return failBusy
 	case errors.Is(err, errMethod):
 		return failMethod
 	case errors.Is(err, errBadPath):
@@ -105,7 +94,20 @@ func toFailure(err error) failure {
 	case errors.Is(err, errUpstream):
 		return failUpstream
 	}
-	return failInternal
+	switch engine.ClassOf(err) {
+	case engine.ClassInternal:
+		return failInternal
+	case engine.ClassBadRequest:
+		return failRequest
+	case engine.ClassThrottled:
+		return failThrottled
+	case engine.ClassBusy:
+		return failBusy
+	case engine.ClassUnavailable:
+		return failUnavailable
+	default:
+		return failBadToken
+	}
 }
 
 // writeError writes err in the route's error shape (config.ErrorsCore,

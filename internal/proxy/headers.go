@@ -6,6 +6,8 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"strings"
+
+	"github.com/tokengate/tokengate/internal/httpx"
 )
 
 // The upstream trusts the identity headers because only the gateway sets
@@ -120,25 +122,35 @@ func setForwarded(pr *httputil.ProxyRequest, trusted []netip.Prefix) {
 // with the peer when the peer is a trusted proxy, else the peer alone (a
 // client can't choose the address an upstream sees).
 func forwardedFor(peer string, chain []string, trusted []netip.Prefix) string {
-	if len(chain) == 0 || !trustedPeer(peer, trusted) {
+	if len(chain) == 0 || !httpx.TrustedAddr(peer, trusted) {
 		return peer
 	}
 	return strings.Join(chain, ", ") + ", " + peer
 }
 
-func trustedPeer(peer string, trusted []netip.Prefix) bool {
-	if len(trusted) == 0 {
-		return false
+// dropGatewayCookies deletes from an upstream's response every Set-Cookie
+// that names one of the gateway's own cookies (a name starting with
+// tokengate, also behind the __Host- and __Secure- prefixes, in any case).
+// An upstream shares the gateway's origin, so a browser would take such a
+// cookie as the gateway's: it could sign the browser in to the web UI as
+// someone else, or sign it out. The upstream's own cookies pass.
+func dropGatewayCookies(h http.Header) {
+	vs := h["Set-Cookie"]
+	if len(vs) == 0 {
+		return
 	}
-	a, err := netip.ParseAddr(peer)
-	if err != nil {
-		return false
-	}
-	a = a.Unmap()
-	for _, p := range trusted {
-		if p.Contains(a) {
-			return true
+	kept := make([]string, 0, len(vs))
+	for _, v := range vs {
+		name, _, _ := strings.Cut(v, "=")
+		name = strings.ToLower(strings.TrimSpace(name))
+		name = strings.TrimPrefix(strings.TrimPrefix(name, "__host-"), "__secure-")
+		if !strings.HasPrefix(name, "tokengate") {
+			kept = append(kept, v)
 		}
 	}
-	return false
+	if len(kept) == 0 {
+		h.Del("Set-Cookie")
+		return
+	}
+	h["Set-Cookie"] = kept
 }

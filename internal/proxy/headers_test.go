@@ -200,3 +200,34 @@ func TestSpoofedTrailersNeverReachUpstream(t *testing.T) {
 		}
 	}
 }
+
+// TestUpstreamCannotSetGatewayCookies: an upstream behind the proxy shares
+// the gateway's origin, so a Set-Cookie naming the web UI's session or
+// pre-sign-in cookie would be the gateway's to the browser (signing it in
+// as someone else). The proxy drops those and passes the upstream's own.
+func TestUpstreamCannotSetGatewayCookies(t *testing.T) {
+	e := newEdge(t, nil)
+	gateway := []string{
+		"tokengate_session=attacker; Path=/", "__Host-tokengate_session=attacker; Path=/; Secure",
+		"__Host-tokengate_pre=x; Path=/; Secure", "tokengate_pre=x", "__Secure-tokengate_session=x; Secure",
+		"TOKENGATE_SESSION=x", " tokengate_flow=x", "tokengate=x",
+	}
+	own := []string{"app_session=abc; Path=/api/; HttpOnly", "my_tokengate=1", "__Host-app=1; Path=/; Secure"}
+	req, err := http.NewRequest(http.MethodGet, e.URL+"/api/whoami", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	for _, c := range append(slices.Clone(gateway), own...) {
+		req.Header.Add("X-Echo-Set-Cookie", c)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	got := resp.Header.Values("Set-Cookie")
+	if resp.StatusCode != http.StatusOK || !slices.Equal(got, own) {
+		t.Fatalf("status %d, Set-Cookie %q; want %q", resp.StatusCode, got, own)
+	}
+}

@@ -25,7 +25,12 @@
 // Revocation bound: a verified token's session liveness and each user's
 // memberships are cached for at most the configured bound (default 2s) and
 // never beyond the token's exp, so a revoked session, a removed membership
-// or changed channels take effect at this node within the bound. A token
+// or changed channels take effect at this node within the bound, whichever
+// node or command made the change. On a store that notifies its nodes of
+// changes (PostgreSQL) they take effect sooner, a round trip after the
+// commit: the engine passes each change on (engine.Subscribe) and the
+// entries it concerns are checked again at their next use; the bound is
+// what remains when a notification is lost. A token
 // seen before skips signature verification: the cache is keyed by the
 // SHA-256 of the whole token, so only the very bytes already verified hit,
 // and only while the key that signed them is trusted (a revoked signing
@@ -52,6 +57,7 @@ import (
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
 	"github.com/tokengate/tokengate/internal/obs"
+	"github.com/tokengate/tokengate/internal/store"
 	"github.com/tokengate/tokengate/internal/ttlcache"
 )
 
@@ -98,6 +104,12 @@ type Proxy struct {
 	tokens  *ttlcache.Cache[string, tokenEntry]
 	members *ttlcache.Cache[string, []engine.MemberOf]
 	routes  []*route
+	// epoch counts the changes the store reported that may end any cached
+	// session (a user, client or tenant changed; notifications missed): a
+	// liveness checked under an older epoch is checked again. revoked
+	// holds, for the bound, when the store reported each session revoked.
+	epoch   atomic.Uint64
+	revoked *ttlcache.Cache[string, time.Time]
 
 	verified, hits, liveChecks atomic.Int64
 }
@@ -126,8 +138,11 @@ type tokenEntry struct {
 	exp time.Time
 	kid string // the key that signed the token, trusted at each hit
 	// liveUntil is when session liveness must be checked again; err, when
-	// set, is the cached refusal (a dead session stays dead).
+	// set, is the cached refusal (a dead session stays dead). checked and
+	// epoch are when, and under which epoch, it was last checked.
 	liveUntil time.Time
+	checked   time.Time
+	epoch     uint64
 	err       error
 }
 
@@ -161,7 +176,9 @@ func New(eng *engine.Engine, opts Options) (*Proxy, error) {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	p := &Proxy{eng: eng, opts: opts, now: opts.Now, log: opts.Log,
-		tokens: ttlcache.New[string, tokenEntry](opts.CacheSize), members: ttlcache.New[string, []engine.MemberOf](opts.CacheSize)}
+		tokens: ttlcache.New[string, tokenEntry](opts.CacheSize), members: ttlcache.New[string, []engine.MemberOf](opts.CacheSize),
+		revoked: ttlcache.New[string, time.Time](opts.CacheSize)}
+	eng.Subscribe(p.changed)
 	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "tokengate_proxy_duration_seconds",
 		Help:    "Latency of the proxy's stages by route prefix: token_check (verification, session liveness, membership) and upstream (the round trip to the upstream's response headers).",
@@ -181,6 +198,10 @@ func New(eng *engine.Engine, opts Options) (*Proxy, error) {
 			Transport:  timed{opts.Transport, latency.WithLabelValues(rc.Prefix, "upstream")},
 			BufferPool: copyBuffers,
 			ErrorLog:   errorLog(p.log),
+			ModifyResponse: func(resp *http.Response) error {
+				dropGatewayCookies(resp.Header)
+				return nil
+			},
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 				obs.Failure(r.Context(), p.log.With("prefix", rc.Prefix), slog.LevelWarn, "proxy upstream failed", err)
 				writeError(w, r, p.log, rc.Errors, errors.Join(errUpstream, err))
@@ -315,8 +336,10 @@ func (p *Proxy) session(ctx context.Context, tok string) (Identity, error) {
 	if e.err != nil {
 		return Identity{}, e.err
 	}
-	if !now.Before(e.liveUntil) {
+	if !now.Before(e.liveUntil) || p.stale(e) {
 		p.liveChecks.Add(1)
+		e.epoch = p.epoch.Load()
+		e.checked = now
 		s, err := p.eng.SessionLive(ctx, e.id.SessionID)
 		switch {
 		case err == nil:
@@ -336,6 +359,37 @@ func (p *Proxy) session(ctx context.Context, tok string) (Identity, error) {
 		}
 	}
 	return e.id, nil
+}
+
+// stale reports whether the store reported, since e's liveness was
+// checked, a change that may have ended it.
+func (p *Proxy) stale(e tokenEntry) bool {
+	if e.epoch != p.epoch.Load() {
+		return true
+	}
+	at, ok := p.revoked.Get(e.id.SessionID, p.now())
+	return ok && !at.Before(e.checked)
+}
+
+// changed applies a change the store reported (through the engine) to the
+// caches: within a round trip of its commit on any node, rather than at the
+// bound, which remains the limit when notifications are lost.
+func (p *Proxy) changed(c store.Change) {
+	now := p.now()
+	switch c.Kind {
+	case store.ChangeSession:
+		p.revoked.Put(c.ID, now, now.Add(p.opts.Bound), now)
+	case store.ChangeMembership:
+		p.members.Delete(c.ID)
+	case store.ChangeUser:
+		p.members.Delete(c.ID)
+		p.epoch.Add(1)
+	case store.ChangeClient:
+		p.epoch.Add(1)
+	case store.ChangeTenant, store.ChangeMissed:
+		p.members.Clear()
+		p.epoch.Add(1)
+	}
 }
 
 // memberships returns a user's active memberships, cached for the bound.

@@ -19,29 +19,6 @@ import (
 	"github.com/tokengate/tokengate/internal/proxy"
 )
 
-// raw sends a request to a proxied route, which the OpenAPI document
-// does not describe (it describes the demo's /api/ only).
-func raw(t *testing.T, s *apptest.Server, method, path string, header map[string]string) apptest.Response {
-	t.Helper()
-	req, err := http.NewRequest(method, s.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := s.Client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return apptest.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
-}
-
 // TestRouteErrorShapes checks that the proxy answers in the error shape a
 // route names: a Core client behind /api/v3/ reads Core's
 // {"code","message","details"}, a route of another API gets the plain
@@ -114,7 +91,7 @@ func TestRouteErrorShapes(t *testing.T) {
 				{"encoded dot segment", "GET", p + "%2e%2e/admin", bearer(alice.AccessToken), http.StatusBadRequest},
 			}
 			for _, c := range cases {
-				r := raw(t, s, c.method, c.path, c.header)
+				r := s.Raw(t, c.method, c.path, c.header)
 				if r.Status != c.status {
 					t.Errorf("%s: status %d, want %d: %s", c.name, r.Status, c.status, r.Body)
 					continue
@@ -126,7 +103,7 @@ func TestRouteErrorShapes(t *testing.T) {
 				g.Add(c.name, r)
 			}
 			// A request the proxy lets through is the upstream's to answer.
-			if r := raw(t, s, "GET", p+"risks", bearer(alice.AccessToken)); r.Status != http.StatusOK || string(r.Body) != "{}" {
+			if r := s.Raw(t, "GET", p+"risks", bearer(alice.AccessToken)); r.Status != http.StatusOK || string(r.Body) != "{}" {
 				t.Errorf("proxied request: %d %s", r.Status, r.Body)
 			}
 		})

@@ -13,6 +13,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -23,7 +24,45 @@ var (
 	// ErrConflict is returned when a create or update would violate a
 	// uniqueness constraint (a duplicate name or id).
 	ErrConflict = errors.New("store: conflict")
+	// ErrUnavailable is returned when the database can't do what was asked
+	// for now, and nothing was done: it is read-only, out of space, failing
+	// I/O, locked by someone else past the wait, or out of reach (refused,
+	// reset or timed-out connections, a server shutting down). It is
+	// transient: the same call may succeed once the database is back, so
+	// it must never be taken for a missing record or a refused token.
+	//
+	// ErrUnavailable also matches, with errors.Is, any error that wraps it
+	// itself: the engine's ErrUnavailable does, so the layers above match
+	// the engine's sentinel and never the store's (docs/ARCHITECTURE.md,
+	// rule 4), however the engine passed the store's error on.
+	ErrUnavailable error = unavailable{}
 )
+
+// unavailable is ErrUnavailable's type.
+type unavailable struct{}
+
+func (unavailable) Error() string { return "store: unavailable" }
+
+// Is reports whether target is a sentinel that stands for ErrUnavailable:
+// one that wraps it. (ErrUnavailable itself errors.Is matches by equality
+// before asking.)
+func (unavailable) Is(target error) bool {
+	if _, self := target.(unavailable); self || target == nil {
+		return false
+	}
+	return errors.Is(target, ErrUnavailable)
+}
+
+// Unavailable wraps err, a backend's failure, as ErrUnavailable with the
+// backend's words for the logs ("store: unavailable: sqlite: database is
+// locked"); it returns err as it is when it already is ErrUnavailable, and
+// nil for nil.
+func Unavailable(err error) error {
+	if err == nil || errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
 
 // LimitPolicy says what happens when a user already holds the tenant's
 // maximum number of live sessions and signs on again.
@@ -489,5 +528,64 @@ type Store interface {
 	Queries
 	Tx(ctx context.Context, fn func(q Queries) error) error
 	Ping(ctx context.Context) error
+	// Heartbeat proves the store can write, not only answer: it commits a
+	// one-row write (the heartbeat table), as cheap as a write gets. When
+	// the database can't write now its error is ErrUnavailable.
+	Heartbeat(ctx context.Context) error
 	Close() error
+}
+
+// ChangeKind is the kind of record a Change names.
+type ChangeKind string
+
+// The kinds of Change.
+const (
+	// ChangeSession: the session ID was revoked.
+	ChangeSession ChangeKind = "session"
+	// ChangeUser: the user ID was disabled, enabled or deleted.
+	ChangeUser ChangeKind = "user"
+	// ChangeClient: the client ID was changed or deleted.
+	ChangeClient ChangeKind = "client"
+	// ChangeTenant: the tenant ID was changed or deleted.
+	ChangeTenant ChangeKind = "tenant"
+	// ChangeMembership: a membership of the user ID was added, changed or
+	// removed.
+	ChangeMembership ChangeKind = "membership"
+	// ChangeKeys: the signing keys changed (ID is empty).
+	ChangeKeys ChangeKind = "keys"
+	// ChangeMissed: changes may have been committed that the listener was
+	// not told of (it has just started listening, or listens again after
+	// its connection failed); whatever a cache holds must be re-checked.
+	ChangeMissed ChangeKind = "missed"
+)
+
+// Change names a committed change that caches of the records it touched
+// must not outlive: what a node remembers of a session's liveness, a
+// client, a user's memberships, the key ring.
+type Change struct {
+	Kind ChangeKind
+	ID   string
+}
+
+// Notifier is implemented by a backend that several processes share (the
+// PostgreSQL store): it tells each of them of the changes any of them
+// commits. A backend without it (SQLite, one node) leaves the caches to
+// their periodic re-check.
+type Notifier interface {
+	// Listen calls fn with each Change committed by any process sharing
+	// the store, in commit order, until ctx ends (it returns nil then) or
+	// its connection fails (it returns the error; call it again). Once it
+	// listens it calls fn with ChangeMissed. fn runs on Listen's goroutine
+	// and must not block for long.
+	Listen(ctx context.Context, fn func(Change)) error
+}
+
+// Locker is implemented by a backend that several processes share: a named
+// lock that at most one of them holds at a time, for background work that
+// one node is enough to do (the purges).
+type Locker interface {
+	// TryLock takes the lock name if no process holds it, without waiting:
+	// ok is false when another holds it. release frees it; a process that
+	// dies or loses its connection frees its locks.
+	TryLock(ctx context.Context, name string) (release func(), ok bool, err error)
 }

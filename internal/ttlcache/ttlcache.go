@@ -77,6 +77,13 @@ func (c *Cache[K, V]) Delete(key K) {
 	delete(c.m, key)
 }
 
+// Clear drops every entry.
+func (c *Cache[K, V]) Clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.m)
+}
+
 // Len returns the number of entries, expired ones included.
 func (c *Cache[K, V]) Len() int {
 	c.mu.Lock()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/store"
 )
 
 func TestDescribe(t *testing.T) {
@@ -28,6 +29,8 @@ func TestDescribe(t *testing.T) {
 		{engine.ErrBusy, http.StatusServiceUnavailable, "busy", 0},
 		{engine.InvalidRequest("please say why"), http.StatusBadRequest, "Please say why.", 0},
 		{errors.New("sqlite: disk I/O error"), http.StatusInternalServerError, "Something went wrong on our side", 0},
+		{engine.ErrUnavailable, http.StatusServiceUnavailable, "temporarily unavailable; nothing was changed. Try again in 3 s.", 3},
+		{fmt.Errorf("sign-on: %w", store.Unavailable(errors.New("sqlite: database is locked"))), http.StatusServiceUnavailable, "Try again in 3 s.", 3},
 	} {
 		status, msg, retry := h.describe(context.Background(), tc.err)
 		if status != tc.status || !strings.Contains(msg, tc.msg) || retry != tc.retry {

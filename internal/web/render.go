@@ -159,6 +159,12 @@ func (h *Handler) describe(ctx context.Context, err error) (int, string, int) {
 		return http.StatusForbidden, "This account can't sign in. Ask an administrator.", 0
 	case errors.Is(err, engine.ErrBusy):
 		return http.StatusServiceUnavailable, "The server is busy. Try again in a moment.", 0
+	case errors.Is(err, engine.ErrUnavailable):
+		// Nothing was done: the store could not write. It is logged, as
+		// a failure on our side is, and the page says when to retry.
+		h.log.WarnContext(ctx, "web: store unavailable", "err", err)
+		secs := max(engine.RetryAfter(err), 1)
+		return http.StatusServiceUnavailable, fmt.Sprintf("The service is temporarily unavailable; nothing was changed. Try again in %d s.", secs), secs
 	case errors.Is(err, engine.ErrRefreshNotEnabled):
 		return http.StatusForbidden, "API access is not enabled for this login. You can request it on your profile.", 0
 	case errors.Is(err, engine.ErrSessionLimit):

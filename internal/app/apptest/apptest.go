@@ -55,6 +55,13 @@ type Options struct {
 	Config func(*config.Config)
 	// Start is the time the clock starts at (default: now, to the second).
 	Start time.Time
+	// MasterKey is the node's master key (TOKENGATE_MASTER_KEY), for a test
+	// that seals or derives as the node does; one of its own when empty.
+	MasterKey string
+	// Wrap, when set, stands in front of the node's handler: a test that
+	// counts the requests the gateway gets, or serves routes of its own
+	// beside it, wraps next (which it may also call directly).
+	Wrap func(next http.Handler) http.Handler
 }
 
 // New starts a gateway; mutate may adjust the configuration.
@@ -94,7 +101,7 @@ func Start(t testing.TB, opts Options) *Server {
 		cfg.Metrics.Listen = mts.Listener.Addr().String()
 	}
 	logs := &Buffer{}
-	a, err := app.Open(ctx, cfg, obs.NewLogger(logs, "debug", "text"), app.Options{Now: clock.Now, Registerer: true})
+	a, err := app.Open(ctx, cfg, obs.NewLogger(logs, "debug", "text"), app.Options{Now: clock.Now, Registerer: true, MasterKey: opts.MasterKey})
 	if err != nil {
 		t.Fatalf("app.Open: %v", err)
 	}
@@ -109,6 +116,9 @@ func Start(t testing.TB, opts Options) *Server {
 	}
 	g := &gate{next: a.Handler(), calls: map[string]*abandoned{}}
 	ts.Config.Handler = g
+	if opts.Wrap != nil {
+		ts.Config.Handler = opts.Wrap(g)
+	}
 	ts.Start()
 	t.Cleanup(ts.Close)
 	if ts.URL != cfg.PublicURL {
@@ -178,6 +188,18 @@ func (s *Server) User(t *testing.T, tenant, name, password string, refresh bool)
 	if _, err := s.App.Engine.CreateUser(context.Background(), engine.NewUser{Tenant: tenant, Name: name, Password: password, RefreshEnabled: refresh}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// AdminToken signs the bootstrap administrator on (OAuth 2.0 service, the
+// default client) and returns its access token.
+func (s *Server) AdminToken(t *testing.T) string {
+	t.Helper()
+	g, err := s.App.Engine.SignOnPassword(context.Background(), engine.SignOnRequest{Service: "oauth2", ClientID: engine.DefaultClientID,
+		Username: "admin", Password: AdminPassword})
+	if err != nil {
+		t.Fatalf("admin sign-on: %v", err)
+	}
+	return g.AccessToken
 }
 
 // APIToken creates an API refresh token for a user of a tenant ("" =

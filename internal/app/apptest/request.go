@@ -72,6 +72,33 @@ func (s *Server) Send(t *testing.T, req Request) Response {
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 
+// Raw sends a request without a body and reads the response whole,
+// without validating it and without following a redirect: for the routes
+// the OpenAPI document does not describe (proxied paths, /metrics) and the
+// answers it does not list. header values are sent as they are.
+func (s *Server) Raw(t *testing.T, method, path string, header map[string]string) Response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, s.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	c := *s.Client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
 // Claims decodes a JWT's payload without verifying it.
 func Claims(t *testing.T, tok string) map[string]any {
 	t.Helper()

@@ -27,56 +27,27 @@ func (e *Error) Error() string { return e.Message }
 func errBadRequest(msg string) *Error { return &Error{Status: http.StatusBadRequest, Message: msg} }
 
 // toError maps an error to its AGS status. It is the only place where
-// this dialect decides statuses: 400 malformed, 401 bad credentials or
-// tokens, 403 a valid party that may not do this, 404 an unknown record.
-// Messages are the dialect's own or the engine's public text, never
-// err.Error().
+// this dialect decides statuses: the engine's class of the error
+// (httpx.Status: 400 malformed, 401 bad credentials or tokens, 403 a valid
+// party that may not do this, 404 an unknown record, 409, 429, 503), but
+// 403 for an external identity that is not allowed and 401 for an unknown
+// tenant, which AGS clients take for a failed sign-on. Messages are the
+// dialect's own or the engine's public text, never err.Error().
 func toError(err error) *Error {
 	var ae *Error
 	if errors.As(err, &ae) {
 		return ae
 	}
-	st := func(code int) *Error { return &Error{Status: code, Message: engine.PublicText(err)} }
+	status := httpx.Status(engine.ClassOf(err))
 	switch {
-	case errors.Is(err, engine.ErrInvalidRequest):
-		return st(http.StatusBadRequest)
-	case errors.Is(err, engine.ErrBusy):
-		return st(http.StatusServiceUnavailable)
-	case errors.Is(err, engine.ErrThrottled):
-		e := st(http.StatusTooManyRequests)
-		e.RetryAfter = engine.RetryAfter(err)
-		return e
-	case errors.Is(err, engine.ErrExternalNotAllowed),
-		errors.Is(err, engine.ErrPolicyMismatch),
-		errors.Is(err, engine.ErrTenantMismatch),
-		errors.Is(err, engine.ErrUserDisabled),
-		errors.Is(err, engine.ErrTenantDisabled),
-		errors.Is(err, engine.ErrSessionLimit),
-		errors.Is(err, engine.ErrRefreshNotEnabled),
-		errors.Is(err, engine.ErrUnauthorizedClient),
-		errors.Is(err, engine.ErrMembershipRequired),
-		errors.Is(err, engine.ErrReauthenticationRequired):
-		return st(http.StatusForbidden)
-	case errors.Is(err, engine.ErrInvalidCredentials),
-		errors.Is(err, engine.ErrInvalidToken),
-		errors.Is(err, engine.ErrTokenExpired),
-		errors.Is(err, engine.ErrTokenRevoked),
-		errors.Is(err, engine.ErrTokenReused),
-		errors.Is(err, engine.ErrWrongTokenUse),
-		errors.Is(err, engine.ErrUnknownTenant),
-		errors.Is(err, engine.ErrInvalidClient):
-		return st(http.StatusUnauthorized)
-	case errors.Is(err, engine.ErrUnknownOrganisation),
-		errors.Is(err, engine.ErrUnknownMembership),
-		errors.Is(err, engine.ErrUnknownAPIToken),
-		errors.Is(err, engine.ErrUnknownUser),
-		errors.Is(err, engine.ErrUnknownClient),
-		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrUnknownKey):
-		return st(http.StatusNotFound)
-	case errors.Is(err, engine.ErrAlreadyExists), errors.Is(err, engine.ErrInUse), errors.Is(err, engine.ErrAPITokenLimit):
-		return st(http.StatusConflict)
+	case status == http.StatusInternalServerError:
+		return &Error{Status: status, Message: "internal error"}
+	case errors.Is(err, engine.ErrExternalNotAllowed):
+		status = http.StatusForbidden
+	case errors.Is(err, engine.ErrUnknownTenant):
+		status = http.StatusUnauthorized
 	}
-	return &Error{Status: http.StatusInternalServerError, Message: "internal error"}
+	return &Error{Status: status, Message: engine.PublicText(err), RetryAfter: engine.RetryAfter(err)}
 }
 
 // writeError writes err in the AGS shape; internal errors are logged and

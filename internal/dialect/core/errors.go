@@ -33,50 +33,24 @@ func errUnauthorized(detail string) *Error {
 }
 
 // toError maps an error to Core's status and body. It is the only place
-// where this dialect decides statuses. Details are the dialect's own or the
-// engine's public text, never err.Error().
+// where this dialect decides statuses: the engine's class of the error
+// (httpx.Status), except that Core answers every refusal of a party, 403
+// included, and an unknown tenant with 401. Details are the dialect's own
+// or the engine's public text, never err.Error().
 func toError(err error) *Error {
 	var ce *Error
 	if errors.As(err, &ce) {
 		return ce
 	}
+	class := engine.ClassOf(err)
+	code := httpx.Status(class)
 	switch {
-	case errors.Is(err, engine.ErrInvalidRequest):
-		return errBadRequest(engine.PublicText(err))
-	case errors.Is(err, engine.ErrBusy):
-		return &Error{Code: http.StatusServiceUnavailable, Message: "Service Unavailable", Details: []string{engine.PublicText(err)}}
-	case errors.Is(err, engine.ErrThrottled):
-		return &Error{Code: http.StatusTooManyRequests, Message: http.StatusText(http.StatusTooManyRequests), Details: []string{engine.PublicText(err)},
-			RetryAfter: engine.RetryAfter(err)}
-	case errors.Is(err, engine.ErrInvalidCredentials),
-		errors.Is(err, engine.ErrInvalidToken),
-		errors.Is(err, engine.ErrTokenExpired),
-		errors.Is(err, engine.ErrTokenRevoked),
-		errors.Is(err, engine.ErrTokenReused),
-		errors.Is(err, engine.ErrWrongTokenUse),
-		errors.Is(err, engine.ErrPolicyMismatch),
-		errors.Is(err, engine.ErrRefreshNotEnabled),
-		errors.Is(err, engine.ErrUserDisabled),
-		errors.Is(err, engine.ErrTenantDisabled),
-		errors.Is(err, engine.ErrTenantMismatch),
-		errors.Is(err, engine.ErrSessionLimit),
-		errors.Is(err, engine.ErrUnknownTenant),
-		errors.Is(err, engine.ErrInvalidClient),
-		errors.Is(err, engine.ErrUnauthorizedClient),
-		errors.Is(err, engine.ErrMembershipRequired),
-		errors.Is(err, engine.ErrReauthenticationRequired):
-		return errUnauthorized(engine.PublicText(err))
-	case errors.Is(err, engine.ErrUnknownOrganisation),
-		errors.Is(err, engine.ErrUnknownMembership),
-		errors.Is(err, engine.ErrUnknownAPIToken),
-		errors.Is(err, engine.ErrUnknownUser),
-		errors.Is(err, engine.ErrUnknownClient),
-		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrUnknownKey):
-		return &Error{Code: http.StatusNotFound, Message: "Not Found", Details: []string{engine.PublicText(err)}}
-	case errors.Is(err, engine.ErrAlreadyExists), errors.Is(err, engine.ErrInUse), errors.Is(err, engine.ErrAPITokenLimit):
-		return &Error{Code: http.StatusConflict, Message: "Conflict", Details: []string{engine.PublicText(err)}}
+	case class == engine.ClassInternal:
+		return &Error{Code: code, Message: http.StatusText(code), Details: []string{"internal error"}}
+	case class == engine.ClassForbidden, errors.Is(err, engine.ErrUnknownTenant):
+		code = http.StatusUnauthorized
 	}
-	return &Error{Code: http.StatusInternalServerError, Message: "Internal Server Error", Details: []string{"internal error"}}
+	return &Error{Code: code, Message: http.StatusText(code), Details: []string{engine.PublicText(err)}, RetryAfter: engine.RetryAfter(err)}
 }
 
 // writeError writes err in Core's shape; internal errors are logged and

@@ -26,10 +26,23 @@ func errInvalidRequest(desc string) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: "invalid_request", Description: desc}
 }
 
+// codes is the RFC 6749 §5.2 error code of each class of engine error
+// that is answered 400: a refused grant (credentials, token, a party that
+// may not) is invalid_grant, anything else invalid_request.
+var codes = map[engine.Class]string{
+	engine.ClassBadRequest:   "invalid_request",
+	engine.ClassUnauthorized: "invalid_grant",
+	engine.ClassForbidden:    "invalid_grant",
+	engine.ClassNotFound:     "invalid_request",
+	engine.ClassConflict:     "invalid_request",
+}
+
 // toError maps an error to its RFC 6749 error. It is the only place where
-// this dialect decides statuses. Descriptions are the dialect's own or the
-// engine's public text, never err.Error(): a wrapped internal failure can't
-// reach the wire.
+// this dialect decides statuses: by the engine's class of the error (codes
+// above), with RFC 6749's own codes for the client (invalid_client,
+// unauthorized_client) and the sentinels whose class its clients read
+// otherwise. Descriptions are the dialect's own or the engine's public
+// text, never err.Error(): a wrapped internal failure can't reach the wire.
 func toError(err error) *Error {
 	var oe *Error
 	if errors.As(err, &oe) {
@@ -43,43 +56,25 @@ func toError(err error) *Error {
 		return &Error{Status: http.StatusUnauthorized, Code: "invalid_client", Description: "client authentication failed"}
 	case errors.Is(err, engine.ErrUnauthorizedClient):
 		return bad("unauthorized_client")
-	case errors.Is(err, engine.ErrInvalidRequest):
+	case errors.Is(err, engine.ErrMembershipRequired):
 		return bad("invalid_request")
-	case errors.Is(err, engine.ErrInvalidCredentials),
-		errors.Is(err, engine.ErrInvalidToken),
-		errors.Is(err, engine.ErrTokenExpired),
-		errors.Is(err, engine.ErrTokenRevoked),
-		errors.Is(err, engine.ErrTokenReused),
-		errors.Is(err, engine.ErrWrongTokenUse),
-		errors.Is(err, engine.ErrPolicyMismatch),
-		errors.Is(err, engine.ErrRefreshNotEnabled),
-		errors.Is(err, engine.ErrUserDisabled),
-		errors.Is(err, engine.ErrTenantDisabled),
-		errors.Is(err, engine.ErrTenantMismatch),
-		errors.Is(err, engine.ErrSessionLimit),
-		errors.Is(err, engine.ErrUnknownAPIToken),
-		errors.Is(err, engine.ErrReauthenticationRequired),
-		errors.Is(err, engine.ErrAPITokenLimit):
+	case errors.Is(err, engine.ErrUnknownAPIToken), errors.Is(err, engine.ErrAPITokenLimit):
 		return bad("invalid_grant")
-	case errors.Is(err, engine.ErrUnknownTenant),
-		errors.Is(err, engine.ErrMembershipRequired),
-		errors.Is(err, engine.ErrUnknownOrganisation),
-		errors.Is(err, engine.ErrUnknownMembership),
-		errors.Is(err, engine.ErrUnknownUser),
-		errors.Is(err, engine.ErrUnknownClient),
-		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrUnknownKey),
-		errors.Is(err, engine.ErrAlreadyExists),
-		errors.Is(err, engine.ErrInUse):
-		return bad("invalid_request")
-	case errors.Is(err, engine.ErrBusy):
+	}
+	switch class := engine.ClassOf(err); class {
+	case engine.ClassBusy:
 		return &Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Description: "server busy, try again"}
-	case errors.Is(err, engine.ErrThrottled):
+	case engine.ClassThrottled, engine.ClassUnavailable:
 		// RFC 6749 §4.3.2 wants guessing throttled and defines no code
 		// for it; temporarily_unavailable (§4.1.2.1) is the one a client
-		// retries on, and 429 with Retry-After says when (RFC 6585 §4).
-		return &Error{Status: http.StatusTooManyRequests, Code: "temporarily_unavailable", Description: engine.PublicText(err), RetryAfter: engine.RetryAfter(err)}
+		// retries on, and 429 (RFC 6585 §4) or 503 with Retry-After says
+		// when.
+		return &Error{Status: httpx.Status(class), Code: "temporarily_unavailable", Description: engine.PublicText(err), RetryAfter: engine.RetryAfter(err)}
+	case engine.ClassInternal:
+		return &Error{Status: http.StatusInternalServerError, Code: "server_error", Description: "internal error"}
+	default:
+		return bad(codes[class])
 	}
-	return &Error{Status: http.StatusInternalServerError, Code: "server_error", Description: "internal error"}
 }
 
 // writeError writes err in the RFC 6749 §5.2 shape. Internal errors are

@@ -13,10 +13,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/tokengate/tokengate/internal/engine"
+	"github.com/tokengate/tokengate/internal/store"
 )
 
 // internal is the text wrapped around sentinels; no body may show it.
@@ -45,6 +47,25 @@ func Run(t *testing.T, write func(http.ResponseWriter, error), says func(body ma
 				checkBody(t, rec.Body.String(), says)
 			})
 		}
+	}
+	// A store that can't write or be reached is unavailable, not a
+	// failure: 503 and a Retry-After, whether the engine named it or
+	// passed the store's error on.
+	for form, err := range map[string]error{
+		"engine.ErrUnavailable": fmt.Errorf("sign-on: %w", &engine.Error{Kind: engine.ErrUnavailable, Debug: internal}),
+		"store unavailable":     fmt.Errorf("refresh: %w", store.Unavailable(errors.New(internal))),
+	} {
+		t.Run("unavailable/"+form, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			write(rec, err)
+			if rec.Code != http.StatusServiceUnavailable {
+				t.Errorf("status %d, want 503", rec.Code)
+			}
+			if n, err := strconv.Atoi(rec.Header().Get("Retry-After")); err != nil || n < 1 {
+				t.Errorf("Retry-After %q, want a number of seconds", rec.Header().Get("Retry-After"))
+			}
+			checkBody(t, rec.Body.String(), says)
+		})
 	}
 	t.Run("internal error", func(t *testing.T) {
 		rec := httptest.NewRecorder()

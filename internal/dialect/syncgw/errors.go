@@ -35,8 +35,12 @@ func errBadRequest(reason string) *Error {
 const unableToRefresh = "Unable to refresh token."
 
 // toError maps an error to Sync Gateway's shape. It is the only place
-// where this dialect decides statuses. Reasons are the dialect's own or the
-// engine's public text, never err.Error().
+// where this dialect decides statuses: every refusal, whatever its class,
+// is Sync Gateway's one answer to a refresh it won't do ("Unable to
+// refresh token."), but a refresh token that belongs elsewhere or a login
+// without refresh says why; a busy, throttled or unavailable gateway says
+// when to come back. Reasons are the dialect's own or the engine's public
+// text, never err.Error().
 func toError(err error) *Error {
 	var se *Error
 	if errors.As(err, &se) {
@@ -45,49 +49,24 @@ func toError(err error) *Error {
 	unauthorized := func(reason string) *Error {
 		return &Error{Status: http.StatusUnauthorized, Code: "Unauthorized", Reason: reason}
 	}
-	switch {
-	case errors.Is(err, engine.ErrPolicyMismatch):
+	if errors.Is(err, engine.ErrPolicyMismatch) || errors.Is(err, engine.ErrRefreshNotEnabled) {
 		// Says where the token belongs: "this endpoint takes stable refresh
 		// tokens; this one is rotating and belongs to the oauth2 sign-on".
 		return unauthorized(engine.PublicText(err))
-	case errors.Is(err, engine.ErrRefreshNotEnabled):
-		return unauthorized(engine.PublicText(err))
-	case errors.Is(err, engine.ErrInvalidToken),
-		errors.Is(err, engine.ErrTokenExpired),
-		errors.Is(err, engine.ErrTokenRevoked),
-		errors.Is(err, engine.ErrTokenReused),
-		errors.Is(err, engine.ErrWrongTokenUse),
-		errors.Is(err, engine.ErrUserDisabled),
-		errors.Is(err, engine.ErrTenantDisabled),
-		errors.Is(err, engine.ErrTenantMismatch),
-		errors.Is(err, engine.ErrInvalidRequest),
-		// Not refresh refusals today, but any refusal here is Sync
-		// Gateway's one answer to a refresh it won't do.
-		errors.Is(err, engine.ErrInvalidCredentials),
-		errors.Is(err, engine.ErrSessionLimit),
-		errors.Is(err, engine.ErrUnknownTenant),
-		errors.Is(err, engine.ErrInvalidClient),
-		errors.Is(err, engine.ErrUnauthorizedClient),
-		errors.Is(err, engine.ErrMembershipRequired),
-		errors.Is(err, engine.ErrUnknownOrganisation),
-		errors.Is(err, engine.ErrUnknownMembership),
-		errors.Is(err, engine.ErrUnknownAPIToken),
-		errors.Is(err, engine.ErrUnknownUser),
-		errors.Is(err, engine.ErrUnknownClient),
-		errors.Is(err, engine.ErrUnknownSession), errors.Is(err, engine.ErrUnknownKey),
-		errors.Is(err, engine.ErrAlreadyExists),
-		errors.Is(err, engine.ErrInUse),
-		errors.Is(err, engine.ErrReauthenticationRequired),
-		errors.Is(err, engine.ErrAPITokenLimit):
-		return unauthorized(unableToRefresh)
-	case errors.Is(err, engine.ErrBusy):
+	}
+	switch class := engine.ClassOf(err); class {
+	case engine.ClassInternal:
+		return &Error{Status: http.StatusInternalServerError, Code: "Internal Server Error", Reason: "Internal error"}
+	case engine.ClassBusy:
 		return &Error{Status: http.StatusServiceUnavailable, Code: "Service Unavailable", Reason: "server busy, try again"}
-	case errors.Is(err, engine.ErrThrottled):
+	case engine.ClassThrottled, engine.ClassUnavailable:
 		// No Sync Gateway refresh signs on with a password; should one be
 		// throttled, it is told to wait like any busy gateway.
-		return &Error{Status: http.StatusTooManyRequests, Code: "Too Many Requests", Reason: engine.PublicText(err), RetryAfter: engine.RetryAfter(err)}
+		status := httpx.Status(class)
+		return &Error{Status: status, Code: http.StatusText(status), Reason: engine.PublicText(err), RetryAfter: engine.RetryAfter(err)}
+	default:
+		return unauthorized(unableToRefresh)
 	}
-	return &Error{Status: http.StatusInternalServerError, Code: "Internal Server Error", Reason: "Internal error"}
 }
 
 // writeError writes err in Sync Gateway's shape; internal errors are

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -47,6 +50,8 @@ const (
 	codeSerializationFailure = "40001"
 	codeDeadlockDetected     = "40P01"
 	codeFeatureNotSupported  = "0A000"
+	codeReadOnlyTransaction  = "25006"
+	codeIOError              = "58030"
 )
 
 // mapErr turns the server's answers into the store's sentinels: no row is
@@ -67,7 +72,45 @@ func mapErr(err error) error {
 			return fmt.Errorf("%w: referenced record: %s", store.ErrNotFound, pe.Error())
 		}
 	}
+	if unavailable(err) {
+		return store.Unavailable(err)
+	}
 	return err
+}
+
+// unavailable reports whether err says the database can't be reached or
+// can't write now, through no fault of the statement: the connection was
+// refused, reset or lost, no connection could be had in time, or the server
+// answered with a connection exception (08xxx), insufficient resources
+// (53xxx: disk full, out of memory, too many connections), an operator
+// intervention that ends sessions (57P01-57P05: shutdown, crash, starting
+// up, database dropped), an I/O error (58030) or a read-only transaction
+// (25006: a standby, or default_transaction_read_only). It is
+// store.ErrUnavailable: transient, and nothing was committed. A statement
+// the server refused for what it says (a constraint, a syntax error, a
+// cancelled query) is not.
+func unavailable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case strings.HasPrefix(pe.Code, "08"), strings.HasPrefix(pe.Code, "53"),
+			strings.HasPrefix(pe.Code, "57P"),
+			pe.Code == codeReadOnlyTransaction, pe.Code == codeIOError:
+			return true
+		}
+		return false
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce), errors.As(err, &ne), pgconn.Timeout(err),
+		errors.Is(err, errAcquireTimeout), errors.Is(err, pgconn.ErrConnClosed),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EPIPE), errors.Is(err, net.ErrClosed):
+		return true
+	}
+	return false
 }
 
 // retryable reports whether err is a serialization failure or a deadlock

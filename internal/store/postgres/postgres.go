@@ -94,6 +94,11 @@ func connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	if !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = defaultMaxConns
 	}
+	if !strings.Contains(url, "connect_timeout") {
+		// A server that does not answer is unavailable after this long,
+		// not after the operating system's TCP time-out.
+		cfg.ConnConfig.ConnectTimeout = acquireTimeout
+	}
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "tokengate"
 	}
@@ -143,9 +148,9 @@ func (s *Store) Tx(ctx context.Context, fn func(q store.Queries) error) error {
 // attempt runs fn once and reports whether the server aborted the
 // transaction in a way that running it again may cure.
 func (s *Store) attempt(ctx context.Context, fn func(q store.Queries) error) (again bool, err error) {
-	c, err := s.pool.Acquire(ctx)
+	c, err := s.acquire(ctx)
 	if err != nil {
-		return false, fmt.Errorf("postgres: begin: %w", err)
+		return false, fmt.Errorf("postgres: begin: %w", mapErr(err))
 	}
 	defer c.Release()
 	t := newTxn(c.Conn())
@@ -160,18 +165,50 @@ func (s *Store) attempt(ctx context.Context, fn func(q store.Queries) error) (ag
 		return retryable(t.err), err
 	}
 	if err := t.commit(ctx); err != nil {
-		return retryable(t.err), fmt.Errorf("postgres: commit: %w", err)
+		return retryable(t.err), fmt.Errorf("postgres: commit: %w", mapErr(err))
 	}
 	committed = true
 	return false, nil
 }
 
+// acquireTimeout bounds the wait for a connection of the pool: past it
+// the server is taken to be out of reach (store.ErrUnavailable), as SQLite
+// gives up on a lock after its busy timeout, rather than holding the
+// request until the client gives up.
+const acquireTimeout = 5 * time.Second
+
+// errAcquireTimeout is the failure of an acquire that ran out of time.
+var errAcquireTimeout = errors.New("no database connection within the acquire timeout")
+
+// acquire takes a connection of the pool, waiting at most acquireTimeout.
+func (s *Store) acquire(ctx context.Context) (*pgxpool.Conn, error) {
+	actx, cancel := context.WithTimeoutCause(ctx, acquireTimeout, errAcquireTimeout)
+	defer cancel()
+	c, err := s.pool.Acquire(actx)
+	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), errAcquireTimeout) {
+		err = fmt.Errorf("%w: %w", errAcquireTimeout, err)
+	}
+	return c, err
+}
+
 // Ping checks that the server answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("postgres: ping: %w", err)
+		return fmt.Errorf("postgres: ping: %w", mapErr(err))
 	}
 	return nil
+}
+
+// sqlHeartbeat counts one beat in the one-row heartbeat table.
+const sqlHeartbeat = `INSERT INTO heartbeat (id, beats) VALUES (1, 1)
+ON CONFLICT (id) DO UPDATE SET beats = heartbeat.beats + 1`
+
+// Heartbeat commits one write: it fails (store.ErrUnavailable) when the
+// server can't be reached, is read-only (a standby, or
+// default_transaction_read_only), is out of space or shutting down.
+func (s *Store) Heartbeat(ctx context.Context) error {
+	_, err := s.pool.Exec(ctx, sqlHeartbeat)
+	return wrap("heartbeat", err)
 }
 
 // Close closes every connection of the pool, waiting for those in use to

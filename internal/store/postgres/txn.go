@@ -83,7 +83,12 @@ func (t *txn) fail(err error) {
 // the first failure's text but does not wrap it, so that a sentinel of an
 // earlier statement is not reported again by a later one.
 func (t *txn) failed() error {
-	return fmt.Errorf("the transaction was aborted by an earlier error: %v", t.err)
+	err := fmt.Errorf("the transaction was aborted by an earlier error: %v", t.err)
+	if unavailable(t.err) {
+		// Still the database's failure, not the statement's.
+		return store.Unavailable(err)
+	}
+	return err
 }
 
 // send sends the pending statements and then stmts in one round trip. It
@@ -115,8 +120,13 @@ func (t *txn) send(ctx context.Context, stmts ...stmt) (pgx.BatchResults, error)
 			t.fail(err)
 			// Not wrapped: a deferred write cannot fail for a reason the
 			// store names (see UpdateSession), so whatever it failed with
-			// must not look like one.
-			return nil, fmt.Errorf("%s, sent with this statement: %v", p.op, err)
+			// must not look like one. The database out of reach is no
+			// statement's failure, though, and is said so.
+			err = fmt.Errorf("%s, sent with this statement: %v", p.op, err)
+			if unavailable(t.err) {
+				return nil, store.Unavailable(err)
+			}
+			return nil, err
 		}
 	}
 	return br, nil

@@ -148,8 +148,28 @@ func mapErr(err error) error {
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 			return fmt.Errorf("%w: referenced record: %s", store.ErrNotFound, se.Error())
 		}
+		if unavailableCode(se.Code()) {
+			return store.Unavailable(err)
+		}
 	}
 	return err
+}
+
+// unavailableCode reports whether a result code (primary or extended)
+// says the database can't write or be read now, through no fault of the
+// statement: read-only (a file, directory or mount made read-only), an
+// I/O error, a full disk, a lock another process still held when the busy
+// timeout ran out, or a file that can't be opened (a -wal or -shm file in
+// a directory that became read-only). store.ErrUnavailable: it is
+// transient, and nothing was written.
+func unavailableCode(code int) bool {
+	switch code & 0xff {
+	case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL,
+		sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN,
+		sqlite3.SQLITE_PROTOCOL:
+		return true
+	}
+	return false
 }
 
 // wrap adds the operation to a mapped error; it returns nil for nil.

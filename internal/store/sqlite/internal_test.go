@@ -30,7 +30,7 @@ func TestPragmas(t *testing.T) {
 		want   string
 	}{
 		{"journal_mode", "wal"}, {"synchronous", "1"}, {"foreign_keys", "1"},
-		{"busy_timeout", fmt.Sprint(busyTimeoutMillis)}, {"query_only", "0"},
+		{"busy_timeout", fmt.Sprint(defaultBusyTimeout.Milliseconds())}, {"query_only", "0"},
 	} {
 		var got string
 		if err := s.w.QueryRowContext(ctx, "PRAGMA "+tc.pragma).Scan(&got); err != nil {

@@ -40,7 +40,7 @@ func Migrate(ctx context.Context, path string, dryRun bool) (migrate.Result, err
 	if err := prepareFiles(path); err != nil { // 0600, as Open creates it
 		return migrate.Result{}, err
 	}
-	db, err := sql.Open("sqlite", dsn(path, url.Values{"_txlock": {"immediate"}, "_journal_mode": {"WAL"}, "_foreign_keys": {"1"}}))
+	db, err := sql.Open("sqlite", dsn(path, 0, url.Values{"_txlock": {"immediate"}, "_journal_mode": {"WAL"}, "_foreign_keys": {"1"}}))
 	if err != nil {
 		return migrate.Result{}, fmt.Errorf("sqlite: open: %w", err)
 	}
@@ -58,7 +58,7 @@ func dryRunMigrate(ctx context.Context, path string) (migrate.Result, error) {
 	}
 	current := 0
 	if _, err := os.Stat(path); err == nil {
-		db, err := sql.Open("sqlite", dsn(path, url.Values{"mode": {"ro"}}))
+		db, err := sql.Open("sqlite", dsn(path, 0, url.Values{"mode": {"ro"}}))
 		if err != nil {
 			return migrate.Result{}, fmt.Errorf("sqlite: open: %w", err)
 		}

@@ -25,6 +25,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
@@ -33,9 +34,10 @@ import (
 
 var _ store.Store = (*Store)(nil)
 
-// busyTimeoutMillis bounds how long a connection waits for a lock held by
-// another process (or, for readers, a checkpoint) before SQLITE_BUSY.
-const busyTimeoutMillis = 5000
+// defaultBusyTimeout bounds how long a connection waits for a lock held by
+// another process (or, for readers, a checkpoint) before SQLITE_BUSY, which
+// the store reports as store.ErrUnavailable.
+const defaultBusyTimeout = 5 * time.Second
 
 // Store is the SQLite store. It is safe for concurrent use.
 type Store struct {
@@ -55,6 +57,10 @@ type Options struct {
 	// NoMigrate opens the store without applying migrations: a database
 	// whose schema is behind this binary's is then an error.
 	NoMigrate bool
+	// BusyTimeout is how long a connection waits for a lock another
+	// process holds before the store answers store.ErrUnavailable; 0
+	// means defaultBusyTimeout.
+	BusyTimeout time.Duration
 }
 
 // Open opens (creating if needed, mode 0600) the database file at path and
@@ -80,7 +86,7 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err := prepareFiles(path); err != nil {
 		return nil, err
 	}
-	w, err := sql.Open("sqlite", dsn(path, url.Values{
+	w, err := sql.Open("sqlite", dsn(path, opts.BusyTimeout, url.Values{
 		"_txlock":       {"immediate"},
 		"_journal_mode": {"WAL"},
 		"_synchronous":  {"NORMAL"},
@@ -106,7 +112,7 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 
-	r, err := sql.Open("sqlite", dsn(path, url.Values{"_query_only": {"1"}}))
+	r, err := sql.Open("sqlite", dsn(path, opts.BusyTimeout, url.Values{"_query_only": {"1"}}))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open: %w", err)
@@ -135,8 +141,11 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 
 // dsn builds a modernc DSN for path. The path is percent-encoded inside a
 // file: URI so that characters such as '?' or '#' cannot end it early.
-func dsn(path string, params url.Values) string {
-	params.Set("_busy_timeout", fmt.Sprint(busyTimeoutMillis))
+func dsn(path string, busy time.Duration, params url.Values) string {
+	if busy <= 0 {
+		busy = defaultBusyTimeout
+	}
+	params.Set("_busy_timeout", fmt.Sprint(busy.Milliseconds()))
 	u := url.URL{Path: path}
 	return "file:" + u.EscapedPath() + "?" + params.Encode()
 }
@@ -314,12 +323,25 @@ func runOne(r *txReq, q *queries) (res txResult) {
 // Ping checks that both the write connection and the read pool answer.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.w.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlite: ping: %w", err)
+		return fmt.Errorf("sqlite: ping: %w", mapErr(err))
 	}
 	if err := s.r.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlite: ping: %w", err)
+		return fmt.Errorf("sqlite: ping: %w", mapErr(err))
 	}
 	return nil
+}
+
+// sqlHeartbeat counts one beat in the one-row heartbeat table.
+const sqlHeartbeat = `INSERT INTO heartbeat (id, beats) VALUES (1, 1)
+ON CONFLICT (id) DO UPDATE SET beats = heartbeat.beats + 1`
+
+// Heartbeat commits one write on the write connection, queued with the
+// store's other writes: it fails (store.ErrUnavailable) when the file is
+// read-only, the disk full or failing, or another process holds the write
+// lock past the busy timeout.
+func (s *Store) Heartbeat(ctx context.Context) error {
+	_, err := s.queries.w.exec(ctx, sqlHeartbeat)
+	return wrap("heartbeat", err)
 }
 
 // Close closes the store. It lets SQLite refresh its planner statistics

@@ -50,20 +50,7 @@ func testRevokeClientSessions(t *testing.T, s store.Store) {
 	if n != 6 { // three live sessions of each user
 		t.Fatalf("revoked %d sessions, want 6", n)
 	}
-	for _, x := range mine {
-		got, err := s.GetSession(ctx, x.ID)
-		ok(t, err, "get "+x.ID)
-		want := x
-		if x.Live(now) {
-			want.RevokedAt, want.RevokeReason = now, "client_removed"
-		}
-		equal(t, got, want, "after revoke: "+x.ID)
-	}
-	for _, x := range other {
-		got, err := s.GetSession(ctx, x.ID)
-		ok(t, err, "get "+x.ID)
-		equal(t, got, x, "another client's session untouched: "+x.ID)
-	}
+	checkRevoked(t, s, now, "client_removed", mine, other, "another client's session untouched")
 	n, err = s.RevokeClientSessions(ctx, "app", now, "again")
 	ok(t, err, "revoke again")
 	if n != 0 {

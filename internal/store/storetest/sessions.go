@@ -109,11 +109,7 @@ func sessionSet(t *testing.T, s store.Store, u store.User, prefix string) []stor
 }
 
 func ids(ss []store.Session) []string {
-	out := []string{}
-	for _, x := range ss {
-		out = append(out, x.ID)
-	}
-	return out
+	return keys(ss, func(x store.Session) string { return x.ID })
 }
 
 func testListSessions(t *testing.T, s store.Store) {
@@ -249,20 +245,7 @@ func testRevokeUserSessions(t *testing.T, s store.Store) {
 	if n != 3 {
 		t.Fatalf("revoked %d sessions, want 3", n)
 	}
-	for _, x := range a {
-		got, err := s.GetSession(ctx, x.ID)
-		ok(t, err, "get "+x.ID)
-		want := x
-		if x.Live(now) {
-			want.RevokedAt, want.RevokeReason = now, "password change"
-		}
-		equal(t, got, want, "after revoke: "+x.ID)
-	}
-	for _, x := range b {
-		got, err := s.GetSession(ctx, x.ID)
-		ok(t, err, "get "+x.ID)
-		equal(t, got, x, "other user's session untouched: "+x.ID)
-	}
+	checkRevoked(t, s, now, "password change", a, b, "other user's session untouched")
 	n, err = s.RevokeUserSessions(ctx, w.u1.ID, now, "again")
 	ok(t, err, "revoke again")
 	if n != 0 {
@@ -270,6 +253,28 @@ func testRevokeUserSessions(t *testing.T, s store.Store) {
 	}
 	if c, _ := s.CountLiveSessions(ctx, w.u1.ID, now); c != 0 {
 		t.Fatalf("live sessions after revoke: %d", c)
+	}
+}
+
+// checkRevoked checks a bulk revocation at now for reason: each session
+// of revoked that was live at now carries it (the others are as they
+// were), and each of untouched (what says why) is as it was.
+func checkRevoked(t *testing.T, s store.Store, now time.Time, reason string, revoked, untouched []store.Session, what string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, x := range revoked {
+		got, err := s.GetSession(ctx, x.ID)
+		ok(t, err, "get "+x.ID)
+		want := x
+		if x.Live(now) {
+			want.RevokedAt, want.RevokeReason = now, reason
+		}
+		equal(t, got, want, "after revoke: "+x.ID)
+	}
+	for _, x := range untouched {
+		got, err := s.GetSession(ctx, x.ID)
+		ok(t, err, "get "+x.ID)
+		equal(t, got, x, what+": "+x.ID)
 	}
 }
 

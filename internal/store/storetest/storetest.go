@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"FailuresConcurrent", testFailuresConcurrent},
 		{"PurgeFailures", testPurgeFailures},
 		{"Meta", testMeta},
+		{"Heartbeat", testHeartbeat},
 		{"TxCommit", testTxCommit},
 		{"TxRollback", testTxRollback},
 		{"TxConcurrentRefresh", testTxConcurrentRefresh},
@@ -104,6 +105,35 @@ func sortedBy[T any](xs []T, key func(T) string) []T {
 	out := append([]T(nil), xs...)
 	sort.Slice(out, func(i, j int) bool { return key(out[i]) < key(out[j]) })
 	return out
+}
+
+// keys returns key of each of xs, in order: an empty list, not nil, for
+// none.
+func keys[T any](xs []T, key func(T) string) []string {
+	out := []string{}
+	for _, x := range xs {
+		out = append(out, key(x))
+	}
+	return out
+}
+
+// listCase is one query of a list method and the keys (ids, types) of the
+// records it must return, in order.
+type listCase[F any] struct {
+	name string
+	f    F
+	want []string
+}
+
+// checkList runs each case's query through list and compares the keys of
+// what it returns with the case's.
+func checkList[F, R any](t *testing.T, list func(context.Context, F) ([]R, error), key func(R) string, cases []listCase[F]) {
+	t.Helper()
+	for _, tc := range cases {
+		got, err := list(context.Background(), tc.f)
+		ok(t, err, tc.name)
+		equal(t, keys(got, key), tc.want, "list "+tc.name)
+	}
 }
 
 // world is the fixture most tests start from: two tenants, two users in the

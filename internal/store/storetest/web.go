@@ -61,29 +61,14 @@ func testBrowserSessions(t *testing.T, s store.Store) {
 	equal(t, got, b2, "updated b-2")
 	wantErr(t, s.UpdateBrowserSession(ctx, browser("b-missing", w.u1, at(0))), store.ErrNotFound, "update missing")
 
-	ids := func(bs []store.BrowserSession) []string {
-		out := []string{}
-		for _, b := range bs {
-			out = append(out, b.ID)
-		}
-		return out
-	}
-	for _, tc := range []struct {
-		name string
-		f    store.BrowserSessionFilter
-		want []string
-	}{
+	checkList(t, s.ListBrowserSessions, func(b store.BrowserSession) string { return b.ID }, []listCase[store.BrowserSessionFilter]{
 		{"all", store.BrowserSessionFilter{}, []string{"b-1", "b-2", "b-3"}},
 		{"tenant", store.BrowserSessionFilter{TenantID: w.t1.ID}, []string{"b-1", "b-2"}},
 		{"user", store.BrowserSessionFilter{UserID: w.u3.ID}, []string{"b-3"}},
 		// b-1's idle expiry is at(1h); b-2 was renewed to at(90m).
 		{"live later", store.BrowserSessionFilter{UserID: w.u1.ID, LiveAt: at(80 * time.Minute)}, []string{"b-2"}},
 		{"live at idle expiry", store.BrowserSessionFilter{UserID: w.u1.ID, LiveAt: at(time.Hour)}, []string{"b-2"}},
-	} {
-		got, err := s.ListBrowserSessions(ctx, tc.f)
-		ok(t, err, tc.name)
-		equal(t, ids(got), tc.want, "list "+tc.name)
-	}
+	})
 
 	n, err := s.RevokeUserBrowserSessions(ctx, w.u1.ID, at(10*time.Minute), "signed_out_everywhere")
 	ok(t, err, "revoke user")
@@ -100,7 +85,7 @@ func testBrowserSessions(t *testing.T, s store.Store) {
 	}
 	live, err := s.ListBrowserSessions(ctx, store.BrowserSessionFilter{LiveAt: at(10 * time.Minute)})
 	ok(t, err, "list live")
-	equal(t, ids(live), []string{"b-3"}, "live after revoke")
+	equal(t, keys(live, func(b store.BrowserSession) string { return b.ID }), []string{"b-3"}, "live after revoke")
 
 	// Purge: b-1 and b-2 were revoked at 10m; b-3 expires idle at 2m+1h.
 	n, err = s.PurgeBrowserSessions(ctx, at(10*time.Minute), 10)
@@ -158,29 +143,14 @@ func testAccessRequests(t *testing.T, s store.Store) {
 	r4 := store.AccessRequest{ID: "r-4", TenantID: w.t2.ID, UserID: w.u3.ID, Status: store.AccessPending, CreatedAt: at(3 * time.Hour)}
 	ok(t, s.CreateAccessRequest(ctx, r4), "create r-4")
 
-	ids := func(rs []store.AccessRequest) []string {
-		out := []string{}
-		for _, r := range rs {
-			out = append(out, r.ID)
-		}
-		return out
-	}
-	for _, tc := range []struct {
-		name string
-		f    store.AccessRequestFilter
-		want []string
-	}{
+	checkList(t, s.ListAccessRequests, func(r store.AccessRequest) string { return r.ID }, []listCase[store.AccessRequestFilter]{
 		{"all newest first", store.AccessRequestFilter{}, []string{"r-4", "r-3", "r-2", "r-1"}},
 		{"tenant", store.AccessRequestFilter{TenantID: w.t1.ID}, []string{"r-3", "r-2", "r-1"}},
 		{"user", store.AccessRequestFilter{UserID: w.u1.ID}, []string{"r-2", "r-1"}},
 		{"pending in tenant", store.AccessRequestFilter{TenantID: w.t1.ID, Status: store.AccessPending}, []string{"r-3", "r-2"}},
 		{"denied", store.AccessRequestFilter{Status: store.AccessDenied}, []string{"r-1"}},
 		{"limit", store.AccessRequestFilter{UserID: w.u1.ID, Limit: 1}, []string{"r-2"}},
-	} {
-		got, err := s.ListAccessRequests(ctx, tc.f)
-		ok(t, err, tc.name)
-		equal(t, ids(got), tc.want, "list "+tc.name)
-	}
+	})
 }
 
 func testAuditWindows(t *testing.T, s store.Store) {
