@@ -31,6 +31,7 @@ type edge struct {
 	t     testing.TB
 	URL   string
 	token string
+	srv   *apptest.Server
 
 	mu   sync.Mutex
 	seen []echoed
@@ -58,7 +59,7 @@ func newEdge(t testing.TB, mutate func(*config.Config)) *edge {
 			mutate(cfg)
 		}
 	})
-	e.URL, e.token = s.URL, s.AdminToken(t)
+	e.URL, e.token, e.srv = s.URL, s.AdminToken(t), s
 	return e
 }
 

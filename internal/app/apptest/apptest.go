@@ -183,7 +183,7 @@ func (b *Buffer) String() string {
 }
 
 // User creates a user in a tenant ("" = default).
-func (s *Server) User(t *testing.T, tenant, name, password string, refresh bool) {
+func (s *Server) User(t testing.TB, tenant, name, password string, refresh bool) {
 	t.Helper()
 	if _, err := s.App.Engine.CreateUser(context.Background(), engine.NewUser{Tenant: tenant, Name: name, Password: password, RefreshEnabled: refresh}); err != nil {
 		t.Fatal(err)
@@ -192,7 +192,7 @@ func (s *Server) User(t *testing.T, tenant, name, password string, refresh bool)
 
 // AdminToken signs the bootstrap administrator on (OAuth 2.0 service, the
 // default client) and returns its access token.
-func (s *Server) AdminToken(t *testing.T) string {
+func (s *Server) AdminToken(t testing.TB) string {
 	t.Helper()
 	g, err := s.App.Engine.SignOnPassword(context.Background(), engine.SignOnRequest{Service: "oauth2", ClientID: engine.DefaultClientID,
 		Username: "admin", Password: AdminPassword})

@@ -1,8 +1,12 @@
 package apptest
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/engine"
 )
 
 // Placeholders a fuzz target's seeds write where a live value belongs
@@ -26,12 +30,16 @@ func Expand(s string, values map[string]func() string) string {
 	return s
 }
 
-// Secrets returns those of vals that are long enough to be told apart
-// from the text around them (8 bytes or more), for NoSecretIn.
+// Secrets returns those of vals that can be told apart from the text
+// around them, for NoSecretIn: 8 bytes or more, with a byte other than a
+// letter or a space. A fuzzed password "password" or "Bad Request" is
+// in the gateway's own words, not an echo (FuzzCore's first find).
 func Secrets(vals ...string) []string {
 	var out []string
 	for _, v := range vals {
-		if len(v) >= 8 {
+		if len(v) >= 8 && strings.ContainsFunc(v, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == ' ')
+		}) {
 			out = append(out, v)
 		}
 	}
@@ -61,4 +69,25 @@ func HeaderValues(vals ...string) bool {
 		}
 	}
 	return true
+}
+
+// NoThrottle lifts the password-guessing throttle (its own tests prove
+// it), for fuzz targets and attacks that must see each failed sign-on's
+// own answer.
+func NoThrottle(c *config.Config) { c.Throttle.Account.Free, c.Throttle.Address.Free = 1<<30, 1<<30 }
+
+// Live returns the placeholders PlaceRefresh and PlaceAccess for Expand,
+// each use minting a fresh grant by the password sign-on req.
+func (s *Server) Live(t testing.TB, req engine.SignOnRequest) map[string]func() string {
+	fresh := func() *engine.Grant {
+		g, err := s.App.Engine.SignOnPassword(context.Background(), req)
+		if err != nil {
+			t.Fatalf("sign-on for a placeholder: %v", err)
+		}
+		return g
+	}
+	return map[string]func() string{
+		PlaceRefresh: func() string { return fresh().RefreshToken },
+		PlaceAccess:  func() string { return fresh().AccessToken },
+	}
 }

@@ -1,14 +1,12 @@
 package core_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/tokengate/tokengate/internal/app/apptest"
-	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/dialect/core"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/fuzzseed"
@@ -24,25 +22,10 @@ import (
 // or refresh carries tokens the gateway verifies; no password or token
 // from the request appears in an error or in any log line.
 func FuzzCore(f *testing.F) {
-	s := apptest.New(f, func(c *config.Config) {
-		c.Throttle.Account.Free, c.Throttle.Address.Free = 1<<30, 1<<30
-	})
-	ctx := context.Background()
+	s := apptest.New(f, apptest.NoThrottle)
 	e := s.App.Engine
-	if _, err := e.CreateUser(ctx, engine.NewUser{Name: "alice", Password: pw, RefreshEnabled: true}); err != nil {
-		f.Fatal(err)
-	}
-	fresh := func() *engine.Grant {
-		g, err := e.SignOnPassword(ctx, engine.SignOnRequest{Service: core.Service, Username: "alice", Password: pw})
-		if err != nil {
-			f.Fatal(err)
-		}
-		return g
-	}
-	live := map[string]func() string{
-		apptest.PlaceRefresh: func() string { return fresh().RefreshToken },
-		apptest.PlaceAccess:  func() string { return fresh().AccessToken },
-	}
+	s.User(f, "", "alice", pw, true)
+	live := s.Live(f, engine.SignOnRequest{Service: core.Service, Username: "alice", Password: pw})
 	const js = "application/json"
 	fuzzseed.Add(f, map[string]fuzzseed.Seed{
 		"login":          {0, "", js, `{"username":"alice","password":"` + pw + `"}`},

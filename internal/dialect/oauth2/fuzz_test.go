@@ -37,7 +37,7 @@ func FuzzOAuth2(f *testing.F) {
 		Start: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC),
 		Config: func(c *config.Config) {
 			c.OIDC.Issuers = nil
-			c.Throttle.Account.Free, c.Throttle.Address.Free = 1<<30, 1<<30 // guessing is not what this explores
+			apptest.NoThrottle(c)
 		},
 	})
 	ctx := context.Background()
@@ -49,18 +49,8 @@ func FuzzOAuth2(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	fresh := func() *engine.Grant {
-		g, err := e.SignOnPassword(ctx, engine.SignOnRequest{Service: engine.ServiceOAuth2, ClientID: engine.DefaultClientID, Username: "bob", Password: password})
-		if err != nil {
-			f.Fatal(err)
-		}
-		return g
-	}
-	live := map[string]func() string{
-		apptest.PlaceSecret:  func() string { return secret },
-		apptest.PlaceRefresh: func() string { return fresh().RefreshToken },
-		apptest.PlaceAccess:  func() string { return fresh().AccessToken },
-	}
+	live := s.Live(f, engine.SignOnRequest{Service: engine.ServiceOAuth2, ClientID: engine.DefaultClientID, Username: "bob", Password: password})
+	live[apptest.PlaceSecret] = func() string { return secret }
 	const form = "application/x-www-form-urlencoded"
 	basic := "Basic c3ZjOntTRUNSRVR9" // svc:{SECRET}, expanded after decoding: see below
 	fuzzseed.Add(f, map[string]fuzzseed.Seed{

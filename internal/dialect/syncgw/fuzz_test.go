@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/tokengate/tokengate/internal/app/apptest"
-	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/fuzzseed"
 )
@@ -24,34 +23,23 @@ import (
 // verifies; no token from the request appears in an error or in any log
 // line (the GET form's query included).
 func FuzzSyncGW(f *testing.F) {
-	s := apptest.New(f, func(c *config.Config) {
-		c.Throttle.Account.Free, c.Throttle.Address.Free = 1<<30, 1<<30
-	})
+	s := apptest.New(f, apptest.NoThrottle)
 	ctx := context.Background()
 	e := s.App.Engine
-	if _, err := e.CreateUser(ctx, engine.NewUser{Name: "alice", Password: "alice-pass-1", RefreshEnabled: true}); err != nil {
-		f.Fatal(err)
-	}
+	s.User(f, "", "alice", "alice-pass-1", true)
 	u, err := e.User(ctx, "", "alice")
 	if err != nil {
 		f.Fatal(err)
 	}
-	live := map[string]func() string{
-		apptest.PlaceRefresh: func() string {
-			g, err := e.CreateAPIToken(ctx, engine.APITokenRequest{User: u.ID, Label: "fuzz", ByAdministrator: true})
-			if err != nil {
-				// the per-user limit: revoke them all and mint again
-				return "limit-reached"
-			}
-			return g.RefreshToken
-		},
-		apptest.PlaceAccess: func() string {
-			g, err := e.SignOnPassword(ctx, engine.SignOnRequest{Service: "oauth2", ClientID: engine.DefaultClientID, Username: "alice", Password: "alice-pass-1"})
-			if err != nil {
-				f.Fatal(err)
-			}
-			return g.AccessToken
-		},
+	live := s.Live(f, engine.SignOnRequest{Service: "oauth2", ClientID: engine.DefaultClientID, Username: "alice", Password: "alice-pass-1"})
+	// The stable token Sync Gateway takes: an API token (past the
+	// per-user limit, the placeholder stays a refused string).
+	live[apptest.PlaceRefresh] = func() string {
+		g, err := e.CreateAPIToken(ctx, engine.APITokenRequest{User: u.ID, Label: "fuzz", ByAdministrator: true})
+		if err != nil {
+			return "limit-reached"
+		}
+		return g.RefreshToken
 	}
 	const form = "application/x-www-form-urlencoded"
 	fuzzseed.Add(f, map[string]fuzzseed.Seed{
