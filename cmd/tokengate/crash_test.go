@@ -1,6 +1,6 @@
 package main
 
-// TestCrash kills the server with SIGKILL in the middle of a rotating
+// TestCrash, on SQLite and on PostgreSQL, kills the server with SIGKILL in the middle of a rotating
 // refresh load, again and again, and restarts it on the same address and
 // data directory each time. What it proves after every kill and restart:
 //
@@ -41,6 +41,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tokengate/tokengate/internal/store/postgres/pgtest"
 )
 
 const (
@@ -207,10 +209,10 @@ type sessionRow struct {
 
 // storedSessions reads the sessions from the data directory while no
 // server runs, with the CLI.
-func storedSessions(t *testing.T, bin, dir string) map[string]sessionRow {
+func storedSessions(t *testing.T, bin, dir string, db []string) map[string]sessionRow {
 	t.Helper()
 	var rows []sessionRow
-	if err := json.Unmarshal([]byte(mustCLI(t, bin, dir, "", "session", "list", "--all", "--json")), &rows); err != nil {
+	if err := json.Unmarshal([]byte(mustCLI(t, bin, dir, "", append([]string{"session", "list", "--all", "--json"}, db...)...)), &rows); err != nil {
 		t.Fatalf("session list --json: %v", err)
 	}
 	m := make(map[string]sessionRow, len(rows))
@@ -222,6 +224,13 @@ func storedSessions(t *testing.T, bin, dir string) map[string]sessionRow {
 
 func TestCrash(t *testing.T) {
 	bin := buildTokengate(t)
+	t.Run("sqlite", func(t *testing.T) { testCrash(t, bin, nil) })
+	t.Run("postgres", func(t *testing.T) { testCrash(t, bin, []string{"--db", pgtest.URL(t)}) })
+}
+
+// testCrash runs the kill -9 cycles on the store db names (the data
+// directory's SQLite file when empty).
+func testCrash(t *testing.T, bin string, db []string) {
 	cycles := envCount(t, "TOKENGATE_CRASH_CYCLES", crashDefaultCycles)
 	nclients := envCount(t, "TOKENGATE_CRASH_CLIENTS", crashDefaultClients)
 	dir := t.TempDir()
@@ -234,11 +243,12 @@ func TestCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := func() *gateway {
-		return startGateway(t, bin, dir, addr, cfg, "TOKENGATE_ADMIN_PASSWORD="+serveAdminPassword)
+		args := append([]string{"serve", "--data", dir, "--listen", addr, "--config", cfg}, db...)
+		return startServe(t, bin, "http://"+addr, args, "TOKENGATE_ADMIN_PASSWORD="+serveAdminPassword)
 	}
 
 	g := start()
-	mustCLI(t, bin, dir, serveBobPassword+"\n", "user", "add", "bob", "--password-stdin", "--refresh-enabled")
+	mustCLI(t, bin, dir, serveBobPassword+"\n", append([]string{"user", "add", "bob", "--password-stdin", "--refresh-enabled"}, db...)...)
 	clients := make([]*crashClient, nclients)
 	for i := range clients {
 		p := g.password("bob", serveBobPassword)
@@ -266,7 +276,7 @@ func TestCrash(t *testing.T) {
 		if t.Failed() {
 			break
 		}
-		checkStored(t, storedSessions(t, bin, dir), clients, &ty)
+		checkStored(t, storedSessions(t, bin, dir, db), clients, &ty)
 		if t.Failed() {
 			break
 		}

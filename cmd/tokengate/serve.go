@@ -176,7 +176,7 @@ func serve(ctx context.Context, env *cliEnv, cfg config.Config, demoMode, noMigr
 		log.Warn(w)
 	}
 	tuneRuntime(env.getenv, cfg.Password.WorkerCount())
-	a, err := app.Open(ctx, cfg, log, app.Options{Registerer: true, NoMigrate: noMigrate})
+	a, err := app.Open(ctx, cfg, log, app.Options{Registerer: true, NoMigrate: noMigrate, MustWrite: true})
 	if err != nil {
 		return err
 	}

@@ -65,6 +65,10 @@ type Options struct {
 	// store (engine.RecordedIssuer), not one derived from the command's own
 	// configuration. Otherwise the node records its issuer as the server's.
 	Offline bool
+	// MustWrite makes Open refuse a store that can't commit a write (its
+	// heartbeat): serve opens with it, since a gateway that can't record a
+	// sign-on or a refresh would only answer 503.
+	MustWrite bool
 }
 
 // Open opens the store and key ring and builds the engine. It does not
@@ -89,7 +93,17 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 		return nil, err
 	}
 	st, err := openStore(ctx, cfg, opts)
+	if err == nil && opts.MustWrite {
+		if err = st.Heartbeat(ctx); err != nil {
+			st.Close()
+		}
+	}
 	if err != nil {
+		if opts.MustWrite && errors.Is(err, store.ErrUnavailable) {
+			return nil, fmt.Errorf("can't write the database %s (%w): serve records every sign-on and refresh, so it does not start "+
+				"on a database it can't write; make it writable (the file's mode and owner, its mount, free space, a process "+
+				"holding its lock, the server's reachability and read-only setting) and start again", cfg.Database.Describe(cfg.DataDir), err)
+		}
 		return nil, err
 	}
 	a := &App{Config: cfg, Log: log, Store: st, Registry: prometheus.NewRegistry(), Started: time.Now()}

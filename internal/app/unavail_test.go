@@ -4,12 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/tokengate/tokengate/internal/app/apptest"
 	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/store"
 	"github.com/tokengate/tokengate/internal/store/postgres/pgtest"
 )
@@ -53,6 +56,62 @@ func sqliteLocked(path string) *outage {
 		restore: func(t *testing.T) {
 			_ = tx.Rollback()
 			_ = db.Close()
+		},
+	}
+}
+
+// outageServer starts a node for an outage variant ("sqlite locked",
+// "sqlite I/O error", "postgres cut off") with a short busy timeout;
+// mutate adjusts the rest of its configuration.
+func outageServer(t *testing.T, variant string, mutate func(*config.Config)) (*apptest.Server, *outage) {
+	t.Helper()
+	var out *outage
+	dbURL := ""
+	if variant == "postgres cut off" {
+		out, dbURL = pgOutage(t)
+	}
+	dir := t.TempDir()
+	s := apptest.New(t, func(c *config.Config) {
+		c.DataDir, c.Database.URL = dir, dbURL
+		c.Database.BusyTimeout = config.Duration(100 * time.Millisecond)
+		if mutate != nil {
+			mutate(c)
+		}
+	})
+	switch variant {
+	case "sqlite locked":
+		out = sqliteLocked(filepath.Join(dir, "tokengate.db"))
+	case "sqlite I/O error":
+		out = sqliteImmutable(filepath.Join(dir, "tokengate.db"))
+	}
+	return s, out
+}
+
+// sqliteImmutable makes the open database's files immutable (chattr +i):
+// the node's writes to them fail with EPERM, SQLITE_IOERR, as on a failing
+// disk, while its reads of them go on. It needs CAP_LINUX_IMMUTABLE; the
+// test is skipped without it (the locked variant runs everywhere, and the
+// sqlite package's tests cover a full database and a read-only one).
+func sqliteImmutable(db string) *outage {
+	files := []string{db, db + "-wal"}
+	chattr := func(t *testing.T, flag string) error {
+		out, err := exec.Command("chattr", append([]string{flag}, files...)...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("chattr %s: %v: %s", flag, err, out)
+		}
+		return nil
+	}
+	return &outage{reads: true,
+		cut: func(t *testing.T) {
+			if err := chattr(t, "+i"); err != nil {
+				t.Skipf("%v (it needs CAP_LINUX_IMMUTABLE)", err)
+			}
+			t.Cleanup(func() { _ = chattr(t, "-i") }) // before the temp directory goes
+		},
+		restore: func(t *testing.T) {
+			if err := chattr(t, "-i"); err != nil {
+				t.Fatal(err)
+			}
 		},
 	}
 }
@@ -104,31 +163,21 @@ var unavailableShapes = map[string]func(t *testing.T, body map[string]any){
 // unreachable" on both backends, over real HTTP: while the store can't
 // write (SQLite locked by another process past the busy timeout) or can't
 // be reached (PostgreSQL cut off), sign-on, refresh in every dialect,
-// revoke, API-token creation and the web sign-in answer 503 with
+// revoke, API-token creation, the web sign-in (and, with the store out of
+// reach, introspection and the proxy) answer 503 with
 // Retry-After in each dialect's own shape, and /readyz says not ready;
 // nothing is issued or half-written; once the store is back the node
 // answers again by itself, and the refresh tokens presented during the
 // outage are still current: a transient failure is never taken for reuse,
 // and no family is revoked.
 func TestStoreUnavailable(t *testing.T) {
-	for _, backend := range []string{"sqlite", "postgres"} {
-		t.Run(backend, func(t *testing.T) {
+	for _, variant := range []string{"sqlite locked", "sqlite I/O error", "postgres cut off"} {
+		t.Run(variant, func(t *testing.T) {
 			upstream := httpEcho(t)
-			var out *outage
-			dbURL := ""
-			if backend == "postgres" {
-				out, dbURL = pgOutage(t)
-			}
-			dir := t.TempDir()
-			s := apptest.New(t, func(c *config.Config) {
-				c.DataDir, c.Database.URL = dir, dbURL
-				c.Database.BusyTimeout = config.Duration(100 * time.Millisecond)
+			s, out := outageServer(t, variant, func(c *config.Config) {
 				c.SyncGW = config.SyncGW{Enabled: true, Buckets: []string{"db"}}
 				c.Proxy.Routes = []config.ProxyRoute{{Prefix: "/data/", Upstream: upstream + "/", Errors: config.ErrorsPlain}}
 			})
-			if out == nil {
-				out = sqliteLocked(filepath.Join(dir, "tokengate.db"))
-			}
 			s.User(t, "", "alice", "alice-password", true)
 
 			// Tokens of every dialect, taken before the outage.
@@ -140,6 +189,13 @@ func TestStoreUnavailable(t *testing.T) {
 			core := s.Do(t, "POST", "/api/login", nil, `{"username":"alice","password":"alice-password"}`).JSON(t)
 			ags := agsSignOn(t, s).JSON(t)
 			api := s.APIToken(t, "", "alice", "sync")
+			_, rsSecret, err := s.App.Engine.CreateClient(context.Background(), engine.NewClient{ID: "rs", GrantTypes: []string{"client_credentials"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			introspect := func() apptest.Response {
+				return s.Send(t, apptest.Request{Path: "/oauth2/introspect", Form: url.Values{"token": {ags["access_token"].(string)}}, BasicUser: "rs", BasicPass: rsSecret})
+			}
 			web := newBrowser(t, s)
 			web.get(t, "/ui/signin")
 			if r := s.Do(t, "GET", "/readyz", nil, ""); r.Status != http.StatusOK {
@@ -189,14 +245,21 @@ func TestStoreUnavailable(t *testing.T) {
 			// The proxy answers only what it can establish: with reads
 			// working, a live session's request goes through; with the
 			// store out of reach it fails closed.
+			// So does introspection.
 			proxied := proxyGet(t, s, "/data/x", core["access_token"].(string))
+			in := introspect()
 			if out.reads {
 				if proxied.Status != http.StatusOK {
 					t.Errorf("proxy with reads working: %d %s", proxied.Status, proxied.Body)
 				}
+				if in.Status != http.StatusOK || in.JSON(t)["active"] != true {
+					t.Errorf("introspection with reads working: %d %s", in.Status, in.Body)
+				}
 			} else {
 				wantUnavailable(t, "proxy", proxied)
 				unavailableShapes["plain"](t, proxied.JSON(t))
+				wantUnavailable(t, "introspection", in) // never "active": false
+				unavailableShapes["oauth2"](t, in.JSON(t))
 			}
 			if r := s.Do(t, "GET", "/readyz", nil, ""); r.Status != http.StatusServiceUnavailable {
 				t.Errorf("readyz while the store can't write: %d %s", r.Status, r.Body)

@@ -187,8 +187,8 @@ func (e *Engine) refreshTx(ctx context.Context, q store.Queries, req RefreshRequ
 // the surface's to log as errors.
 func (e *Engine) logRefusal(ctx context.Context, who refreshSubject, err error) {
 	public := PublicText(err)
-	if public == "" {
-		return
+	if public == "" || errors.Is(err, ErrUnavailable) {
+		return // a failure, not a refusal: the surface logs it
 	}
 	level := slog.LevelInfo
 	if errors.Is(err, ErrTokenReused) {

@@ -84,14 +84,7 @@ func (q *queries) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.A
 // PurgeAudit deletes one batch of at most limit events older than before;
 // callers loop, so that no statement holds many locks for long.
 func (q *queries) PurgeAudit(ctx context.Context, before time.Time, limit int) (int, error) {
-	if limit <= 0 {
-		return 0, nil
-	}
-	tag, err := q.run.exec(ctx, sqlPurgeAudit, before, int64(limit))
-	if err != nil {
-		return 0, wrap("purge audit", err)
-	}
-	return int(tag.RowsAffected()), nil
+	return q.purge(ctx, "purge audit", sqlPurgeAudit, before, limit)
 }
 
 func (q *queries) GetMeta(ctx context.Context, name string) (string, error) {

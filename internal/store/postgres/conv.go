@@ -72,6 +72,12 @@ func mapErr(err error) error {
 			return fmt.Errorf("%w: referenced record: %s", store.ErrNotFound, pe.Error())
 		}
 	}
+	return asUnavailable(err)
+}
+
+// asUnavailable returns err as store.ErrUnavailable when it says the
+// database is unavailable, and as it is otherwise.
+func asUnavailable(err error) error {
 	if unavailable(err) {
 		return store.Unavailable(err)
 	}
@@ -149,6 +155,44 @@ func mustAffect(op string, tag pgconn.CommandTag, err error) error {
 		return fmt.Errorf("postgres: %s: %w", op, store.ErrNotFound)
 	}
 	return nil
+}
+
+// affected runs a statement and returns how many rows it changed.
+func (q *queries) affected(ctx context.Context, op, sql string, args ...any) (int, error) {
+	tag, err := q.run.exec(ctx, sql, args...)
+	if err != nil {
+		return 0, wrap(op, err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// purge runs one batch of a purge statement ($1 before, $2 the batch
+// size); a batch of none or fewer does nothing.
+func (q *queries) purge(ctx context.Context, op, sql string, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	return q.affected(ctx, op, sql, before, int64(limit))
+}
+
+// sqlRevokeLive revokes the live rows of a session table ($2 the time, $3
+// the reason) whose column equals $1.
+func sqlRevokeLive(table, column string) string {
+	return `UPDATE ` + table + ` SET revoked_at = $2, revoke_reason = $3 WHERE ` + column + ` = $1 AND
+		revoked_at IS NULL AND idle_expires_at > $2 AND absolute_expires_at > $2`
+}
+
+// sqlPurgeEnded deletes a batch of rows of a session table whose earliest
+// expiry or revocation is before $1 (a NULL expiry counts as long past, a
+// NULL revocation as never). It skips rows locked by a refresh rather
+// than wait for them: the next batch takes them.
+func sqlPurgeEnded(table string) string {
+	return `DELETE FROM ` + table + ` WHERE id IN (
+		SELECT id FROM ` + table + `
+		WHERE coalesce(idle_expires_at, '-infinity') < $1
+		   OR coalesce(absolute_expires_at, '-infinity') < $1
+		   OR revoked_at < $1
+		LIMIT $2 FOR UPDATE SKIP LOCKED)`
 }
 
 // ts converts a time to a parameter: NULL when zero.

@@ -53,12 +53,5 @@ func (q *queries) ClearFailures(ctx context.Context, key string) error {
 }
 
 func (q *queries) PurgeFailures(ctx context.Context, before time.Time, limit int) (int, error) {
-	if limit <= 0 {
-		return 0, nil
-	}
-	tag, err := q.run.exec(ctx, sqlPurgeFailures, before, int64(limit))
-	if err != nil {
-		return 0, wrap("purge failures", err)
-	}
-	return int(tag.RowsAffected()), nil
+	return q.purge(ctx, "purge failures", sqlPurgeFailures, before, limit)
 }

@@ -9,8 +9,6 @@ import (
 
 const (
 	sqlDeleteUser   = `DELETE FROM users WHERE id = $1` // sessions, memberships, external identities cascade
-	sqlRevokeClient = `UPDATE sessions SET revoked_at = $2, revoke_reason = $3 WHERE client_id = $1 AND
-		revoked_at IS NULL AND idle_expires_at > $2 AND absolute_expires_at > $2`
 	sqlDeleteTenant = `DELETE FROM tenants WHERE id = $1`
 )
 
@@ -24,6 +22,11 @@ var deleteTenantOwned = []string{
 	`DELETE FROM clients WHERE tenant_id = $1`,
 	`DELETE FROM organisations WHERE tenant_id = $1`,
 }
+
+// Built from the session tables' shared rules (conv.go).
+var (
+	sqlRevokeClient = sqlRevokeLive("sessions", "client_id")
+)
 
 func (q *queries) DeleteUser(ctx context.Context, id string) error {
 	q.forgetUser(id)
@@ -56,9 +59,5 @@ func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 // one would cost every session the bytes of its client id and id again,
 // and only an administrator removing a client asks.
 func (q *queries) RevokeClientSessions(ctx context.Context, clientID string, at time.Time, reason string) (int, error) {
-	tag, err := q.run.exec(ctx, sqlRevokeClient, clientID, at, reason)
-	if err != nil {
-		return 0, wrap("revoke client sessions", err)
-	}
-	return int(tag.RowsAffected()), nil
+	return q.affected(ctx, "revoke client sessions", sqlRevokeClient, clientID, at, reason)
 }

@@ -23,15 +23,19 @@ const notifyChannel = "tokengate"
 // listenPing is how long Listen waits for a notification before it checks
 // that its connection still answers: a connection that died without a word
 // (a host gone, a network cut) is noticed within it, rather than after the
-// TCP keepalive's minutes.
-const listenPing = 5 * time.Second
+// TCP keepalive's minutes. A variable for the tests.
+var listenPing = 5 * time.Second
 
 // Listen reports the changes migration 0006's triggers notify, on a
 // connection of its own outside the pool (a LISTEN lasts the connection's
-// life; the pool's are shared). Notifications of other schemas of the
+// life; the pool's are shared), whose application_name is the pool's and
+// " listen". Notifications of other schemas of the
 // database (other installations, other tests) are not reported.
 func (s *Store) Listen(ctx context.Context, fn func(store.Change)) error {
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig)
+	cfg := s.pool.Config().ConnConfig
+	// Named apart from the pool's in pg_stat_activity.
+	cfg.RuntimeParams["application_name"] += " listen"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("postgres: listen: connect: %w", err)
 	}
@@ -55,6 +59,7 @@ func (s *Store) Listen(ctx context.Context, fn func(store.Change)) error {
 			if err := conn.Ping(ctx); err != nil {
 				return listenErr(ctx, err)
 			}
+			s.listenPings.Add(1)
 			continue
 		case err != nil:
 			return listenErr(ctx, err)

@@ -74,8 +74,22 @@ func TestListen(t *testing.T) {
 	seed(t, s, 3)
 	seed(t, other, 1)
 	ctx := context.Background()
+	listenPing = 50 * time.Millisecond
+	t.Cleanup(func() { listenPing = 5 * time.Second })
 	changes, errs := listener(t, s)
 	expect(t, changes, store.Change{Kind: store.ChangeMissed})
+	// While nothing is notified, Listen checks its connection and goes on
+	// listening.
+	for deadline := time.Now().Add(30 * time.Second); s.listenPings.Load() < 3; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("Listen did not check its idle connection within 30 s")
+		}
+	}
+	select {
+	case err := <-errs:
+		t.Fatalf("Listen ended while idle: %v", err)
+	default:
+	}
 
 	revoke := func(st store.Store, id string) {
 		t.Helper()
@@ -142,7 +156,7 @@ func TestListen(t *testing.T) {
 	must(t, err)
 	defer conn.Close(ctx)
 	var killed int
-	must(t, conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'`, app).Scan(&killed))
+	must(t, conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, app+" listen").Scan(&killed))
 	if killed != 1 {
 		t.Fatalf("terminated %d listening connections, want 1", killed)
 	}

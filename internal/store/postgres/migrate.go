@@ -54,13 +54,13 @@ func migrateDB(ctx context.Context, pool *pgxpool.Pool, dryRun bool) (res migrat
 	}
 	c, err := pool.Acquire(ctx)
 	if err != nil {
-		return res, fmt.Errorf("postgres: migrate: %w", err)
+		return res, fmt.Errorf("postgres: migrate: %w", asUnavailable(err))
 	}
 	defer c.Release()
 	conn := c.Conn()
 	if !dryRun {
 		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+lockKey+`)`); err != nil {
-			return res, fmt.Errorf("postgres: migrate: take the migration lock: %w", err)
+			return res, fmt.Errorf("postgres: migrate: take the migration lock: %w", asUnavailable(err))
 		}
 		defer func() {
 			if _, uerr := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+lockKey+`)`); uerr != nil {
@@ -73,7 +73,7 @@ func migrateDB(ctx context.Context, pool *pgxpool.Pool, dryRun bool) (res migrat
 			name       text NOT NULL,
 			applied_at timestamptz NOT NULL DEFAULT now()
 		)`); err != nil {
-			return res, fmt.Errorf("postgres: migrate: %w", err)
+			return res, fmt.Errorf("postgres: migrate: %w", asUnavailable(err))
 		}
 	}
 	current, err := schemaVersion(ctx, conn)
@@ -99,19 +99,19 @@ func migrateDB(ctx context.Context, pool *pgxpool.Pool, dryRun bool) (res migrat
 func applyMigration(ctx context.Context, conn *pgx.Conn, m migrate.Migration) error {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("postgres: migration %s: %w", m.Name, err)
+		return fmt.Errorf("postgres: migration %s: %w", m.Name, asUnavailable(err))
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
 	// Without arguments pgx sends the file as one simple query, which may
 	// hold many statements.
 	if _, err := tx.Exec(ctx, m.SQL); err != nil {
-		return fmt.Errorf("postgres: migration %s: %w", m.Name, err)
+		return fmt.Errorf("postgres: migration %s: %w", m.Name, asUnavailable(err))
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
-		return fmt.Errorf("postgres: migration %s: %w", m.Name, err)
+		return fmt.Errorf("postgres: migration %s: %w", m.Name, asUnavailable(err))
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: migration %s: %w", m.Name, err)
+		return fmt.Errorf("postgres: migration %s: %w", m.Name, asUnavailable(err))
 	}
 	return nil
 }

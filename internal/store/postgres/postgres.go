@@ -42,6 +42,8 @@ type Store struct {
 	// retries counts transactions run again after a deadlock or a
 	// serialization failure.
 	retries atomic.Int64
+	// listenPings counts the checks of Listen's connection, for tests.
+	listenPings atomic.Int64
 }
 
 // Options adjusts Open.
@@ -108,7 +110,7 @@ func connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("postgres: connect to %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
+		return nil, fmt.Errorf("postgres: connect to %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, asUnavailable(err))
 	}
 	return pool, nil
 }

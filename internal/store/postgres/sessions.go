@@ -17,6 +17,12 @@ const sessionCols = `id, tenant_id, user_id, client_id, service, policy, generat
 
 // liveAt is the SQL form of store.Session.Live at the parameter $n; NULL
 // expiries compare false, as a zero expiry does in Live.
+// Built from the session tables' shared rules (conv.go).
+var (
+	sqlRevokeUser = sqlRevokeLive("sessions", "user_id")
+	sqlPurge      = sqlPurgeEnded("sessions")
+)
+
 func liveAt(n int) string {
 	return fmt.Sprintf(`revoked_at IS NULL AND idle_expires_at > $%d AND absolute_expires_at > $%[1]d`, n)
 }
@@ -42,18 +48,6 @@ const (
 		revoked_at IS NULL AND idle_expires_at > $2 AND absolute_expires_at > $2`
 	sqlCountLiveByTenant = `SELECT tenant_id, count(*) FROM sessions WHERE
 		revoked_at IS NULL AND idle_expires_at > $1 AND absolute_expires_at > $1 GROUP BY tenant_id`
-	sqlRevokeUser = `UPDATE sessions SET revoked_at = $2, revoke_reason = $3 WHERE user_id = $1 AND
-		revoked_at IS NULL AND idle_expires_at > $2 AND absolute_expires_at > $2`
-	// sqlPurge deletes a batch of sessions whose earliest expiry or
-	// revocation is before $1 (a NULL expiry counts as long past, a NULL
-	// revocation as never). It skips sessions locked by a refresh rather
-	// than wait for them: the next batch takes them.
-	sqlPurge = `DELETE FROM sessions WHERE id IN (
-		SELECT id FROM sessions
-		WHERE coalesce(idle_expires_at, '-infinity') < $1
-		   OR coalesce(absolute_expires_at, '-infinity') < $1
-		   OR revoked_at < $1
-		LIMIT $2 FOR UPDATE SKIP LOCKED)`
 )
 
 func scanSession(row pgx.Row) (store.Session, error) {
@@ -212,11 +206,7 @@ func (q *queries) CountLiveSessionsByTenant(ctx context.Context, now time.Time) 
 }
 
 func (q *queries) RevokeUserSessions(ctx context.Context, userID string, at time.Time, reason string) (int, error) {
-	tag, err := q.run.exec(ctx, sqlRevokeUser, userID, at, reason)
-	if err != nil {
-		return 0, wrap("revoke user sessions", err)
-	}
-	return int(tag.RowsAffected()), nil
+	return q.affected(ctx, "revoke user sessions", sqlRevokeUser, userID, at, reason)
 }
 
 // PurgeSessions deletes one batch of at most limit sessions whose earliest
@@ -231,9 +221,5 @@ func (q *queries) PurgeSessions(ctx context.Context, before time.Time, limit int
 		// must be checked, not deferred.
 		clear(q.tx.locked)
 	}
-	tag, err := q.run.exec(ctx, sqlPurge, before, int64(limit))
-	if err != nil {
-		return 0, wrap("purge sessions", err)
-	}
-	return int(tag.RowsAffected()), nil
+	return q.purge(ctx, "purge sessions", sqlPurge, before, limit)
 }

@@ -24,15 +24,12 @@ const (
 		auth_method = $5, auth_time = $6, password_at = $7, remote_addr = $8, user_agent = $9,
 		created_at = $10, last_seen_at = $11, idle_expires_at = $12, absolute_expires_at = $13,
 		revoked_at = $14, revoke_reason = $15 WHERE id = $1`
-	sqlRevokeUserBrowsers = `UPDATE browser_sessions SET revoked_at = $2, revoke_reason = $3 WHERE user_id = $1 AND
-		revoked_at IS NULL AND idle_expires_at > $2 AND absolute_expires_at > $2`
-	// sqlPurgeBrowsers is sqlPurge's rule for browser sessions.
-	sqlPurgeBrowsers = `DELETE FROM browser_sessions WHERE id IN (
-		SELECT id FROM browser_sessions
-		WHERE coalesce(idle_expires_at, '-infinity') < $1
-		   OR coalesce(absolute_expires_at, '-infinity') < $1
-		   OR revoked_at < $1
-		LIMIT $2 FOR UPDATE SKIP LOCKED)`
+)
+
+// Built from the session tables' shared rules (conv.go).
+var (
+	sqlRevokeUserBrowsers = sqlRevokeLive("browser_sessions", "user_id")
+	sqlPurgeBrowsers      = sqlPurgeEnded("browser_sessions")
 )
 
 func scanBrowser(row pgx.Row) (store.BrowserSession, error) {
@@ -91,24 +88,13 @@ func (q *queries) ListBrowserSessions(ctx context.Context, f store.BrowserSessio
 }
 
 func (q *queries) RevokeUserBrowserSessions(ctx context.Context, userID string, at time.Time, reason string) (int, error) {
-	tag, err := q.run.exec(ctx, sqlRevokeUserBrowsers, userID, at, reason)
-	if err != nil {
-		return 0, wrap("revoke user browser sessions", err)
-	}
-	return int(tag.RowsAffected()), nil
+	return q.affected(ctx, "revoke user browser sessions", sqlRevokeUserBrowsers, userID, at, reason)
 }
 
 // PurgeBrowserSessions deletes one batch of at most limit browser sessions
 // that expired or ended before the given time.
 func (q *queries) PurgeBrowserSessions(ctx context.Context, before time.Time, limit int) (int, error) {
-	if limit <= 0 {
-		return 0, nil
-	}
-	tag, err := q.run.exec(ctx, sqlPurgeBrowsers, before, int64(limit))
-	if err != nil {
-		return 0, wrap("purge browser sessions", err)
-	}
-	return int(tag.RowsAffected()), nil
+	return q.purge(ctx, "purge browser sessions", sqlPurgeBrowsers, before, limit)
 }
 
 const accessCols = `id, tenant_id, user_id, reason, status, created_at, decided_at, decided_by, note`

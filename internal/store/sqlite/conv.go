@@ -148,9 +148,16 @@ func mapErr(err error) error {
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 			return fmt.Errorf("%w: referenced record: %s", store.ErrNotFound, se.Error())
 		}
-		if unavailableCode(se.Code()) {
-			return store.Unavailable(err)
-		}
+	}
+	return asUnavailable(err)
+}
+
+// asUnavailable returns err as store.ErrUnavailable when its result code
+// says so (unavailableCode), and as it is otherwise.
+func asUnavailable(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) && unavailableCode(se.Code()) {
+		return store.Unavailable(err)
 	}
 	return err
 }

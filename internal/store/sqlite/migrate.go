@@ -137,7 +137,7 @@ func migrateDB(ctx context.Context, db *sql.DB) (migrate.Result, error) {
 		version    INTEGER PRIMARY KEY,
 		applied_at INTEGER NOT NULL
 	)`); err != nil {
-		return migrate.Result{}, fmt.Errorf("sqlite: migrate: %w", err)
+		return migrate.Result{}, fmt.Errorf("sqlite: migrate: %w", asUnavailable(err))
 	}
 	res := migrate.Result{Latest: migrate.Latest(ms), Applied: true}
 	if res.From, err = schemaVersion(ctx, db); err != nil {
@@ -160,13 +160,13 @@ func migrateDB(ctx context.Context, db *sql.DB) (migrate.Result, error) {
 func applyMigration(ctx context.Context, db *sql.DB, m migrate.Migration, latest int) (bool, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return false, fmt.Errorf("sqlite: migrate: %w", err)
+		return false, fmt.Errorf("sqlite: migrate: %w", asUnavailable(err))
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
 
 	var current int
 	if err := tx.QueryRowContext(ctx, `SELECT ifnull(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return false, fmt.Errorf("sqlite: migrate: %w", err)
+		return false, fmt.Errorf("sqlite: migrate: %w", asUnavailable(err))
 	}
 	if current > latest {
 		return false, fmt.Errorf("sqlite: migrate: database schema version %d is newer than this binary's %d: run a newer tokengate", current, latest)
@@ -175,14 +175,14 @@ func applyMigration(ctx context.Context, db *sql.DB, m migrate.Migration, latest
 		return false, nil
 	}
 	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-		return false, fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
+		return false, fmt.Errorf("sqlite: migration %s: %w", m.Name, asUnavailable(err))
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
 		m.Version, time.Now().UnixMilli()); err != nil {
-		return false, fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
+		return false, fmt.Errorf("sqlite: migration %s: %w", m.Name, asUnavailable(err))
 	}
 	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
+		return false, fmt.Errorf("sqlite: migration %s: %w", m.Name, asUnavailable(err))
 	}
 	return true, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,6 +54,21 @@ func TestUnavailable(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+		}},
+		{name: "I/O error", cut: func(t *testing.T, s *Store, path string) func() {
+			// The files made immutable under the open store: its writes
+			// to them fail (EPERM), SQLITE_IOERR, as on a failing disk.
+			files := []string{path, path + "-wal"}
+			if out, err := exec.Command("chattr", append([]string{"+i"}, files...)...).CombinedOutput(); err != nil {
+				t.Skipf("chattr +i (it needs CAP_LINUX_IMMUTABLE, and a file system with the attribute) fails: %v: %s", err, out)
+			}
+			restore := func() {
+				if out, err := exec.Command("chattr", append([]string{"-i"}, files...)...).CombinedOutput(); err != nil {
+					t.Errorf("chattr -i: %v: %s", err, out)
+				}
+			}
+			t.Cleanup(restore) // before the temp directory goes; twice is harmless
+			return restore
 		}},
 		{name: "full", small: true, cut: func(t *testing.T, s *Store, path string) func() {
 			// A database that may not grow answers SQLITE_FULL, as a full
@@ -102,6 +118,7 @@ func TestUnavailable(t *testing.T) {
 			restore := tc.cut(t, s, path)
 			for name, w := range writes {
 				err := w()
+				t.Logf("%s: %v", name, err)
 				if !errors.Is(err, store.ErrUnavailable) {
 					t.Errorf("%s: err = %v, want store.ErrUnavailable", name, err)
 				}
