@@ -122,6 +122,9 @@ func (r *Ring) verify(token, typ string) (*Claims, error) {
 	if strings.Count(token, ".") != 2 {
 		return nil, fmt.Errorf("%w: not a compact JWS", ErrMalformed)
 	}
+	if !canonicalJWS(token) {
+		return nil, fmt.Errorf("%w: not canonical base64url", ErrMalformed)
+	}
 	obj, err := jose.ParseSignedCompact(token, st.allowed)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
@@ -153,6 +156,60 @@ func (r *Ring) verify(token, typ string) (*Claims, error) {
 	}
 	c.KeyID = k.rec.ID
 	return c, nil
+}
+
+// canonicalJWS reports whether every segment of a compact JWS is
+// unpadded base64url in its one canonical spelling. Decoders, go-jose's
+// and encoding/base64's alike, skip '\r' and '\n' and ignore the padding
+// bits of a segment's last character, so without this check one token
+// has many spellings that all verify: a token would no longer be the
+// credential it was issued as, only something that decodes to it.
+func canonicalJWS(tok string) bool {
+	for seg := range strings.SplitSeq(tok, ".") {
+		if !canonicalSegment(seg) {
+			return false
+		}
+	}
+	return true
+}
+
+// canonicalSegment reports whether seg is what RawURLEncoding writes for
+// the bytes it decodes to.
+func canonicalSegment(seg string) bool {
+	for i := 0; i < len(seg); i++ {
+		if b64urlValue(seg[i]) < 0 {
+			return false
+		}
+	}
+	var pad byte // the bits of the last character that carry nothing
+	switch len(seg) % 4 {
+	case 0:
+		return true
+	case 1:
+		return false
+	case 2:
+		pad = 0x0f
+	case 3:
+		pad = 0x03
+	}
+	return byte(b64urlValue(seg[len(seg)-1]))&pad == 0
+}
+
+// b64urlValue is the value of a base64url character, or -1.
+func b64urlValue(c byte) int {
+	switch {
+	case 'A' <= c && c <= 'Z':
+		return int(c - 'A')
+	case 'a' <= c && c <= 'z':
+		return int(c-'a') + 26
+	case '0' <= c && c <= '9':
+		return int(c-'0') + 52
+	case c == '-':
+		return 62
+	case c == '_':
+		return 63
+	}
+	return -1
 }
 
 // isType reports whether a typ header names the media type want, which
