@@ -2,7 +2,13 @@
 # Runs every tokengate test on this machine, installing what is missing.
 #
 #   ./scripts/test.sh            # everything: gofmt, go vet, go test -race
-#   ./scripts/test.sh -run Foo   # extra arguments go to `go test`
+#   ./scripts/test.sh -run Foo   # extra arguments go to `go test` (and skip the fuzzing)
+#
+# After the tests, every fuzz target of FUZZ_TARGETS runs for
+# TOKENGATE_FUZZTIME (default 15s; 0 skips them), one `go test -fuzz` call
+# each. A crash fails the run, and Go keeps the failing input under the
+# package's testdata/fuzz/FuzzX/: commit it, and it runs as a seed in
+# every `go test` from then on.
 #
 # Tests that need a real service never skip silently when CI=true.
 #
@@ -210,6 +216,41 @@ web_test_deps() {
   fi
 }
 
+# FUZZ_TARGETS lists every fuzz target as "PACKAGE TARGET" (docs/TESTING.md
+# says what each one checks).
+FUZZ_TARGETS=(
+  "./internal/token FuzzVerifyAccess"
+  "./internal/token FuzzVerifyRefresh"
+  "./internal/token FuzzClaimsJSON"
+  "./internal/dialect/oauth2 FuzzOAuth2"
+  "./internal/dialect/core FuzzCore"
+  "./internal/dialect/ags FuzzAGS"
+  "./internal/dialect/syncgw FuzzSyncGW"
+  "./internal/proxy FuzzCheckPath"
+  "./internal/proxy FuzzProxyRequest"
+  "./internal/config FuzzLoadFile"
+)
+
+# run_fuzz runs each target of FUZZ_TARGETS for TOKENGATE_FUZZTIME, with
+# one worker (bounded load), and fails on the first crash, naming the
+# input Go kept.
+run_fuzz() {
+  local fuzztime=${TOKENGATE_FUZZTIME:-15s} entry pkg target
+  if [ "$fuzztime" = "0" ]; then
+    say "fuzzing skipped (TOKENGATE_FUZZTIME=0)"
+    return 0
+  fi
+  for entry in "${FUZZ_TARGETS[@]}"; do
+    read -r pkg target <<<"$entry"
+    say "fuzz $target ($pkg) for $fuzztime"
+    if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime="$fuzztime" -parallel=1 -timeout=0 "$pkg"; then
+      echo "fuzz target $target failed; the failing input Go kept (commit it as a regression seed):" >&2
+      git status --porcelain --untracked-files=all -- "$pkg/testdata/fuzz/$target" >&2 || true
+      return 1
+    fi
+  done
+}
+
 main() {
   cd "$(dirname "$0")/.."
 
@@ -241,6 +282,10 @@ main() {
   # PostgreSQL server and real HTTP on loopback, so a fresh run is the only
   # honest one.
   go test -race -count=1 -timeout 20m "$@" ./...
+
+  if [ "$#" -eq 0 ]; then
+    run_fuzz
+  fi
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

@@ -36,6 +36,7 @@ func TestCLI(t *testing.T) {
 	bin := buildTokengate(t)
 	t.Run("wrong commands", func(t *testing.T) { testWrongCommands(t, bin) })
 	t.Run("no store text", func(t *testing.T) { testNoStoreText(t, bin) })
+	t.Run("oidc client", func(t *testing.T) { testOIDCClient(t, bin) })
 	t.Run("tenant set changes only what is given", func(t *testing.T) { testTenantSet(t, bin) })
 	t.Run("version", func(t *testing.T) { testVersion(t, bin) })
 	t.Run("server down", func(t *testing.T) { testServerDown(t, bin) })

@@ -119,6 +119,8 @@ var dataCommands = map[string][]string{
 	"key list":              {"key", "list"},
 	"client add":            {"client", "add", "svc"},
 	"client list":           {"client", "list"},
+	"client show":           {"client", "show", "tokengate"},
+	"client set":            {"client", "set", "tokengate", "--first-party"},
 	"tenant add":            {"tenant", "add", "acme"},
 	"tenant set":            {"tenant", "set", "default", "--max-sessions", "3"},
 	"tenant list":           {"tenant", "list"},

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/httpx"
 	"github.com/tokengate/tokengate/internal/store"
 )
@@ -19,6 +20,10 @@ type clientJSON struct {
 	Disabled                bool     `json:"disabled"`
 	CreatedAt               any      `json:"createdAt"`
 	PreviousSecretExpiresAt any      `json:"previousSecretExpiresAt"`
+	RedirectURIs            []string `json:"redirectUris"`
+	PostLogoutRedirectURIs  []string `json:"postLogoutRedirectUris"`
+	Scopes                  []string `json:"scopes"`
+	FirstParty              bool     `json:"firstParty"`
 }
 
 func clientOut(c store.Client) clientJSON {
@@ -27,7 +32,67 @@ func clientOut(c store.Client) clientJSON {
 		grants = []string{}
 	}
 	return clientJSON{ClientID: c.ID, Name: c.Name, Public: len(c.SecretHash) == 0, GrantTypes: grants, Disabled: c.Disabled,
-		CreatedAt: ts(c.CreatedAt), PreviousSecretExpiresAt: ts(c.PreviousSecretExpiresAt)}
+		CreatedAt: ts(c.CreatedAt), PreviousSecretExpiresAt: ts(c.PreviousSecretExpiresAt),
+		RedirectURIs: orEmpty(c.RedirectURIs), PostLogoutRedirectURIs: orEmpty(c.PostLogoutRedirectURIs),
+		Scopes: engine.ClientScopes(c), FirstParty: c.FirstParty}
+}
+
+func orEmpty(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
+
+// createClient registers a client of the caller's tenant; a confidential
+// client's secret is in the answer, once.
+func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, c caller) error {
+	var in struct {
+		ClientID               string   `json:"clientId"`
+		Name                   string   `json:"name"`
+		Public                 bool     `json:"public"`
+		GrantTypes             []string `json:"grantTypes"`
+		RedirectURIs           []string `json:"redirectUris"`
+		PostLogoutRedirectURIs []string `json:"postLogoutRedirectUris"`
+		Scopes                 []string `json:"scopes"`
+		FirstParty             bool     `json:"firstParty"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	cl, secret, err := h.eng.CreateClient(r.Context(), engine.NewClient{Tenant: c.Tenant.Name, ID: in.ClientID, Name: in.Name,
+		Public: in.Public, GrantTypes: in.GrantTypes, RedirectURIs: in.RedirectURIs, PostLogoutRedirectURIs: in.PostLogoutRedirectURIs,
+		Scopes: in.Scopes, FirstParty: in.FirstParty})
+	if err != nil {
+		return err
+	}
+	out := struct {
+		clientJSON
+		ClientSecret string `json:"clientSecret,omitempty"`
+	}{clientOut(cl), secret}
+	httpx.WriteJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+// updateClient changes a client's browser-flow registration: each list
+// present replaces the registered one.
+func (h *Handler) updateClient(w http.ResponseWriter, r *http.Request, c caller) error {
+	var in struct {
+		RedirectURIs           []string `json:"redirectUris"`
+		PostLogoutRedirectURIs []string `json:"postLogoutRedirectUris"`
+		Scopes                 []string `json:"scopes"`
+		FirstParty             *bool    `json:"firstParty"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	cl, _, err := h.eng.UpdateClient(r.Context(), r.PathValue("id"), engine.ClientUpdate{Tenant: c.Tenant.Name,
+		RedirectURIs: in.RedirectURIs, PostLogoutRedirectURIs: in.PostLogoutRedirectURIs, Scopes: in.Scopes, FirstParty: in.FirstParty})
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, clientOut(cl))
+	return nil
 }
 
 func (h *Handler) listClients(w http.ResponseWriter, r *http.Request, c caller) error {

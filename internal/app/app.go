@@ -247,17 +247,18 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		}
 	}
 	eng, err := engine.New(a.Store, ring, engine.Options{
-		Issuer:             issuer,
-		DefaultTenant:      cfg.DefaultTenant,
-		GraceWindow:        cfg.Refresh.GraceWindow.D(),
-		Leeway:             cfg.Refresh.Leeway.D(),
-		Policies:           policies,
-		RefreshKey:         sealer.DeriveKey("tokengate refresh-token id v1"),
-		HashWorkers:        cfg.Password.WorkerCount(),
-		HashMemoryKiB:      cfg.Password.MemoryKiB,
-		HashIterations:     cfg.Password.Iterations,
-		BrowserIdleTTL:     cfg.Web.IdleTTL.D(),
-		BrowserAbsoluteTTL: cfg.Web.AbsoluteTTL.D(),
+		Issuer:               issuer,
+		DefaultTenant:        cfg.DefaultTenant,
+		GraceWindow:          cfg.Refresh.GraceWindow.D(),
+		Leeway:               cfg.Refresh.Leeway.D(),
+		Policies:             policies,
+		RefreshKey:           sealer.DeriveKey("tokengate refresh-token id v1"),
+		HashWorkers:          cfg.Password.WorkerCount(),
+		HashMemoryKiB:        cfg.Password.MemoryKiB,
+		HashIterations:       cfg.Password.Iterations,
+		BrowserIdleTTL:       cfg.Web.IdleTTL.D(),
+		SignOutKeepsSessions: cfg.Web.SignOutKeepsSessions,
+		BrowserAbsoluteTTL:   cfg.Web.AbsoluteTTL.D(),
 
 		MinPasswordLength: cfg.Password.MinLength,
 		Throttle: engine.ThrottlePolicy{

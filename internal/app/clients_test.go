@@ -2,8 +2,10 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -208,5 +210,45 @@ func TestClientRemove(t *testing.T) {
 	}
 	if r := s.Do(t, "DELETE", "/admin/api/clients/tokengate", w.admin, ""); r.Status != http.StatusConflict {
 		t.Fatalf("remove the built-in client: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestClientRegistrationAPI registers a browser client through the admin
+// API, changes its redirect URIs, and sees a bad URI and another tenant's
+// client refused.
+func TestClientRegistrationAPI(t *testing.T) {
+	s := apptest.New(t, nil)
+	admin := adminBearer(t, s)
+	r := s.Do(t, "POST", "/admin/api/clients", admin, `{"clientId":"rp","name":"Relying party","redirectUris":["https://rp.example/cb"],
+		"postLogoutRedirectUris":["https://rp.example/"],"scopes":["openid","email"]}`)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	m := r.JSON(t)
+	if m["clientSecret"] == "" || m["public"] != false || m["firstParty"] != false || fmt.Sprint(m["grantTypes"]) != "[authorization_code refresh_token]" ||
+		fmt.Sprint(m["redirectUris"]) != "[https://rp.example/cb]" || fmt.Sprint(m["scopes"]) != "[openid email]" {
+		t.Errorf("created: %s", r.Body)
+	}
+	r = s.Do(t, "PATCH", "/admin/api/clients/rp", admin, `{"redirectUris":["https://rp.example/cb","https://rp.example/cb2"],"firstParty":true}`)
+	if m := r.JSON(t); r.Status != http.StatusOK || fmt.Sprint(m["redirectUris"]) != "[https://rp.example/cb https://rp.example/cb2]" ||
+		m["firstParty"] != true || fmt.Sprint(m["postLogoutRedirectUris"]) != "[https://rp.example/]" {
+		t.Errorf("patch: %d %s", r.Status, r.Body)
+	}
+	if r := s.Do(t, "PATCH", "/admin/api/clients/rp", admin, `{"redirectUris":["https://rp.example/*"]}`); r.Status != http.StatusBadRequest ||
+		!strings.Contains(string(r.Body), "no wildcards") {
+		t.Errorf("wildcard: %d %s", r.Status, r.Body)
+	}
+	if _, _, err := s.App.Engine.CreateClient(context.Background(), engine.NewClient{Tenant: "other", ID: "theirs"}); err == nil {
+		t.Fatal("a client of an unknown tenant was created")
+	}
+	if _, err := s.App.Engine.CreateTenant(context.Background(), engine.NewTenant{Name: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.App.Engine.CreateClient(context.Background(), engine.NewClient{Tenant: "other", ID: "theirs",
+		RedirectURIs: []string{"https://theirs.example/cb"}}); err != nil {
+		t.Fatal(err)
+	}
+	if r := s.Do(t, "PATCH", "/admin/api/clients/theirs", admin, `{"redirectUris":["https://evil.example/cb"]}`); r.Status != http.StatusNotFound {
+		t.Errorf("another tenant's client: %d %s", r.Status, r.Body)
 	}
 }

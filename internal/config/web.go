@@ -14,6 +14,11 @@ type Web struct {
 	// AbsoluteTTL ends it that long after it began, however it is used.
 	IdleTTL     Duration `yaml:"idle_ttl"`
 	AbsoluteTTL Duration `yaml:"absolute_ttl"`
+	// SignOutKeepsSessions keeps the sessions a browser sign-in's
+	// authorization codes started (relying parties' tokens, refresh
+	// tokens of offline_access included) when the sign-in ends, by
+	// sign-out or RP-initiated logout; by default they end with it.
+	SignOutKeepsSessions bool `yaml:"sign_out_keeps_sessions"`
 }
 
 func defaultWeb() Web {

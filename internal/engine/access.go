@@ -90,6 +90,11 @@ func (e *Engine) inspect(ctx context.Context, tok string) (Introspection, string
 	if err != nil {
 		return Introspection{}, "", nil
 	}
+	if c.UseFor == token.UseAccess && !slices.Contains(c.Audience, e.opts.Audience) {
+		// VerifyAccess's rule: an access token not for this gateway is
+		// no access token of it, whoever asks.
+		return Introspection{}, "", nil
+	}
 	if c.SessionID == "" {
 		// Client-credentials access token: active while its client is.
 		if c.UseFor != token.UseAccess {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -315,6 +317,13 @@ type NewClient struct {
 	Name       string
 	Public     bool
 	GrantTypes []string
+	// RedirectURIs, PostLogoutRedirectURIs, Scopes and FirstParty are what
+	// the authorization code flow needs (oidcclients.go). Scopes nil means
+	// DefaultScopes.
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	Scopes                 []string
+	FirstParty             bool
 }
 
 // CreateClient registers a client. For a confidential client it returns
@@ -329,14 +338,25 @@ func (e *Engine) CreateClient(ctx context.Context, nc NewClient) (store.Client, 
 	} else if err := checkName("client", nc.ID); err != nil {
 		return store.Client{}, "", err
 	}
+	if err := checkRegistration(nc.RedirectURIs, nc.PostLogoutRedirectURIs, nc.Scopes); err != nil {
+		return store.Client{}, "", err
+	}
 	if len(nc.GrantTypes) == 0 {
-		if nc.Public {
+		switch {
+		case len(nc.RedirectURIs) > 0:
+			// A browser client: the code flow and its refresh tokens.
+			nc.GrantTypes = []string{GrantAuthorizationCode, "refresh_token"}
+		case nc.Public:
 			nc.GrantTypes = []string{"password", "refresh_token"}
-		} else {
+		default:
 			nc.GrantTypes = []string{"client_credentials"}
 		}
 	}
-	c := store.Client{ID: nc.ID, TenantID: t.ID, Name: nc.Name, GrantTypes: nc.GrantTypes, CreatedAt: e.now()}
+	if slices.Contains(nc.GrantTypes, GrantAuthorizationCode) && len(nc.RedirectURIs) == 0 {
+		return store.Client{}, "", invalidRequest("the authorization_code grant needs at least one redirect URI")
+	}
+	c := store.Client{ID: nc.ID, TenantID: t.ID, Name: nc.Name, GrantTypes: nc.GrantTypes, CreatedAt: e.now(),
+		RedirectURIs: nc.RedirectURIs, PostLogoutRedirectURIs: nc.PostLogoutRedirectURIs, Scopes: nc.Scopes, FirstParty: nc.FirstParty}
 	var secret string
 	if !nc.Public {
 		if secret, c.SecretHash, err = e.newClientSecret(); err != nil {
@@ -351,8 +371,10 @@ func (e *Engine) CreateClient(ctx context.Context, nc NewClient) (store.Client, 
 			return err
 		}
 		return e.audit(ctx, q, store.AuditEvent{Type: "client.create", TenantID: t.ID, ClientID: c.ID,
-			Detail: map[string]string{"public": fmt.Sprint(nc.Public)}})
+			Detail: map[string]string{"public": fmt.Sprint(nc.Public), "first_party": fmt.Sprint(nc.FirstParty),
+				"redirect_uris": strings.Join(nc.RedirectURIs, " ")}})
 	})
+	e.origins.forget()
 	return c, secret, err
 }
 

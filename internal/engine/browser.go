@@ -221,7 +221,7 @@ func (e *Engine) EndBrowserSession(ctx context.Context, userID, id string) error
 }
 
 func (e *Engine) endBrowser(ctx context.Context, id, userID, reason string) error {
-	return e.st.Tx(ctx, func(q store.Queries) error {
+	return e.txLive(ctx, func(q store.Queries, lc liveChange) error {
 		b, err := q.GetBrowserSession(ctx, id)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && userID != "" && b.UserID != userID) {
 			return fmt.Errorf("%w %q", ErrUnknownSession, id)
@@ -231,12 +231,24 @@ func (e *Engine) endBrowser(ctx context.Context, id, userID, reason string) erro
 		if !b.RevokedAt.IsZero() {
 			return nil
 		}
-		b.RevokedAt, b.RevokeReason = e.now(), reason
+		now := e.now()
+		b.RevokedAt, b.RevokeReason = now, reason
 		if err := q.UpdateBrowserSession(ctx, b); err != nil {
 			return err
 		}
-		return e.audit(ctx, q, store.AuditEvent{Type: "browser.signout", TenantID: b.TenantID, UserID: b.UserID,
-			Detail: map[string]string{"reason": reason, "browser_session": b.ID}})
+		detail := map[string]string{"reason": reason, "browser_session": b.ID}
+		if !e.opts.SignOutKeepsSessions {
+			// The sessions the sign-in's authorization codes started
+			// (the relying parties' tokens) end with it.
+			n, err := q.RevokeBrowserSessionSessions(ctx, b.ID, now, "browser_"+reason)
+			if err != nil {
+				return err
+			}
+			lc.ended(b.TenantID, n)
+			e.metrics.revoked.WithLabelValues("browser_" + reason).Add(float64(n))
+			detail["sessions_ended"] = fmt.Sprint(n)
+		}
+		return e.audit(ctx, q, store.AuditEvent{Type: "browser.signout", TenantID: b.TenantID, UserID: b.UserID, Detail: detail})
 	})
 }
 

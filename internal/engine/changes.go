@@ -89,8 +89,10 @@ func (e *Engine) changed(ctx context.Context, ch store.Change) {
 	switch ch.Kind {
 	case store.ChangeClient:
 		e.clients.forget(ch.ID)
+		e.origins.forget()
 	case store.ChangeTenant, store.ChangeMissed:
 		e.clients.c.Clear()
+		e.origins.forget()
 	}
 	e.changes.mu.Lock()
 	subs := make([]func(store.Change), 0, len(e.changes.subs))

@@ -131,6 +131,7 @@ func (e *Engine) RemoveClient(ctx context.Context, tenant, id string) (int, erro
 			Detail: map[string]string{"sessions_ended": fmt.Sprint(n)}})
 	})
 	e.clients.forget(id)
+	e.origins.forget()
 	return n, err
 }
 
@@ -153,6 +154,7 @@ func (e *Engine) changeClient(ctx context.Context, tenant, id, typ string, chang
 		return e.audit(ctx, q, store.AuditEvent{Type: typ, TenantID: c.TenantID, ClientID: c.ID, Detail: detail})
 	})
 	e.clients.forget(id)
+	e.origins.forget()
 	if err != nil {
 		return store.Client{}, err
 	}

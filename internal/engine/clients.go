@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/tokengate/tokengate/internal/store"
@@ -14,11 +14,21 @@ import (
 
 // ClientUpdate changes a client; nil fields stay as they are.
 type ClientUpdate struct {
+	// Tenant, when set, is the tenant the client must belong to (the
+	// admin API's caller's); otherwise any tenant's (the command line).
+	Tenant     string
 	GrantTypes []string // the grant types the client may use; nil: unchanged
 	Disabled   *bool
 	// NewSecret gives a confidential client a new random secret, returned
 	// once by UpdateClient; the old one stops working at once.
 	NewSecret bool
+	// RedirectURIs, PostLogoutRedirectURIs and Scopes replace the
+	// client's lists when not nil (an empty list clears one; Scopes empty
+	// allows none, nil leaves it); FirstParty when not nil.
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	Scopes                 []string
+	FirstParty             *bool
 }
 
 // UpdateClient applies an update to the client with that client_id
@@ -34,12 +44,13 @@ func (e *Engine) UpdateClient(ctx context.Context, id string, up ClientUpdate) (
 			return store.Client{}, "", err
 		}
 	}
+	if err := checkRegistration(up.RedirectURIs, up.PostLogoutRedirectURIs, up.Scopes); err != nil {
+		return store.Client{}, "", err
+	}
 	var c store.Client
 	err := e.st.Tx(ctx, func(q store.Queries) error {
 		var err error
-		if c, err = q.GetClient(ctx, id); errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("%w %q", ErrUnknownClient, id)
-		} else if err != nil {
+		if c, err = e.clientOf(ctx, q, up.Tenant, id); err != nil {
 			return err
 		}
 		changed := map[string]string{}
@@ -59,6 +70,25 @@ func (e *Engine) UpdateClient(ctx context.Context, id string, up ClientUpdate) (
 			c.Disabled = *up.Disabled
 			changed["disabled"] = fmt.Sprint(c.Disabled)
 		}
+		if up.RedirectURIs != nil {
+			c.RedirectURIs = up.RedirectURIs
+			changed["redirect_uris"] = strings.Join(up.RedirectURIs, " ")
+		}
+		if up.PostLogoutRedirectURIs != nil {
+			c.PostLogoutRedirectURIs = up.PostLogoutRedirectURIs
+			changed["post_logout_redirect_uris"] = strings.Join(up.PostLogoutRedirectURIs, " ")
+		}
+		if up.Scopes != nil {
+			c.Scopes = up.Scopes
+			changed["scopes"] = strings.Join(up.Scopes, " ")
+		}
+		if up.FirstParty != nil {
+			c.FirstParty = *up.FirstParty
+			changed["first_party"] = fmt.Sprint(c.FirstParty)
+		}
+		if slices.Contains(c.GrantTypes, GrantAuthorizationCode) && len(c.RedirectURIs) == 0 {
+			return invalidRequest("the authorization_code grant needs at least one redirect URI")
+		}
 		if err := q.UpdateClient(ctx, c); err != nil {
 			return err
 		}
@@ -70,6 +100,7 @@ func (e *Engine) UpdateClient(ctx context.Context, id string, up ClientUpdate) (
 	// This process's record is stale now; other processes sharing the
 	// store re-read theirs within clientCacheMaxAge.
 	e.clients.forget(id)
+	e.origins.forget()
 	return c, secret, nil
 }
 

@@ -98,6 +98,10 @@ type Options struct {
 	// began, whichever comes first (defaults 30 minutes and 12 hours).
 	BrowserIdleTTL     time.Duration
 	BrowserAbsoluteTTL time.Duration
+	// SignOutKeepsSessions keeps the sessions a browser sign-in's
+	// authorization codes started (the relying parties' access and
+	// refresh tokens) when the sign-in ends; by default they end with it.
+	SignOutKeepsSessions bool
 
 	HashWorkers    int    // 0: number of CPUs
 	HashMemoryKiB  uint32 // default 19456
@@ -140,6 +144,7 @@ type Engine struct {
 	live     *liveSessions  // tokengate_sessions_live (livesessions.go)
 	verified *verifiedCache // access tokens verified before (verifycache.go)
 	clients  *clientCache   // client records for AuthenticateClient (clientcache.go)
+	origins  origins        // browser applications' origins (origins.go)
 	changes  *changes       // the store's change notifications (changes.go)
 }
 
@@ -292,6 +297,13 @@ func (e *Engine) Policy(service string) (Policy, error) {
 // Issuer returns the issuer every token carries.
 func (e *Engine) Issuer() string { return e.opts.Issuer }
 
+// SignOutKeepsSessions reports whether ending a browser sign-in keeps the
+// sessions its authorization codes started (Options.SignOutKeepsSessions).
+func (e *Engine) SignOutKeepsSessions() bool { return e.opts.SignOutKeepsSessions }
+
+// DefaultTenant returns the name of the default tenant.
+func (e *Engine) DefaultTenant() string { return e.opts.DefaultTenant }
+
 // Audience returns the audience of access tokens.
 func (e *Engine) Audience() string { return e.opts.Audience }
 
@@ -384,6 +396,7 @@ func (e *Engine) Purge(ctx context.Context, batch, maxBatches int) bool {
 		fn   func(context.Context, int, int) (int, error)
 	}{
 		{"sessions", e.PurgeSessions}, {"browser sessions", e.PurgeBrowserSessions}, {"audit", e.PurgeAudit}, {"sign-on failures", e.PurgeFailures},
+		{"authorization codes", e.PurgeAuthCodes},
 	} {
 		if _, err := p.fn(ctx, batch, maxBatches); err != nil && ctx.Err() == nil {
 			e.log.ErrorContext(ctx, "purge "+p.what, "err", err)
@@ -410,6 +423,15 @@ func (e *Engine) PurgeSessions(ctx context.Context, batch, maxBatches int) (int,
 func (e *Engine) PurgeBrowserSessions(ctx context.Context, batch, maxBatches int) (int, error) {
 	return e.purgeBatches(ctx, "dead browser sessions", batch, maxBatches, func(n int) (int, error) {
 		return e.st.PurgeBrowserSessions(ctx, e.now().Add(-PurgeRetention), n)
+	})
+}
+
+// PurgeAuthCodes deletes authorization codes expired for longer than
+// PurgeRetention, in batches as PurgeSessions. A used code is kept that
+// long so that its replay is recognised and revokes what it issued.
+func (e *Engine) PurgeAuthCodes(ctx context.Context, batch, maxBatches int) (int, error) {
+	return e.purgeBatches(ctx, "authorization codes", batch, maxBatches, func(n int) (int, error) {
+		return e.st.PurgeAuthCodes(ctx, e.now().Add(-PurgeRetention), n)
 	})
 }
 

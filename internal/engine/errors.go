@@ -82,7 +82,9 @@ func Sentinels() []error {
 		ErrBrowserSessionEnded,  // browser.go
 		ErrUnknownAccessRequest, // access_requests.go
 		ErrUnknownUser, ErrUnknownClient, ErrUnknownSession, ErrAlreadyExists, ErrInUse,
-		ErrUnknownKey, // keys.go
+		ErrUnknownKey,                                                                        // keys.go
+		ErrInvalidRedirectURI, ErrUnsupportedResponseType, ErrInvalidScope, ErrLoginRequired, // authorize.go
+		ErrConsentRequired, ErrAccessDenied, ErrInvalidGrant,
 	}
 }
 

@@ -30,6 +30,7 @@ const (
 	opIntrospect        = "introspect"
 	opRevoke            = "revoke"
 	opClientCredentials = "client_credentials"
+	opSignOnCode        = "signon_code"
 )
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -52,7 +53,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"dialect", "reason"}),
 		ops: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "tokengate_operation_duration_seconds",
-			Help: "Latency of engine operations (signon_password, signon_external, refresh, introspect, revoke, client_credentials) by sign-on service and outcome (ok, refused, error).",
+			Help: "Latency of engine operations (signon_password, signon_external, signon_code, refresh, introspect, revoke, client_credentials) by sign-on service and outcome (ok, refused, error).",
 			// From a cached refresh (about 100 µs) to a password sign-on
 			// queued behind argon2id (hundreds of ms).
 			Buckets: obs.LatencyBuckets,

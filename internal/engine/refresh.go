@@ -113,6 +113,9 @@ func (e *Engine) refresh(ctx context.Context, req RefreshRequest) (*Grant, refre
 			return nil, who, err
 		}
 	}
+	if g.IDToken, err = e.refreshIDToken(ctx, g); err != nil {
+		return nil, who, err
+	}
 	return g, who, nil
 }
 

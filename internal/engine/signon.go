@@ -27,6 +27,12 @@ type SignOnRequest struct {
 	// method is how the user authenticated; the engine's own sign-ons set
 	// it (a surface can't claim a password sign-on it did not check).
 	method store.AuthMethod
+	// sessionID, browserSessionID and noRefresh are set by the
+	// authorization code grant: the session's id chosen in advance, the
+	// browser sign-in that approved the code, and no refresh token
+	// without offline_access.
+	sessionID, browserSessionID string
+	noRefresh                   bool
 }
 
 // Tenant returns the tenant of that name ("" means the default one).
@@ -218,29 +224,50 @@ func (e *Engine) recordFailure(ctx context.Context, a *passwordAttempt, t store.
 // owner of a new API token). It enforces the tenant's session limit, writes
 // the session and its audit event in one transaction, and mints the tokens.
 func (e *Engine) StartSession(ctx context.Context, t store.Tenant, u store.User, req SignOnRequest) (*Grant, error) {
+	p, s, err := e.newSession(t, u, req)
+	if err != nil {
+		return nil, err
+	}
+	err = e.txLive(ctx, func(q store.Queries, lc liveChange) error {
+		return e.insertSession(ctx, q, lc, t, u, req, s)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e.mintGrant(ctx, t, u, s, p, req.Scope)
+}
+
+// newSession checks that t and u may sign on and returns the policy and
+// the session a sign-on of req would start now.
+func (e *Engine) newSession(t store.Tenant, u store.User, req SignOnRequest) (Policy, store.Session, error) {
 	if t.Disabled {
-		return nil, ErrTenantDisabled
+		return Policy{}, store.Session{}, ErrTenantDisabled
 	}
 	if u.Disabled {
-		return nil, ErrUserDisabled
+		return Policy{}, store.Session{}, ErrUserDisabled
 	}
 	if u.TenantID != t.ID {
-		return nil, ErrTenantMismatch
+		return Policy{}, store.Session{}, ErrTenantMismatch
 	}
 	p, err := e.PolicyFor(req.Service, t.Name)
 	if err != nil {
-		return nil, invalidRequest("%v", err)
+		return Policy{}, store.Session{}, invalidRequest("%v", err)
 	}
 	now := e.now()
+	id := req.sessionID
+	if id == "" {
+		id = e.newID()
+	}
 	s := store.Session{
-		ID: e.newID(), TenantID: t.ID, UserID: u.ID, ClientID: req.ClientID,
+		ID: id, TenantID: t.ID, UserID: u.ID, ClientID: req.ClientID,
 		Service: p.Name, Policy: p.Refresh, RotatedAt: now, DeviceID: req.DeviceID, Label: req.Label,
 		AuthMethod: req.method, CreatedAt: now, LastUsedAt: now,
 		IdleExpiresAt: now.Add(p.IdleTTL), AbsoluteExpiresAt: now.Add(p.AbsoluteTTL),
+		BrowserSessionID: req.browserSessionID,
 	}
-	if !u.RefreshEnabled {
+	if !u.RefreshEnabled || req.noRefresh {
 		if req.Label != "" {
-			return nil, ErrRefreshNotEnabled
+			return Policy{}, store.Session{}, ErrRefreshNotEnabled
 		}
 		// Without refresh the session lives exactly as long as its access
 		// token, so revocation and limits still apply to it.
@@ -249,42 +276,50 @@ func (e *Engine) StartSession(ctx context.Context, t store.Tenant, u store.User,
 		s.AbsoluteExpiresAt = s.IdleExpiresAt
 	}
 	e.live.name(t)
-	err = e.txLive(ctx, func(q store.Queries, lc liveChange) error {
-		// u was read before the (slow) authentication: an administrator
-		// may have disabled the user or changed the password since, ending
-		// their sessions. Check again under the lock, so that no session
-		// starts after that.
-		cur, err := q.LockUser(ctx, u.ID)
-		if err != nil {
-			return err
-		}
-		switch {
-		case cur.Disabled:
-			return ErrUserDisabled
-		case req.Password != "" && cur.PasswordHash != u.PasswordHash:
-			return ErrInvalidCredentials
-		case s.Policy != store.PolicyNone && !cur.RefreshEnabled:
-			return ErrRefreshNotEnabled
-		}
-		if err := e.enforceLimit(ctx, q, t, u, s, lc); err != nil {
-			return err
-		}
-		if err := q.CreateSession(ctx, s); err != nil {
-			return err
-		}
-		lc.started(t)
-		return e.audit(ctx, q, store.AuditEvent{Type: "signon", TenantID: t.ID, UserID: u.ID, SessionID: s.ID, ClientID: req.ClientID,
-			Detail: map[string]string{"service": s.Service, "policy": string(s.Policy)}})
-	})
+	return p, s, nil
+}
+
+// insertSession is the body of a sign-on's transaction: it checks the
+// user again under its lock, applies the session limit, and writes the
+// session and its audit event.
+func (e *Engine) insertSession(ctx context.Context, q store.Queries, lc liveChange, t store.Tenant, u store.User, req SignOnRequest, s store.Session) error {
+	// u was read before the (slow) authentication: an administrator may
+	// have disabled the user or changed the password since, ending their
+	// sessions. Check again under the lock, so that no session starts
+	// after that.
+	cur, err := q.LockUser(ctx, u.ID)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	g := &Grant{IssuedAt: now, Session: s, User: u, Tenant: t, Policy: p, Scope: req.Scope}
-	if g.AccessToken, g.AccessExpiresAt, err = e.mintAccess(now, t, u, s, p, req.Scope); err != nil {
+	switch {
+	case cur.Disabled:
+		return ErrUserDisabled
+	case req.Password != "" && cur.PasswordHash != u.PasswordHash:
+		return ErrInvalidCredentials
+	case s.Policy != store.PolicyNone && !cur.RefreshEnabled:
+		return ErrRefreshNotEnabled
+	}
+	if err := e.enforceLimit(ctx, q, t, u, s, lc); err != nil {
+		return err
+	}
+	if err := q.CreateSession(ctx, s); err != nil {
+		return err
+	}
+	lc.started(t)
+	return e.audit(ctx, q, store.AuditEvent{Type: "signon", TenantID: t.ID, UserID: u.ID, SessionID: s.ID, ClientID: req.ClientID,
+		Detail: map[string]string{"service": s.Service, "policy": string(s.Policy)}})
+}
+
+// mintGrant mints the tokens of a session just started.
+func (e *Engine) mintGrant(ctx context.Context, t store.Tenant, u store.User, s store.Session, p Policy, scope string) (*Grant, error) {
+	now := s.CreatedAt
+	g := &Grant{IssuedAt: now, Session: s, User: u, Tenant: t, Policy: p, Scope: scope}
+	var err error
+	if g.AccessToken, g.AccessExpiresAt, err = e.mintAccess(now, t, u, s, p, scope); err != nil {
 		return nil, err
 	}
 	if s.Policy != store.PolicyNone {
-		if g.RefreshToken, err = e.mintRefresh(t, u, s, p, req.Scope); err != nil {
+		if g.RefreshToken, err = e.mintRefresh(t, u, s, p, scope); err != nil {
 			return nil, err
 		}
 	}

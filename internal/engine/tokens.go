@@ -22,6 +22,9 @@ type Grant struct {
 	// refresh-enabled, or a stable session was refreshed (its client keeps
 	// the token it has).
 	RefreshToken string
+	// IDToken is the OpenID Connect ID token of an authorization code
+	// grant that was granted openid; empty otherwise.
+	IDToken string
 	// IssuedAt is the engine's clock when the grant was made; the
 	// ExpiresIn methods count from it.
 	IssuedAt time.Time

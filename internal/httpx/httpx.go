@@ -109,7 +109,8 @@ func ClientIP(r *http.Request) string {
 }
 
 // secretParams are query parameters whose values never reach a log line.
-var secretParams = []string{"refresh_token", "access_token", "token", "id_token", "code", "password", "client_secret", "subject_token"}
+var secretParams = []string{"refresh_token", "access_token", "token", "id_token", "id_token_hint", "code", "code_verifier",
+	"password", "client_secret", "subject_token"}
 
 // RedactedURI returns the request path and query with secret parameter
 // values replaced by "REDACTED", safe for logs.

@@ -28,15 +28,16 @@ type echoed struct {
 // route leads to an upstream that echoes every header and the path it
 // receives, with a signed-on admin.
 type edge struct {
-	t     *testing.T
+	t     testing.TB
 	URL   string
 	token string
+	srv   *apptest.Server
 
 	mu   sync.Mutex
 	seen []echoed
 }
 
-func newEdge(t *testing.T, mutate func(*config.Config)) *edge {
+func newEdge(t testing.TB, mutate func(*config.Config)) *edge {
 	t.Helper()
 	e := &edge{t: t}
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -58,7 +59,7 @@ func newEdge(t *testing.T, mutate func(*config.Config)) *edge {
 			mutate(cfg)
 		}
 	})
-	e.URL, e.token = s.URL, s.AdminToken(t)
+	e.URL, e.token, e.srv = s.URL, s.AdminToken(t), s
 	return e
 }
 

@@ -143,6 +143,18 @@ type Client struct {
 	// that lets a client's deployments switch over); nil when none.
 	PreviousSecretHash      []byte
 	PreviousSecretExpiresAt time.Time
+	// RedirectURIs are the registered redirect URIs of the authorization
+	// code flow, compared exactly (RFC 9700 §2.1: no patterns).
+	RedirectURIs []string
+	// PostLogoutRedirectURIs are where RP-initiated logout may send the
+	// browser back to, compared exactly.
+	PostLogoutRedirectURIs []string
+	// Scopes are the scopes the client may ask for at the authorization
+	// endpoint.
+	Scopes []string
+	// FirstParty marks a client of the gateway's own operator: its users
+	// are not asked for consent.
+	FirstParty bool
 }
 
 // AuthMethod says how the user of a session proved who they are when the
@@ -188,6 +200,10 @@ type Session struct {
 	AbsoluteExpiresAt time.Time // fixed at sign-on, never extended
 	RevokedAt         time.Time // zero while not revoked
 	RevokeReason      string
+	// BrowserSessionID is the browser sign-in whose authorization code
+	// started the session (empty for every other sign-on): its logout may
+	// end the session too.
+	BrowserSessionID string
 }
 
 // Live reports whether the session is neither revoked nor expired at now.
@@ -302,6 +318,42 @@ type BrowserSessionFilter struct {
 	TenantID string
 	UserID   string
 	LiveAt   time.Time // when set, only sessions live at that time
+}
+
+// AuthCode is an OAuth 2.0 authorization code (RFC 6749 §4.1.2): short
+// lived, used once, bound to its client, redirect URI, PKCE challenge,
+// nonce and the browser sign-in that approved it. The store keeps only the
+// SHA-256 of the code (Hash).
+type AuthCode struct {
+	Hash             []byte
+	TenantID         string
+	ClientID         string
+	UserID           string
+	BrowserSessionID string
+	RedirectURI      string
+	Scope            string // the granted scopes, space-separated
+	Nonce            string
+	// CodeChallenge is the S256 PKCE challenge (RFC 7636 §4.2); empty when
+	// the client sent none (a confidential client may).
+	CodeChallenge string
+	AuthTime      time.Time // when the user authenticated (OIDC auth_time)
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+	UsedAt        time.Time // zero until redeemed
+	// SessionID is the session the redemption started, which a replay
+	// revokes (RFC 6749 §4.1.2).
+	SessionID string
+}
+
+// Consent is what a user allowed a third-party client: the scopes, until
+// the user revokes it.
+type Consent struct {
+	TenantID  string
+	UserID    string
+	ClientID  string
+	Scopes    []string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // AccessStatus is the state of an API access request.
@@ -487,6 +539,31 @@ type Queries interface {
 	// PurgeBrowserSessions deletes at most limit browser sessions that
 	// expired or ended before the given time and returns how many.
 	PurgeBrowserSessions(ctx context.Context, before time.Time, limit int) (int, error)
+
+	// RevokeBrowserSessionSessions revokes every live session started by
+	// an authorization code of the browser session browserID and returns
+	// how many it revoked.
+	RevokeBrowserSessionSessions(ctx context.Context, browserID string, at time.Time, reason string) (int, error)
+
+	// CreateAuthCode stores a new code; ErrConflict for a hash stored
+	// already, ErrNotFound when its client or user does not exist.
+	CreateAuthCode(ctx context.Context, c AuthCode) error
+	// GetAuthCodeForUpdate reads a code by its hash and, inside a
+	// transaction, locks it until commit, so that two redemptions of one
+	// code serialise and the second sees the first's UsedAt.
+	GetAuthCodeForUpdate(ctx context.Context, hash []byte) (AuthCode, error)
+	UpdateAuthCode(ctx context.Context, c AuthCode) error
+	// PurgeAuthCodes deletes at most limit codes that expired before the
+	// given time and returns how many it deleted.
+	PurgeAuthCodes(ctx context.Context, before time.Time, limit int) (int, error)
+
+	// PutConsent creates or replaces the consent of (UserID, ClientID);
+	// ErrNotFound when the user or the client does not exist.
+	PutConsent(ctx context.Context, c Consent) error
+	GetConsent(ctx context.Context, userID, clientID string) (Consent, error)
+	// ListConsents lists a user's consents by client id.
+	ListConsents(ctx context.Context, userID string) ([]Consent, error)
+	DeleteConsent(ctx context.Context, userID, clientID string) error
 
 	// CreateAccessRequest returns ErrConflict when the user already has a
 	// pending request.

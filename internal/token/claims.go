@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -17,6 +18,9 @@ const (
 	// TypeRefresh is the type of refresh tokens: tokengate's own, since
 	// only their issuer ever reads them back.
 	TypeRefresh = "rt+jwt"
+	// TypeID is the type of OpenID Connect ID tokens: plain JWT, as
+	// relying parties expect (OpenID Connect Core §2 names none).
+	TypeID = "JWT"
 )
 
 // Values of Claims.UseFor, as datarhei Core's "usefor" claim.
@@ -111,6 +115,12 @@ func (c *Claims) UnmarshalJSON(b []byte) error {
 		if standardClaims[k] {
 			continue
 		}
+		if foldsToStandard(k) {
+			// encoding/json would read it into the standard claim's
+			// field, beside or instead of the claim itself: readers of
+			// the token would disagree on what it says.
+			return fmt.Errorf("token: a claim name differs from a standard claim's only in case")
+		}
 		var x any
 		if err := json.Unmarshal(v, &x); err != nil {
 			return err
@@ -128,6 +138,21 @@ func (c *Claims) UnmarshalJSON(b []byte) error {
 	f.Extra = extra
 	*c = Claims(f)
 	return nil
+}
+
+// foldsToStandard reports whether k matches a standard claim's name the
+// way encoding/json matches field names (Unicode case folding) without
+// being it.
+func foldsToStandard(k string) bool {
+	if len(k) > len("preferred_username")+8 {
+		return false
+	}
+	for name := range standardClaims {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // Username is the name of the user the token was minted for: its

@@ -67,6 +67,12 @@ func TestClaimsUnmarshal(t *testing.T) {
 		{"exp not a number", `{"exp":"soon"}`, Claims{}, true},
 		{"not an object", `[1,2]`, Claims{}, true},
 		{"null", `null`, Claims{}, true},
+		// encoding/json matches field names case-insensitively: "ISS"
+		// beside "iss" would set the issuer that other readers of the
+		// token do not see (found by FuzzClaimsJSON).
+		{"a case twin of a standard claim", `{"iss":"https://gate.example","ISS":"https://evil.example","exp":1}`, Claims{}, true},
+		{"a standard claim in another case only", `{"Sub":"admin","exp":1}`, Claims{}, true},
+		{"a Unicode fold of a standard claim", `{"exp":1,"\u017fub":"admin"}`, Claims{}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -83,7 +83,7 @@ func (m *MAC) Verify(tok string) (*Claims, error) {
 		return nil, fmt.Errorf("%w: not a token of this issuer's %s key and type", ErrUnknownKey, m.kid)
 	}
 	got, err := b64url.DecodeString(sig)
-	if err != nil || len(got) != sha256.Size {
+	if err != nil || len(got) != sha256.Size || !canonicalSegment(sig) {
 		return nil, fmt.Errorf("%w: signature encoding", ErrMalformed)
 	}
 	if !hmac.Equal(got, m.sum([]byte(tok[:len(head)+1+len(payload)]))) {

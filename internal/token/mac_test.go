@@ -160,3 +160,60 @@ func BenchmarkMACVerify(b *testing.B) {
 		}
 	}
 }
+
+// nonCanonical returns tok with the padding bits of its last base64url
+// character set: another spelling of the same signature bytes, which a
+// lenient decoder reads as the original.
+func nonCanonical(t *testing.T, tok string) string {
+	t.Helper()
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, tok[len(tok)-1])
+	sig := tok[strings.LastIndexByte(tok, '.')+1:]
+	pad := (len(sig) * 6) % 8 // bits of the last character that carry nothing
+	if pad == 0 {
+		t.Fatalf("signature of %d characters has no padding bits", len(sig))
+	}
+	return tok[:len(tok)-1] + string(alphabet[last^1])
+}
+
+// withNewline puts a "\r\n" into tok's signature, which base64 decoders skip.
+func withNewline(tok string) string { return tok[:len(tok)-4] + "\r\n" + tok[len(tok)-4:] }
+
+// TestVerifyRefusesNonCanonicalSignature checks that a token whose
+// signature segment is another base64url spelling of the same bytes (a
+// one-bit flip in the padding bits of its last character) is refused:
+// only the very token that was issued is a credential, so a modified
+// refresh token can never act on the family it imitates.
+func TestVerifyRefusesNonCanonicalSignature(t *testing.T) {
+	t.Run("MAC", func(t *testing.T) {
+		m, err := NewMAC([]byte("0123456789abcdef0123456789abcdef"), TypeRefresh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := m.Sign(&Claims{Subject: "u1", Expiry: 10, UseFor: UseRefresh})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Verify(nonCanonical(t, tok)); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("Verify of a non-canonical spelling = %v, want ErrMalformed", err)
+		}
+		if _, err := m.Verify(withNewline(tok)); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("Verify with a newline in the signature = %v, want ErrMalformed", err)
+		}
+	})
+	for _, alg := range []string{AlgEdDSA, AlgES256, AlgRS256} {
+		t.Run(alg, func(t *testing.T) {
+			r, _, clk := newTestRing(t, alg)
+			tok, err := r.Sign(testClaims(clk.Now()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := r.Verify(nonCanonical(t, tok)); !errors.Is(err, ErrMalformed) {
+				t.Fatalf("Verify of a non-canonical spelling = %v, want ErrMalformed", err)
+			}
+			if _, err := r.Verify(withNewline(tok)); !errors.Is(err, ErrMalformed) {
+				t.Fatalf("Verify with a newline in the signature = %v, want ErrMalformed", err)
+			}
+		})
+	}
+}

@@ -103,6 +103,10 @@ type ringKey struct {
 	// fifth less than going through jose.Signer.
 	ed     ed25519.PrivateKey
 	header string
+	// idSigner and idHeader are signer and header for ID tokens (typ
+	// JWT), which the same keys sign (OpenID Connect Core §10.1).
+	idSigner jose.Signer
+	idHeader string
 }
 
 // NewRing returns a ring over ks. Call Load or EnsureKey before signing.
@@ -194,7 +198,7 @@ func (r *Ring) parseKey(rec KeyRecord, prev *ringKey, now time.Time) (*ringKey, 
 		k := *prev
 		k.rec = rec
 		if !canSign {
-			k.signer = nil
+			k.signer, k.idSigner = nil, nil
 		}
 		return &k, nil
 	}
@@ -224,8 +228,17 @@ func (r *Ring) parseKey(rec KeyRecord, prev *ringKey, now time.Time) (*ringKey, 
 	if err != nil {
 		return nil, fmt.Errorf("signer: %w", err)
 	}
+	k.idSigner, err = jose.NewSigner(
+		jose.SigningKey{Algorithm: k.alg, Key: jose.JSONWebKey{Key: priv, KeyID: rec.ID, Algorithm: rec.Alg}},
+		(&jose.SignerOptions{}).WithType(TypeID))
+	if err != nil {
+		return nil, fmt.Errorf("signer: %w", err)
+	}
 	if ed, ok := priv.(ed25519.PrivateKey); ok && k.alg == jose.EdDSA {
 		if k.header, err = encodeHeader(rec.Alg, rec.ID, TypeAccess); err != nil {
+			return nil, err
+		}
+		if k.idHeader, err = encodeHeader(rec.Alg, rec.ID, TypeID); err != nil {
 			return nil, err
 		}
 		k.ed = ed

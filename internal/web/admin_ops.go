@@ -20,6 +20,8 @@ func (h *Handler) registerOps(mux *http.ServeMux) {
 	h.adminPost(mux, "/ui/admin/clients/{id}/disable", h.clientUpdate("disable"))
 	h.adminPost(mux, "/ui/admin/clients/{id}/enable", h.clientUpdate("enable"))
 	h.adminPost(mux, "/ui/admin/clients/{id}/secret", h.clientUpdate("secret"))
+	h.adminGet(mux, "/ui/admin/clients/{id}", h.clientPage)
+	h.adminPost(mux, "/ui/admin/clients/{id}", h.saveClient)
 	h.adminGet(mux, "/ui/admin/sessions", h.sessions)
 	h.adminPost(mux, "/ui/admin/sessions/{id}/revoke", h.adminRevokeSession)
 	h.adminPost(mux, "/ui/admin/users/{name}/sessions/revoke", h.revokeUserSessions)
@@ -33,7 +35,7 @@ func (h *Handler) registerOps(mux *http.ServeMux) {
 }
 
 // grantTypes are the grant types a client may be given here.
-var grantTypes = []string{"password", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"}
+var grantTypes = []string{engine.GrantAuthorizationCode, "password", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"}
 
 type clientsView struct {
 	Clients    []store.Client
@@ -68,7 +70,9 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, p *engine
 		}
 	}
 	c, secret, err := h.eng.CreateClient(r.Context(), engine.NewClient{Tenant: p.Tenant.Name, ID: strings.TrimSpace(r.PostForm.Get("id")),
-		Name: strings.TrimSpace(r.PostForm.Get("name")), Public: r.PostForm.Get("public") == "on", GrantTypes: grants})
+		Name: strings.TrimSpace(r.PostForm.Get("name")), Public: r.PostForm.Get("public") == "on", GrantTypes: grants,
+		RedirectURIs: lines(r.PostForm.Get("redirect_uris")), PostLogoutRedirectURIs: lines(r.PostForm.Get("post_logout_redirect_uris")),
+		FirstParty: r.PostForm.Get("first_party") == "on"})
 	if err != nil {
 		status, msg, _ := h.describe(r.Context(), err)
 		h.renderClients(w, r, p, status, msg)
@@ -79,6 +83,67 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, p *engine
 		return
 	}
 	h.render(w, r, http.StatusCreated, "admin_secret", view{Title: "Client secret", Nav: "clients", principal: p, Data: secretView{ClientID: c.ID, Secret: secret}})
+}
+
+// lines splits a text area into its non-empty lines.
+func lines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// clientView is the data of a client's page: its sign-in registration.
+type clientView struct {
+	Client     store.Client
+	Redirects  string // one per line, as the form takes them
+	PostLogout string
+	Scopes     string
+}
+
+func (h *Handler) clientPage(w http.ResponseWriter, r *http.Request, p *engine.BrowserPrincipal) {
+	c, ok := h.client(w, r, p)
+	if !ok {
+		return
+	}
+	h.renderClient(w, r, p, http.StatusOK, c, "")
+}
+
+func (h *Handler) renderClient(w http.ResponseWriter, r *http.Request, p *engine.BrowserPrincipal, status int, c store.Client, msg string) {
+	v := clientView{Client: c, Redirects: strings.Join(c.RedirectURIs, "\n"), PostLogout: strings.Join(c.PostLogoutRedirectURIs, "\n"),
+		Scopes: strings.Join(engine.ClientScopes(c), " ")}
+	h.render(w, r, status, "admin_client", view{Title: "Client " + c.ID, Nav: "clients", Notice: noticeFor(r), Error: msg, principal: p, Data: v})
+}
+
+// saveClient changes a client's sign-in registration: redirect URIs,
+// post-logout redirect URIs, scopes, first-party.
+func (h *Handler) saveClient(w http.ResponseWriter, r *http.Request, p *engine.BrowserPrincipal) {
+	c, ok := h.client(w, r, p)
+	if !ok {
+		return
+	}
+	first := r.PostForm.Get("first_party") == "on"
+	up := engine.ClientUpdate{Tenant: p.Tenant.Name, FirstParty: &first,
+		RedirectURIs: orNone(lines(r.PostForm.Get("redirect_uris"))), PostLogoutRedirectURIs: orNone(lines(r.PostForm.Get("post_logout_redirect_uris"))),
+		Scopes: orNone(strings.Fields(r.PostForm.Get("scopes")))}
+	if _, _, err := h.eng.UpdateClient(r.Context(), c.ID, up); err != nil {
+		status, msg, _ := h.describe(r.Context(), err)
+		c.RedirectURIs, c.PostLogoutRedirectURIs, c.Scopes, c.FirstParty = up.RedirectURIs, up.PostLogoutRedirectURIs, up.Scopes, first
+		h.renderClient(w, r, p, status, c, msg)
+		return
+	}
+	done(w, r, "/ui/admin/clients/"+c.ID, "client-updated")
+}
+
+// orNone makes an empty list present (it clears), never nil (unchanged).
+func orNone(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
 }
 
 // client is the client an admin form acts on, in the admin's tenant.

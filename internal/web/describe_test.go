@@ -72,16 +72,20 @@ func TestEverySentinelDescribed(t *testing.T) {
 
 func TestSafeReturn(t *testing.T) {
 	for in, want := range map[string]string{
-		"":                        "",
-		"/ui/profile":             "/ui/profile",
-		"/ui/profile#tokens":      "/ui/profile#tokens",
-		"/ui/admin/users?a=b":     "/ui/admin/users?a=b",
-		"//evil.example/ui/":      "",
-		"https://evil.example/ui": "",
-		"/ui/\\evil":              "",
-		"/api/risks":              "",
-		"/ui/x\r\nSet-Cookie: a":  "",
-		"javascript:alert(1)":     "",
+		"":                                       "",
+		"/ui/profile":                            "/ui/profile",
+		"/ui/profile#tokens":                     "/ui/profile#tokens",
+		"/ui/admin/users?a=b":                    "/ui/admin/users?a=b",
+		"//evil.example/ui/":                     "",
+		"https://evil.example/ui":                "",
+		"/ui/\\evil":                             "",
+		"/api/risks":                             "",
+		"/ui/x\r\nSet-Cookie: a":                 "",
+		"javascript:alert(1)":                    "",
+		"/oauth2/authorize?client_id=rp&state=x": "/oauth2/authorize?client_id=rp&state=x",
+		"/oauth2/authorize":                      "",
+		"/oauth2/authorizex?a=b":                 "",
+		"/oauth2/token?a=b":                      "",
 	} {
 		if got := safeReturn(in); got != want {
 			t.Errorf("safeReturn(%q) = %q, want %q", in, got, want)

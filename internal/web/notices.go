@@ -16,6 +16,7 @@ var notices = map[string]string{
 	"signed-out-all":    "You are signed out everywhere. Your API tokens still work; revoke them one by one if you need to.",
 	"token-revoked":     "The API token was revoked. It no longer works.",
 	"session-revoked":   "The session was ended.",
+	"consent-revoked":   "Your consent was withdrawn; the application will have to ask you again.",
 	"browser-ended":     "That browser was signed out.",
 	"requested":         "Your request for API access was sent to the administrators.",
 	"withdrawn":         "Your request was withdrawn.",

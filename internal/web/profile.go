@@ -20,6 +20,7 @@ func (h *Handler) registerProfile(mux *http.ServeMux) {
 	h.post(mux, "/ui/profile/sessions/{id}/revoke", h.revokeSession)
 	h.post(mux, "/ui/profile/browsers/{id}/end", h.endBrowser)
 	h.post(mux, "/ui/profile/everywhere", h.signOutEverywhere)
+	h.post(mux, "/ui/profile/consents/{client}/revoke", h.revokeConsent)
 }
 
 // profileView is the User Profile panel's data.
@@ -37,6 +38,14 @@ type profileView struct {
 	Browsers    []store.BrowserSession
 	Current     string // this browser's session id
 	Everywhere  bool   // there is anything for "sign out everywhere" to end besides this browser
+	// Consents are the applications the user allowed (third-party
+	// clients of the authorization endpoint).
+	Consents []consentRow
+}
+
+type consentRow struct {
+	engine.ConsentView
+	Words []string
 }
 
 type revealed struct {
@@ -67,6 +76,17 @@ func (h *Handler) profileData(r *http.Request, p *engine.BrowserPrincipal) (prof
 		return v, err
 	}
 	v.Everywhere = len(v.Sessions) > 0 || len(v.Browsers) > 1
+	consents, err := h.eng.Consents(ctx, p.User.ID)
+	if err != nil {
+		return v, err
+	}
+	for _, c := range consents {
+		row := consentRow{ConsentView: c}
+		for _, s := range c.Scopes {
+			row.Words = append(row.Words, scopeText(s, h.eng.SignOutKeepsSessions()))
+		}
+		v.Consents = append(v.Consents, row)
+	}
 	reqs, err := h.eng.AccessRequests(ctx, engine.AccessRequestQuery{Tenant: p.Tenant.Name, UserID: p.User.ID, Limit: 5})
 	if err != nil {
 		return v, err
@@ -180,6 +200,19 @@ func (h *Handler) revokeSession(w http.ResponseWriter, r *http.Request, p *engin
 		return
 	}
 	done(w, r, "/ui/profile", "session-revoked")
+}
+
+// revokeConsent withdraws the user's consent to an application; the
+// sessions it holds through that consent end with it.
+func (h *Handler) revokeConsent(w http.ResponseWriter, r *http.Request, p *engine.BrowserPrincipal) {
+	if !h.confirmed(w, r, p, "Withdraw your consent?", "The application loses the access you allowed it and will have to ask you again.", "Withdraw") {
+		return
+	}
+	if _, err := h.eng.RevokeConsent(r.Context(), p.User.ID, r.PathValue("client")); err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	done(w, r, "/ui/profile", "consent-revoked")
 }
 
 func (h *Handler) endBrowser(w http.ResponseWriter, r *http.Request, p *engine.BrowserPrincipal) {

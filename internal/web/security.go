@@ -188,7 +188,15 @@ type principalKey struct{}
 // another host, scheme or a protocol-relative //host, so a sign-in link
 // can't send the user elsewhere (an open redirect).
 func safeReturn(s string) string {
-	if s == "" || len(s) > 512 || !strings.HasPrefix(s, Prefix) || strings.ContainsAny(s, "\\\r\n\t") {
+	limit := 512
+	if strings.HasPrefix(s, AuthorizePath+"?") {
+		// An authorization request in progress: its parameters (state,
+		// nonce, challenge, redirect URI) make it longer.
+		limit = 8192
+	} else if !strings.HasPrefix(s, Prefix) {
+		return ""
+	}
+	if s == "" || len(s) > limit || strings.ContainsAny(s, "\\\r\n\t") {
 		return ""
 	}
 	u, err := url.Parse(s)

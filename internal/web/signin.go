@@ -33,6 +33,11 @@ func (h *Handler) signInPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := signInView{ReturnTo: ret, Tenant: cleanTenant(r.URL.Query().Get("tenant"))}
+	if hint := r.URL.Query().Get("login_hint"); len(hint) <= 128 && checkHint(hint) {
+		// OpenID Connect Core §3.1.2.1: the relying party's hint of who
+		// signs in fills the user name.
+		v.Username = hint
+	}
 	h.renderSignIn(w, r, http.StatusOK, v, noticeFor(r), "")
 }
 
@@ -50,6 +55,7 @@ func (h *Handler) renderSignIn(w http.ResponseWriter, r *http.Request, status in
 			csp = strings.Replace(csp, "form-action 'self'", "form-action 'self' "+strings.Join(origins, " "), 1)
 		}
 	}
+	csp = h.returnCSP(r, csp, v.ReturnTo)
 	h.render(w, r, status, "signin", view{Title: "Sign in", Notice: notice, Error: msg, Data: v, CSP: csp})
 }
 
@@ -69,6 +75,26 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		Tenant: cleanTenant(r.PostForm.Get("tenant"))}
 	if v.Username == "" || r.PostForm.Get("password") == "" {
 		h.renderSignIn(w, r, http.StatusBadRequest, v, "", "Enter your user name and your password.")
+		return
+	}
+	if p, err := h.principal(r); err == nil && p.User.Name == v.Username && p.Tenant.Name == h.tenantName(v.Tenant) {
+		// The same user signing in again (prompt=login, max_age): the
+		// sign-in is confirmed rather than replaced, so it keeps its id
+		// (the ID tokens' sid) and the sessions relying parties hold
+		// through it, with a new authentication time.
+		if _, err := h.eng.ConfirmPassword(r.Context(), *p, r.PostForm.Get("password")); err != nil {
+			status, msg, retry := h.describe(r.Context(), err)
+			if retry > 0 {
+				w.Header().Set("Retry-After", itoa(retry))
+			}
+			h.renderSignIn(w, r, status, v, "", msg)
+			return
+		}
+		ret := v.ReturnTo
+		if ret == "" {
+			ret = "/ui/profile"
+		}
+		http.Redirect(w, r, ret, http.StatusSeeOther)
 		return
 	}
 	b, err := h.eng.SignInBrowser(r.Context(), v.Tenant, v.Username, r.PostForm.Get("password"))
@@ -186,4 +212,17 @@ func (h *Handler) adminGet(mux *http.ServeMux, pattern string, fn func(http.Resp
 
 func (h *Handler) adminPost(mux *http.ServeMux, pattern string, fn func(http.ResponseWriter, *http.Request, *engine.BrowserPrincipal)) {
 	mux.Handle("POST "+pattern, h.headers(h.form(h.adminOnly(fn))))
+}
+
+// checkHint keeps a login hint that can be a user name.
+func checkHint(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
+// tenantName is the name a sign-in's tenant field means ("" the default).
+func (h *Handler) tenantName(t string) string {
+	if t == "" {
+		return h.eng.DefaultTenant()
+	}
+	return t
 }

@@ -103,6 +103,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /ui/signin/oidc/{id}", h.headers(h.form(h.startExternal)))
 	mux.Handle("GET /ui/signin/oidc/callback", h.headers(http.HandlerFunc(h.finishExternal)))
 
+	h.registerAuthorize(mux)
+	h.registerLogout(mux)
 	h.registerProfile(mux)
 	h.registerAdmin(mux)
 }

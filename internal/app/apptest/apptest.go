@@ -65,14 +65,15 @@ type Options struct {
 }
 
 // New starts a gateway; mutate may adjust the configuration.
-func New(t *testing.T, mutate func(*config.Config)) *Server {
+func New(t testing.TB, mutate func(*config.Config)) *Server {
 	t.Helper()
 	return Start(t, Options{Config: mutate})
 }
 
 // Start starts a gateway as opts say. Its public URL, and so the issuer of
 // its tokens, is the loopback server's own URL.
-func Start(t *testing.T, opts Options) *Server {
+// t may be a fuzz target's *testing.F: one gateway serves every input.
+func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	ctx := context.Background()
 	iss := idptest.New(t)
@@ -146,6 +147,11 @@ func (s *Server) From(ip string) *Server {
 // Logs returns everything the gateway logged so far.
 func (s *Server) Logs() string { return s.logs.String() }
 
+// TakeLogs returns what the gateway logged since the last TakeLogs (or
+// the start) and forgets it: a fuzz target checks each input's lines
+// without the log growing over a long run.
+func (s *Server) TakeLogs() string { return s.logs.Take() }
+
 // Buffer is a bytes.Buffer that concurrent handlers may write (a log) while
 // the test reads it.
 type Buffer struct {
@@ -160,6 +166,15 @@ func (b *Buffer) Write(p []byte) (int, error) {
 	return b.b.Write(p)
 }
 
+// Take returns everything written so far and empties the buffer.
+func (b *Buffer) Take() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := b.b.String()
+	b.b.Reset()
+	return out
+}
+
 // String returns everything written so far.
 func (b *Buffer) String() string {
 	b.mu.Lock()
@@ -168,7 +183,7 @@ func (b *Buffer) String() string {
 }
 
 // User creates a user in a tenant ("" = default).
-func (s *Server) User(t *testing.T, tenant, name, password string, refresh bool) {
+func (s *Server) User(t testing.TB, tenant, name, password string, refresh bool) {
 	t.Helper()
 	if _, err := s.App.Engine.CreateUser(context.Background(), engine.NewUser{Tenant: tenant, Name: name, Password: password, RefreshEnabled: refresh}); err != nil {
 		t.Fatal(err)
@@ -177,7 +192,7 @@ func (s *Server) User(t *testing.T, tenant, name, password string, refresh bool)
 
 // AdminToken signs the bootstrap administrator on (OAuth 2.0 service, the
 // default client) and returns its access token.
-func (s *Server) AdminToken(t *testing.T) string {
+func (s *Server) AdminToken(t testing.TB) string {
 	t.Helper()
 	g, err := s.App.Engine.SignOnPassword(context.Background(), engine.SignOnRequest{Service: "oauth2", ClientID: engine.DefaultClientID,
 		Username: "admin", Password: AdminPassword})

@@ -115,6 +115,7 @@ func (g *Responses) check() {
 var volatile = map[string]string{
 	"access_token": "<jwt>", "refresh_token": "<jwt>", "jti": "<id>", "sid": "<id>", "sub": "<id>",
 	"exp": "<unix>", "iat": "<unix>", "nbf": "<unix>", "kid": "<kid>", "x": "<key>", "n": "<key>", "y": "<key>",
+	"id_token": "<jwt>", "auth_time": "<unix>", "at_hash": "<hash>", "updated_at": "<unix>",
 }
 
 // normalise rewrites a JSON value for a golden file: volatile values become

@@ -52,6 +52,10 @@ func toError(err error) *Error {
 		return &Error{Status: http.StatusBadRequest, Code: code, Description: engine.PublicText(err)}
 	}
 	switch {
+	case errors.Is(err, engine.ErrInvalidScope):
+		return bad("invalid_scope")
+	case errors.Is(err, engine.ErrAccessDenied):
+		return bad("access_denied")
 	case errors.Is(err, engine.ErrInvalidClient):
 		return &Error{Status: http.StatusUnauthorized, Code: "invalid_client", Description: "client authentication failed"}
 	case errors.Is(err, engine.ErrUnauthorizedClient):

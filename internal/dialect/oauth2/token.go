@@ -22,6 +22,7 @@ const (
 	GrantRefreshToken      = "refresh_token"
 	GrantClientCredentials = "client_credentials"
 	GrantTokenExchange     = "urn:ietf:params:oauth:grant-type:token-exchange"
+	GrantAuthorizationCode = engine.GrantAuthorizationCode
 )
 
 // Handler serves the OAuth 2.0 endpoints.
@@ -39,12 +40,22 @@ func New(eng *engine.Engine, log *slog.Logger, external ExternalVerifier) *Handl
 
 // Register mounts the endpoints on mux.
 func (h *Handler) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /oauth2/token", h.token)
-	mux.HandleFunc("POST /oauth2/revoke", h.revoke)
+	token, revoke, userinfo := h.cors("POST", h.token), h.cors("POST", h.revoke), h.cors("GET, POST", h.userinfo)
+	mux.HandleFunc("POST /oauth2/token", token)
+	mux.HandleFunc("OPTIONS /oauth2/token", token)
+	mux.HandleFunc("POST /oauth2/revoke", revoke)
+	mux.HandleFunc("OPTIONS /oauth2/revoke", revoke)
 	mux.HandleFunc("POST /oauth2/introspect", h.introspect)
-	mux.HandleFunc("GET /.well-known/openid-configuration", h.discovery)
-	mux.HandleFunc("GET /.well-known/oauth-authorization-server", h.discovery)
-	mux.HandleFunc("GET /.well-known/jwks.json", h.jwks)
+	mux.HandleFunc("GET /.well-known/openid-configuration", public(h.discovery))
+	mux.HandleFunc("GET /.well-known/oauth-authorization-server", public(h.discovery))
+	mux.HandleFunc("GET /.well-known/jwks.json", public(h.jwks))
+	mux.HandleFunc("GET /oauth2/userinfo", userinfo)
+	mux.HandleFunc("POST /oauth2/userinfo", userinfo)
+	mux.HandleFunc("OPTIONS /oauth2/userinfo", userinfo)
+	mux.HandleFunc("/oauth2/userinfo", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", "GET, POST")
+		writeError(r.Context(), h.log, w, &Error{Status: http.StatusMethodNotAllowed, Code: "invalid_request", Description: "use GET or POST"})
+	})
 	for _, p := range []string{"/oauth2/token", "/oauth2/revoke", "/oauth2/introspect"} {
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", http.MethodPost)
@@ -60,7 +71,7 @@ var knownParams = map[string]bool{
 	"grant_type": true, "client_id": true, "client_secret": true, "username": true, "password": true,
 	"refresh_token": true, "scope": true, "token": true, "token_type_hint": true, "subject_token": true,
 	"subject_token_type": true, "requested_token_type": true, "actor_token": true, "actor_token_type": true,
-	"audience": true, "resource": true,
+	"audience": true, "resource": true, "code": true, "redirect_uri": true, "code_verifier": true,
 }
 
 // parseForm reads an application/x-www-form-urlencoded body (§3.2) and
@@ -133,7 +144,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 	}
 	httpx.NoStore(w)
 	resp := tokenResponse{AccessToken: g.AccessToken, TokenType: "Bearer", ExpiresIn: g.AccessExpiresIn(),
-		RefreshToken: g.RefreshToken, Scope: g.Scope}
+		RefreshToken: g.RefreshToken, Scope: g.Scope, IDToken: g.IDToken}
 	if g.RefreshToken != "" {
 		resp.RefreshExpiresIn = g.RefreshExpiresIn()
 	}
@@ -151,6 +162,7 @@ type tokenResponse struct {
 	RefreshExpiresIn int64  `json:"refresh_expires_in,omitempty"`
 	Scope            string `json:"scope,omitempty"`
 	IssuedTokenType  string `json:"issued_token_type,omitempty"`
+	IDToken          string `json:"id_token,omitempty"`
 }
 
 func (h *Handler) grant(r *http.Request) (*engine.Grant, error) {
@@ -168,7 +180,7 @@ func (h *Handler) grant(r *http.Request) (*engine.Grant, error) {
 		return nil, errInvalidRequest("grant_type is required")
 	}
 	switch gt {
-	case GrantPassword, GrantRefreshToken, GrantClientCredentials:
+	case GrantPassword, GrantRefreshToken, GrantClientCredentials, GrantAuthorizationCode:
 	case GrantTokenExchange:
 		if h.external == nil {
 			return nil, &Error{Status: http.StatusBadRequest, Code: "unsupported_grant_type", Description: "no external identity provider is configured"}
@@ -200,6 +212,10 @@ func (h *Handler) grant(r *http.Request) (*engine.Grant, error) {
 		return h.eng.Refresh(ctx, engine.RefreshRequest{Token: rt, ClientID: client.ID})
 	case GrantClientCredentials:
 		return h.eng.ClientCredentials(ctx, client.Client, scope)
+	case GrantAuthorizationCode:
+		// RFC 6749 §4.1.3; the verifier of RFC 7636 §4.5.
+		return h.eng.ExchangeCode(ctx, engine.CodeExchange{Client: client, Code: form.Get("code"),
+			RedirectURI: form.Get("redirect_uri"), Verifier: form.Get("code_verifier")})
 	default: // token exchange
 		return h.exchange(ctx, client, form, scope)
 	}

@@ -22,7 +22,7 @@ type Migration struct {
 }
 
 // Load reads the migrations in dir of fsys, in version order. Every file
-// must be named NNNN_name.sql with a positive, unique number.
+// must be named NNNN_name.sql, numbered 1, 2, 3… without a gap.
 func Load(fsys fs.FS, dir string) ([]Migration, error) {
 	names, err := fs.Glob(fsys, path.Join(dir, "*.sql"))
 	if err != nil {
@@ -49,6 +49,14 @@ func Load(fsys fs.FS, dir string) ([]Migration, error) {
 	for i := 1; i < len(ms); i++ {
 		if ms[i].Version == ms[i-1].Version {
 			return nil, fmt.Errorf("migrations %q and %q share a version", ms[i-1].Name, ms[i].Name)
+		}
+	}
+	// A database records one version, the last applied: a migration
+	// numbered below it would never run. So versions count 1, 2, 3… with
+	// no gap, and a new migration takes the next number.
+	for i, m := range ms {
+		if m.Version != i+1 {
+			return nil, fmt.Errorf("migration %q: versions must run 1, 2, 3… without a gap (want %04d here)", m.Name, i+1)
 		}
 	}
 	return ms, nil

@@ -43,6 +43,8 @@ func TestLoadRejects(t *testing.T) {
 		"zero":           {"m/0000_init.sql": {}},
 		"shared version": {"m/0001_a.sql": {}, "m/1_b.sql": {}},
 		"empty":          {"m/README": {}},
+		"gap":            {"m/0001_a.sql": {}, "m/0003_c.sql": {}},
+		"not from one":   {"m/0002_b.sql": {}},
 	} {
 		if _, err := Load(fsys, "m"); err == nil {
 			t.Errorf("%s: Load accepted it", name)

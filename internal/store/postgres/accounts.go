@@ -169,28 +169,32 @@ func (q *queries) forgetUser(id string) {
 }
 
 const clientCols = `id, tenant_id, name, secret_hash, grant_types, disabled, created_at,
-	previous_secret_hash, previous_secret_expires_at`
+	previous_secret_hash, previous_secret_expires_at, redirect_uris, post_logout_redirect_uris,
+	scopes, first_party`
 
 const (
-	sqlCreateClient   = `INSERT INTO clients (` + clientCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+	sqlCreateClient   = `INSERT INTO clients (` + clientCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
 	sqlGetClient      = `SELECT ` + clientCols + ` FROM clients WHERE id = $1`
 	sqlListAllClients = `SELECT ` + clientCols + ` FROM clients ORDER BY name, id`
 	sqlListClients    = `SELECT ` + clientCols + ` FROM clients WHERE tenant_id = $1 ORDER BY name, id`
 	sqlUpdateClient   = `UPDATE clients SET tenant_id = $2, name = $3, secret_hash = $4, grant_types = $5,
-		disabled = $6, created_at = $7, previous_secret_hash = $8, previous_secret_expires_at = $9 WHERE id = $1`
+		disabled = $6, created_at = $7, previous_secret_hash = $8, previous_secret_expires_at = $9,
+		redirect_uris = $10, post_logout_redirect_uris = $11, scopes = $12, first_party = $13 WHERE id = $1`
 	sqlDeleteClient = `DELETE FROM clients WHERE id = $1`
 )
 
 func scanClient(row pgx.Row) (store.Client, error) {
 	var c store.Client
 	err := row.Scan(&c.ID, &c.TenantID, &c.Name, &c.SecretHash, &c.GrantTypes, &c.Disabled, tsCol{&c.CreatedAt},
-		&c.PreviousSecretHash, tsCol{&c.PreviousSecretExpiresAt})
+		&c.PreviousSecretHash, tsCol{&c.PreviousSecretExpiresAt}, &c.RedirectURIs, &c.PostLogoutRedirectURIs,
+		&c.Scopes, &c.FirstParty)
 	return c, err
 }
 
 func clientArgs(c store.Client) []any {
 	return []any{c.ID, c.TenantID, c.Name, blob(c.SecretHash), textArray(c.GrantTypes), c.Disabled, ts(c.CreatedAt),
-		blob(c.PreviousSecretHash), ts(c.PreviousSecretExpiresAt)}
+		blob(c.PreviousSecretHash), ts(c.PreviousSecretExpiresAt), textArray(c.RedirectURIs),
+		textArray(c.PostLogoutRedirectURIs), textArray(c.Scopes), c.FirstParty}
 }
 
 func (q *queries) CreateClient(ctx context.Context, c store.Client) error {

@@ -13,7 +13,7 @@ import (
 
 const sessionCols = `id, tenant_id, user_id, client_id, service, policy, generation, rotated_at,
 	device_id, label, created_at, last_used_at, idle_expires_at, absolute_expires_at,
-	revoked_at, revoke_reason, auth_method`
+	revoked_at, revoke_reason, auth_method, browser_session_id`
 
 // liveAt is the SQL form of store.Session.Live at the parameter $n; NULL
 // expiries compare false, as a zero expiry does in Live.
@@ -29,12 +29,12 @@ func liveAt(n int) string {
 
 const (
 	sqlCreateSession = `INSERT INTO sessions (` + sessionCols + `)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`
 	sqlGetSession    = `SELECT ` + sessionCols + ` FROM sessions WHERE id = $1`
 	sqlUpdateSession = `UPDATE sessions SET tenant_id = $2, user_id = $3, client_id = $4, service = $5,
 		policy = $6, generation = $7, rotated_at = $8, device_id = $9, label = $10, created_at = $11,
 		last_used_at = $12, idle_expires_at = $13, absolute_expires_at = $14, revoked_at = $15,
-		revoke_reason = $16, auth_method = $17 WHERE id = $1`
+		revoke_reason = $16, auth_method = $17, browser_session_id = $18 WHERE id = $1`
 
 	// The three statements of GetSessionForUpdate, sent together. The
 	// second and third run after the first has the lock, each with a
@@ -55,7 +55,7 @@ func scanSession(row pgx.Row) (store.Session, error) {
 	var policy, method string
 	err := row.Scan(&s.ID, &s.TenantID, &s.UserID, &s.ClientID, &s.Service, &policy, &s.Generation,
 		tsCol{&s.RotatedAt}, &s.DeviceID, &s.Label, tsCol{&s.CreatedAt}, tsCol{&s.LastUsedAt},
-		tsCol{&s.IdleExpiresAt}, tsCol{&s.AbsoluteExpiresAt}, tsCol{&s.RevokedAt}, &s.RevokeReason, &method)
+		tsCol{&s.IdleExpiresAt}, tsCol{&s.AbsoluteExpiresAt}, tsCol{&s.RevokedAt}, &s.RevokeReason, &method, &s.BrowserSessionID)
 	s.Policy = store.RefreshPolicy(policy)
 	s.AuthMethod = store.AuthMethod(method)
 	return s, err
@@ -64,7 +64,7 @@ func scanSession(row pgx.Row) (store.Session, error) {
 func sessionArgs(s store.Session) []any {
 	return []any{s.ID, s.TenantID, s.UserID, s.ClientID, s.Service, string(s.Policy), s.Generation,
 		ts(s.RotatedAt), s.DeviceID, s.Label, ts(s.CreatedAt), ts(s.LastUsedAt), ts(s.IdleExpiresAt),
-		ts(s.AbsoluteExpiresAt), ts(s.RevokedAt), s.RevokeReason, string(s.AuthMethod)}
+		ts(s.AbsoluteExpiresAt), ts(s.RevokedAt), s.RevokeReason, string(s.AuthMethod), s.BrowserSessionID}
 }
 
 func (q *queries) CreateSession(ctx context.Context, s store.Session) error {

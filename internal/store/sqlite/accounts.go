@@ -114,31 +114,48 @@ func (q *queries) LockUser(ctx context.Context, id string) (store.User, error) {
 }
 
 const clientCols = `id, tenant_id, name, secret_hash, grant_types, disabled, created_at,
-	previous_secret_hash, previous_secret_expires_at`
+	previous_secret_hash, previous_secret_expires_at, redirect_uris, post_logout_redirect_uris,
+	scopes, first_party`
 
 const (
-	sqlCreateClient = `INSERT INTO clients (` + clientCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlCreateClient = `INSERT INTO clients (` + clientCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlGetClient    = `SELECT ` + clientCols + ` FROM clients WHERE id = ?`
 	sqlListClients  = `SELECT ` + clientCols + ` FROM clients WHERE ? = '' OR tenant_id = ? ORDER BY name, id`
 	sqlUpdateClient = `UPDATE clients SET tenant_id = ?, name = ?, secret_hash = ?, grant_types = ?,
-		disabled = ?, created_at = ?, previous_secret_hash = ?, previous_secret_expires_at = ? WHERE id = ?`
+		disabled = ?, created_at = ?, previous_secret_hash = ?, previous_secret_expires_at = ?,
+		redirect_uris = ?, post_logout_redirect_uris = ?, scopes = ?, first_party = ? WHERE id = ?`
 	sqlDeleteClient = `DELETE FROM clients WHERE id = ?`
 )
 
 func scanClient(row interface{ Scan(...any) error }) (store.Client, error) {
 	var c store.Client
 	err := row.Scan(&c.ID, &c.TenantID, &c.Name, &c.SecretHash, jsonCol[[]string]{&c.GrantTypes},
-		&c.Disabled, msTime{&c.CreatedAt}, &c.PreviousSecretHash, msTime{&c.PreviousSecretExpiresAt})
+		&c.Disabled, msTime{&c.CreatedAt}, &c.PreviousSecretHash, msTime{&c.PreviousSecretExpiresAt},
+		jsonCol[[]string]{&c.RedirectURIs}, jsonCol[[]string]{&c.PostLogoutRedirectURIs},
+		jsonCol[[]string]{&c.Scopes}, &c.FirstParty)
 	return c, err
 }
 
+// clientArgs are a client's columns after its id, in clientCols order.
+func clientArgs(c store.Client) ([]any, error) {
+	var lists [4]any
+	for i, l := range [][]string{c.GrantTypes, c.RedirectURIs, c.PostLogoutRedirectURIs, c.Scopes} {
+		v, err := jsonText(l)
+		if err != nil {
+			return nil, err
+		}
+		lists[i] = v
+	}
+	return []any{c.TenantID, c.Name, blob(c.SecretHash), lists[0], boolInt(c.Disabled), ms(c.CreatedAt),
+		blob(c.PreviousSecretHash), ms(c.PreviousSecretExpiresAt), lists[1], lists[2], lists[3], boolInt(c.FirstParty)}, nil
+}
+
 func (q *queries) CreateClient(ctx context.Context, c store.Client) error {
-	grants, err := jsonText(c.GrantTypes)
+	args, err := clientArgs(c)
 	if err != nil {
 		return wrap("create client", err)
 	}
-	_, err = q.w.exec(ctx, sqlCreateClient, c.ID, c.TenantID, c.Name, blob(c.SecretHash), grants,
-		boolInt(c.Disabled), ms(c.CreatedAt), blob(c.PreviousSecretHash), ms(c.PreviousSecretExpiresAt))
+	_, err = q.w.exec(ctx, sqlCreateClient, append([]any{c.ID}, args...)...)
 	return wrap("create client", err)
 }
 
@@ -155,12 +172,11 @@ func (q *queries) ListClients(ctx context.Context, tenantID string) ([]store.Cli
 }
 
 func (q *queries) UpdateClient(ctx context.Context, c store.Client) error {
-	grants, err := jsonText(c.GrantTypes)
+	args, err := clientArgs(c)
 	if err != nil {
 		return wrap("update client", err)
 	}
-	res, err := q.w.exec(ctx, sqlUpdateClient, c.TenantID, c.Name, blob(c.SecretHash), grants,
-		boolInt(c.Disabled), ms(c.CreatedAt), blob(c.PreviousSecretHash), ms(c.PreviousSecretExpiresAt), c.ID)
+	res, err := q.w.exec(ctx, sqlUpdateClient, append(args, c.ID)...)
 	return mustAffect("update client", res, err)
 }
 

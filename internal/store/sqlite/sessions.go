@@ -10,7 +10,7 @@ import (
 
 const sessionCols = `id, tenant_id, user_id, client_id, service, policy, generation, rotated_at,
 	device_id, label, created_at, last_used_at, idle_expires_at, absolute_expires_at,
-	revoked_at, revoke_reason, auth_method`
+	revoked_at, revoke_reason, auth_method, browser_session_id`
 
 // liveAt is the SQL form of store.Session.Live; NULL expiries compare false,
 // as a zero expiry does in Live.
@@ -23,12 +23,12 @@ const purgeAfter = `min(ifnull(idle_expires_at, 0), ifnull(absolute_expires_at, 
 
 const (
 	sqlCreateSession = `INSERT INTO sessions (` + sessionCols + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlGetSession    = `SELECT ` + sessionCols + ` FROM sessions WHERE id = ?`
 	sqlUpdateSession = `UPDATE sessions SET tenant_id = ?, user_id = ?, client_id = ?, service = ?,
 		policy = ?, generation = ?, rotated_at = ?, device_id = ?, label = ?, created_at = ?,
 		last_used_at = ?, idle_expires_at = ?, absolute_expires_at = ?, revoked_at = ?,
-		revoke_reason = ?, auth_method = ? WHERE id = ?`
+		revoke_reason = ?, auth_method = ?, browser_session_id = ? WHERE id = ?`
 	sqlCountLive         = `SELECT count(*) FROM sessions WHERE user_id = ? AND ` + liveAt
 	sqlCountLiveByTenant = `SELECT tenant_id, count(*) FROM sessions WHERE ` + liveAt + ` GROUP BY tenant_id`
 	sqlRevokeUser        = `UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE user_id = ? AND ` + liveAt
@@ -55,7 +55,7 @@ func scanSession(row interface{ Scan(...any) error }) (store.Session, error) {
 	var policy, method string
 	err := row.Scan(&s.ID, &s.TenantID, &s.UserID, &s.ClientID, &s.Service, &policy, &s.Generation,
 		msTime{&s.RotatedAt}, &s.DeviceID, &s.Label, msTime{&s.CreatedAt}, msTime{&s.LastUsedAt},
-		msTime{&s.IdleExpiresAt}, msTime{&s.AbsoluteExpiresAt}, msTime{&s.RevokedAt}, &s.RevokeReason, &method)
+		msTime{&s.IdleExpiresAt}, msTime{&s.AbsoluteExpiresAt}, msTime{&s.RevokedAt}, &s.RevokeReason, &method, &s.BrowserSessionID)
 	s.Policy = store.RefreshPolicy(policy)
 	s.AuthMethod = store.AuthMethod(method)
 	return s, err
@@ -65,7 +65,7 @@ func (q *queries) CreateSession(ctx context.Context, s store.Session) error {
 	_, err := q.w.exec(ctx, sqlCreateSession, s.ID, s.TenantID, s.UserID, s.ClientID, s.Service,
 		string(s.Policy), s.Generation, ms(s.RotatedAt), s.DeviceID, s.Label, ms(s.CreatedAt),
 		ms(s.LastUsedAt), ms(s.IdleExpiresAt), ms(s.AbsoluteExpiresAt), ms(s.RevokedAt), s.RevokeReason,
-		string(s.AuthMethod))
+		string(s.AuthMethod), s.BrowserSessionID)
 	return wrap("create session", err)
 }
 
@@ -86,7 +86,7 @@ func (q *queries) UpdateSession(ctx context.Context, s store.Session) error {
 	res, err := q.w.exec(ctx, sqlUpdateSession, s.TenantID, s.UserID, s.ClientID, s.Service,
 		string(s.Policy), s.Generation, ms(s.RotatedAt), s.DeviceID, s.Label, ms(s.CreatedAt),
 		ms(s.LastUsedAt), ms(s.IdleExpiresAt), ms(s.AbsoluteExpiresAt), ms(s.RevokedAt),
-		s.RevokeReason, string(s.AuthMethod), s.ID)
+		s.RevokeReason, string(s.AuthMethod), s.BrowserSessionID, s.ID)
 	return mustAffect("update session", res, err)
 }
 

@@ -30,6 +30,9 @@ document.addEventListener("click", (ev) => {
 });
 
 document.addEventListener("DOMContentLoaded", () => {
+  // The form_post response page: post the answer to the application.
+  const autosubmit = document.querySelector("form[data-autosubmit]");
+  if (autosubmit) autosubmit.submit();
   document.querySelectorAll("button[data-copy]").forEach((b) => { b.hidden = false; });
   // A page that revealed a token was the answer to a POST: make this
   // history entry the profile page, so that reloading or going back asks
