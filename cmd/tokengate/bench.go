@@ -244,7 +244,9 @@ func benchPrepare(ctx context.Context, a *app.App, t *bench.Target, name string,
 func benchEnsureTenant(ctx context.Context, a *app.App) (store.Tenant, error) {
 	tenant, err := a.Engine.Tenant(ctx, benchTenant)
 	if errors.Is(err, engine.ErrUnknownTenant) {
-		tenant, err = a.Engine.CreateTenant(ctx, engine.NewTenant{Name: benchTenant, DisplayName: "tokengate bench"})
+		// No session limit, whatever session_limit the configuration
+		// gives new tenants: the workers' sessions must all stay live.
+		tenant, err = a.Engine.CreateTenant(ctx, engine.NewTenant{Name: benchTenant, DisplayName: "tokengate bench", SessionLimitPolicy: store.LimitReject})
 		if errors.Is(err, engine.ErrAlreadyExists) {
 			// Another bench run created it between our read and write.
 			tenant, err = a.Engine.Tenant(ctx, benchTenant)

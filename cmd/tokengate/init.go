@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/tokengate/tokengate/internal/app"
 	"github.com/tokengate/tokengate/internal/obs"
@@ -52,9 +53,32 @@ func initCommand() *command {
 				}
 				fmt.Fprintf(env.stdout, "Initialised %s: database, master key (back it up with the database), tenant %s, a signing key, public client tokengate.\n", dir, cfg.DefaultTenant)
 				printAdminCreated(env.stdout, res)
-				fmt.Fprintf(env.stdout, "Start the gateway with: tokengate serve --data %s\n", dir)
+				fmt.Fprintf(env.stdout, "Start the gateway with: %s\n", startHint(env, dir))
 				return nil
 			}
 		},
 	}
+}
+
+// startHint is the serve command that starts on what init made: the same
+// configuration file and data directory. A database URL given on the
+// command line is not repeated (it may hold a password).
+func startHint(env *cliEnv, dir string) string {
+	hint := "tokengate serve"
+	if f := env.global.configFile; f != "" {
+		hint += " --config " + shellWord(f)
+	}
+	hint += " --data " + shellWord(dir)
+	if env.global.dbURL != "" {
+		hint += " --db URL (the one given to init)"
+	}
+	return hint
+}
+
+// shellWord is s as one shell word: as it is when it needs no quoting.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@%+,") == "" {
+		return s
+	}
+	return shellQuote(s)
 }

@@ -44,7 +44,7 @@ func keyCommand() *command {
 						how = "was published already and signs from now"
 					}
 					fmt.Fprintf(env.stdout, "key %s revoked; key %s %s\n", rv.Revoked.ID, rv.Signer.ID, how)
-					fmt.Fprintf(env.stdout, "running servers drop it at once on PostgreSQL, at most %s later; verifiers that cache the JWKS within keys.jwks_max_age (%s)\n",
+					fmt.Fprintf(env.stdout, "running servers drop it within %s (at once on PostgreSQL); verifiers outside tokengate when their cached JWKS expires, within keys.jwks_max_age (%s)\n",
 						a.KeyReload(), a.Config.Keys.JWKSMaxAge)
 					return nil
 				})

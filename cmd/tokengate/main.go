@@ -181,7 +181,8 @@ func printGroup(w io.Writer, c *command, path []string) {
 	subs := append([]*command(nil), c.sub...)
 	sort.Slice(subs, func(i, j int) bool { return subs[i].name < subs[j].name })
 	for _, s := range subs {
-		fmt.Fprintf(w, "  %-10s %s\n", s.name, s.summary)
+		// A summary of several lines keeps them all in its column.
+		fmt.Fprintf(w, "  %-10s %s\n", s.name, strings.ReplaceAll(s.summary, "\n", "\n"+strings.Repeat(" ", 13)))
 	}
 	fmt.Fprintf(w, "\nRun '%s <command> --help' for a command's flags.\n", strings.Join(path, " "))
 }

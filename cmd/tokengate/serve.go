@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -279,22 +280,32 @@ func printWelcome(out io.Writer, cfg config.Config, res engine.BootstrapResult) 
 	iss := cfg.Issuer()
 	fmt.Fprintf(&w, "tokengate listening on %s (issuer %s, data %s)\n", cfg.ListenURL(), iss, cfg.DataDir)
 	pw := printAdminCreated(&w, res)
-	fmt.Fprintf(&w, "Get a first token:\n  curl -s %s/oauth2/token -d grant_type=password -d client_id=tokengate -d username=admin -d 'password=%s' | jq\n", iss, pw)
+	fmt.Fprintf(&w, "Get a first token:\n  curl -s %s/oauth2/token -d grant_type=password -d client_id=tokengate -d username=admin --data-urlencode %s | jq\n", iss, pw)
 	fmt.Fprintf(&w, "Discovery: %s/.well-known/openid-configuration\n", iss)
 }
 
 // printAdminCreated says what Bootstrap did about the admin user and
-// returns the password to show in examples.
+// returns the password= argument to show in a shell example, quoted so that
+// a pasted line sends the password itself: the variable's value when it came
+// from TOKENGATE_ADMIN_PASSWORD (so double quotes), whatever it holds
+// (--data-urlencode encodes it).
 func printAdminCreated(w io.Writer, res engine.BootstrapResult) string {
 	switch {
 	case res.AdminPassword != "":
 		fmt.Fprintf(w, "Created user \"admin\" with password %s (shown once; set TOKENGATE_ADMIN_PASSWORD to choose it).\n", res.AdminPassword)
-		return res.AdminPassword
+		return shellQuote("password=" + res.AdminPassword)
 	case res.CreatedAdmin:
 		fmt.Fprintln(w, "Created user \"admin\" with the password in TOKENGATE_ADMIN_PASSWORD.")
-		return "$TOKENGATE_ADMIN_PASSWORD"
+		return `"password=$TOKENGATE_ADMIN_PASSWORD"`
+	case res.AdminPasswordInUse:
+		return `"password=$TOKENGATE_ADMIN_PASSWORD"`
 	case res.AdminPasswordNotApplied:
 		fmt.Fprintln(w, "TOKENGATE_ADMIN_PASSWORD was not applied: user \"admin\" already exists and keeps its password; change it with `tokengate user set admin --password-stdin`.")
 	}
-	return "YOUR_PASSWORD"
+	return shellQuote("password=YOUR_PASSWORD")
+}
+
+// shellQuote quotes s as one POSIX shell word.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -49,9 +49,9 @@ func tenantCommand() *command {
 	return &command{name: "tenant", summary: "Manage tenants and their session limits.", sub: []*command{
 		{name: "add", summary: "Create a tenant.", usage: "NAME [--max-sessions N] [--limit-policy reject|end_oldest]",
 			flags: func(fs *flag.FlagSet) func(context.Context, *cliEnv, []string) error {
-				maxS := fs.Int("max-sessions", 0, "maximum live sessions per user (0: no limit)")
-				policy := limitPolicyFlag{policy: store.LimitReject}
-				fs.Var(&policy, "limit-policy", "when the limit is reached: reject or end_oldest")
+				maxS := fs.Int("max-sessions", 0, "maximum live sessions per user (0: no limit); without it or --limit-policy, the configuration's session_limit")
+				var policy limitPolicyFlag
+				fs.Var(&policy, "limit-policy", "when the limit is reached: reject or end_oldest (default: session_limit.policy of the configuration, reject)")
 				return appAction(1, func(ctx context.Context, env *cliEnv, a *app.App, args []string) error {
 					t, err := a.Engine.CreateTenant(ctx, engine.NewTenant{Name: args[0], MaxSessions: *maxS, SessionLimitPolicy: policy.policy})
 					if err != nil {

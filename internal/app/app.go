@@ -181,7 +181,7 @@ func masterKeyEnv(opts Options) string {
 
 func (a *App) build(ctx context.Context, opts Options) error {
 	cfg := a.Config
-	master, _, err := token.LoadOrCreateMasterKey(masterKeyEnv(opts), cfg.DataDir)
+	master, createdKey, err := token.LoadOrCreateMasterKey(masterKeyEnv(opts), cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("master key: %w", err)
 	}
@@ -219,6 +219,16 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		return err
 	}
 	if err := ring.Load(ctx); err != nil {
+		if createdKey && errors.Is(err, token.ErrUnseal) {
+			// A node given no master key joined a database whose keys
+			// another node sealed: the key just made unseals nothing
+			// there, and left behind it would pass for a wrong key given.
+			path := filepath.Join(cfg.DataDir, token.MasterKeyFile)
+			if rerr := os.Remove(path); rerr != nil {
+				a.Log.Warn("could not remove the master key made for this start", "path", path, "err", rerr)
+			}
+			return fmt.Errorf("this node was given no master key (TOKENGATE_MASTER_KEY is not set and %s did not exist) and the signing keys in the database are sealed with another: give it the master key they were sealed with (the other nodes' key, or master.key from the backup), in TOKENGATE_MASTER_KEY or as %s", path, path)
+		}
 		return fmt.Errorf("load signing keys: %w", err)
 	}
 	var reg prometheus.Registerer
@@ -258,6 +268,9 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		APITokenReauth: cfg.APITokens.ReauthWindow.D(),
 		MaxAPITokens:   cfg.APITokens.MaxPerUser,
 		AuditRetention: cfg.Audit.Retention.D(),
+		DefaultSessionLimit: engine.SessionLimit{
+			Max: cfg.SessionLimit.MaxSessions, Policy: store.LimitPolicy(cfg.SessionLimit.Policy),
+		},
 
 		Now:        opts.Now,
 		Logger:     a.Log,

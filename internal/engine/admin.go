@@ -39,10 +39,34 @@ type NewTenant struct {
 	SessionLimitPolicy store.LimitPolicy
 }
 
-// CreateTenant creates a tenant.
+// SessionLimit is a per-user limit of live sessions and what happens at it.
+type SessionLimit struct {
+	Max    int // 0: no limit
+	Policy store.LimitPolicy
+}
+
+// DefaultSessionLimit is the session limit CreateTenant gives a tenant
+// created without one, its policy filled in.
+func (e *Engine) DefaultSessionLimit() SessionLimit {
+	d := e.opts.DefaultSessionLimit
+	if d.Policy == "" {
+		d.Policy = store.LimitReject
+	}
+	return d
+}
+
+// CreateTenant creates a tenant. One given no session limit (neither a
+// maximum nor a policy) gets Options.DefaultSessionLimit; one given a
+// maximum alone, its policy.
 func (e *Engine) CreateTenant(ctx context.Context, nt NewTenant) (store.Tenant, error) {
 	if err := checkName("tenant", nt.Name); err != nil {
 		return store.Tenant{}, err
+	}
+	if nt.MaxSessions == 0 && nt.SessionLimitPolicy == "" {
+		nt.MaxSessions = e.opts.DefaultSessionLimit.Max
+	}
+	if nt.SessionLimitPolicy == "" {
+		nt.SessionLimitPolicy = e.opts.DefaultSessionLimit.Policy
 	}
 	if nt.SessionLimitPolicy == "" {
 		nt.SessionLimitPolicy = store.LimitReject

@@ -65,3 +65,18 @@ func TestBootstrapSaysPasswordNotApplied(t *testing.T) {
 		t.Errorf("bootstrap without a password: %+v %v", r, err)
 	}
 }
+
+// TestBootstrapSamePasswordIsNoWarning bootstraps again with the admin's
+// own password, as every node of a cluster does when they start together
+// (or one restarts) with the same TOKENGATE_ADMIN_PASSWORD: the password is
+// in use, so nothing was "not applied".
+func TestBootstrapSamePasswordIsNoWarning(t *testing.T) {
+	e := newEnv(t) // bootstrapped with "admin-password"
+	r, err := e.eng.Bootstrap(e.ctx, "admin-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.CreatedAdmin || r.AdminPasswordNotApplied || !r.AdminPasswordInUse {
+		t.Errorf("result %+v, want the password reported as the admin's already", r)
+	}
+}

@@ -27,6 +27,10 @@ type BootstrapResult struct {
 	// admin user already existed: its password was left as it is, since
 	// a start must never change a password behind the operator's back.
 	AdminPasswordNotApplied bool
+	// AdminPasswordInUse is set when a password was given, the admin user
+	// already existed and that is its password (another node created it
+	// with the same one, or this is a restart): nothing to report.
+	AdminPasswordInUse bool
 }
 
 // Bootstrap prepares an empty store: the default tenant, a signing key,
@@ -81,8 +85,31 @@ func (e *Engine) Bootstrap(ctx context.Context, adminPassword string) (Bootstrap
 			r.AdminPassword = ""
 		}
 	}
-	r.AdminPasswordNotApplied = adminPassword != "" && !r.CreatedAdmin
+	if adminPassword != "" && !r.CreatedAdmin {
+		inUse, err := e.isAdminPassword(ctx, t, adminPassword)
+		if err != nil {
+			return r, err
+		}
+		r.AdminPasswordInUse, r.AdminPasswordNotApplied = inUse, !inUse
+	}
 	return r, nil
+}
+
+// isAdminPassword reports whether pw is the password of tenant t's user
+// named admin. It checks the hash only: no throttle, no audit event, since
+// it is the operator's start, not a sign-on.
+func (e *Engine) isAdminPassword(ctx context.Context, t store.Tenant, pw string) (bool, error) {
+	u, err := e.st.GetUserByName(ctx, t.ID, "admin")
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil // renamed: the given password is not applied to anyone
+	}
+	if err != nil {
+		return false, err
+	}
+	if u.PasswordHash == "" {
+		return false, nil
+	}
+	return e.hash.Verify(ctx, pw, u.PasswordHash)
 }
 
 // hasAdmin reports whether tenant t has a user named admin or any

@@ -73,6 +73,11 @@ type ClaimsInput struct {
 
 // Options configures an Engine.
 type Options struct {
+	// DefaultSessionLimit is the per-user session limit of a tenant
+	// created without one of its own (the configuration's session_limit);
+	// zero: none.
+	DefaultSessionLimit SessionLimit
+
 	Issuer        string
 	Audience      string // aud of access tokens; default "tokengate"
 	DefaultTenant string // default "default"

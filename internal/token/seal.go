@@ -184,6 +184,10 @@ func (s *Sealer) Seal(plaintext, additionalData []byte) ([]byte, error) {
 	return s.aead.Seal(out, out[:ns], plaintext, additionalData), nil
 }
 
+// ErrUnseal is Open's error for a blob sealed under another master key, or
+// altered.
+var ErrUnseal = errors.New("token: open: authentication failed (wrong master key or tampered data)")
+
 // Open decrypts a blob made by Seal with the same additionalData. It fails
 // when the blob was altered, sealed under another master key, or sealed
 // with other additional data.
@@ -194,7 +198,7 @@ func (s *Sealer) Open(sealed, additionalData []byte) ([]byte, error) {
 	}
 	pt, err := s.aead.Open(nil, sealed[:ns], sealed[ns:], additionalData)
 	if err != nil {
-		return nil, errors.New("token: open: authentication failed (wrong master key or tampered data)")
+		return nil, ErrUnseal
 	}
 	return pt, nil
 }

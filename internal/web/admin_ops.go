@@ -299,7 +299,8 @@ func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request, p *engine.Br
 
 type tenantsView struct {
 	Tenants []store.Tenant
-	All     bool // the admin may see and create every tenant
+	All     bool                // the admin may see and create every tenant
+	Default engine.SessionLimit // the new tenant form's limit: the configuration's
 }
 
 // tenantScope says which tenants an admin manages: every tenant for an
@@ -326,7 +327,7 @@ func (h *Handler) renderTenants(w http.ResponseWriter, r *http.Request, p *engin
 		h.fail(w, r, p, err)
 		return
 	}
-	h.render(w, r, status, "admin_tenants", view{Title: "Tenants", Nav: "tenants", Notice: noticeFor(r), Error: msg, principal: p, Data: tenantsView{Tenants: ts, All: all}})
+	h.render(w, r, status, "admin_tenants", view{Title: "Tenants", Nav: "tenants", Notice: noticeFor(r), Error: msg, principal: p, Data: tenantsView{Tenants: ts, All: all, Default: h.eng.DefaultSessionLimit()}})
 }
 
 func (h *Handler) createTenant(w http.ResponseWriter, r *http.Request, p *engine.BrowserPrincipal) {

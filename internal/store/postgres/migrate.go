@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -58,6 +59,9 @@ func migrateDB(ctx context.Context, pool *pgxpool.Pool, dryRun bool) (res migrat
 	}
 	defer c.Release()
 	conn := c.Conn()
+	if err := checkSearchPath(ctx, conn); err != nil {
+		return res, err
+	}
 	if !dryRun {
 		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+lockKey+`)`); err != nil {
 			return res, fmt.Errorf("postgres: migrate: take the migration lock: %w", asUnavailable(err))
@@ -146,4 +150,22 @@ func checkSchema(ctx context.Context, pool *pgxpool.Pool) error {
 		return fmt.Errorf("postgres: %w", migrate.Behind(res.From, res.Pending))
 	}
 	return nil
+}
+
+// checkSearchPath makes sure the connection's search_path names a schema
+// that exists, where the tables are (or will be) created. PostgreSQL would
+// otherwise list the schema as empty and then fail the first CREATE with
+// "no schema has been selected to create in".
+func checkSearchPath(ctx context.Context, conn *pgx.Conn) error {
+	var schema *string
+	var path string
+	if err := conn.QueryRow(ctx, `SELECT current_schema(), current_setting('search_path')`).Scan(&schema, &path); err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	if schema != nil {
+		return nil
+	}
+	first, _, _ := strings.Cut(path, ",")
+	first = strings.Trim(strings.TrimSpace(first), `"`)
+	return fmt.Errorf("postgres: the search_path %q names no schema that exists in this database: create it first (CREATE SCHEMA %s, as a user that may), or correct ?search_path= in the URL", path, first)
 }
