@@ -207,11 +207,14 @@ func TestTryLock(t *testing.T) {
 		t.Fatalf("TryLock after release: %v, %v", ok, err)
 	}
 	// The holder's connection ends (its node died): that frees the lock.
+	// With a timeout, pg_terminate_backend waits until the backend has
+	// exited, so its locks are gone when it returns (10 minutes: the
+	// hang bound of a loaded machine, never a pace to keep).
 	conn, err := pgx.Connect(ctx, pgtest.Server(t))
 	must(t, err)
 	defer conn.Close(ctx)
 	var killed int
-	must(t, conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+	must(t, conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(l.pid, 600000)) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
 		WHERE l.locktype = 'advisory' AND a.application_name = $1`, bName).Scan(&killed))
 	if killed != 1 {
 		t.Fatalf("terminated %d lock holders, want 1", killed)
