@@ -31,29 +31,9 @@ type introspectResponse struct {
 // just {"active":false} (§2.2).
 func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	form, err := parseForm(r)
+	caller, tok, err := h.clientAndToken(r, true)
 	if err != nil {
 		writeError(ctx, h.log, w, err)
-		return
-	}
-	ca, err := readClientAuth(r, form)
-	if err != nil {
-		writeError(ctx, h.log, w, err)
-		return
-	}
-	if ca.secret == "" {
-		writeError(ctx, h.log, w, &Error{Status: http.StatusUnauthorized, Code: "invalid_client",
-			Description: "introspection requires a confidential client"})
-		return
-	}
-	caller, err := h.authenticate(ctx, ca)
-	if err != nil {
-		writeError(ctx, h.log, w, err)
-		return
-	}
-	tok := form.Get("token")
-	if tok == "" {
-		writeError(ctx, h.log, w, errInvalidRequest("token is required"))
 		return
 	}
 	in, err := h.eng.Introspect(ctx, caller, tok)
