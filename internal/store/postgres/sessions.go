@@ -148,27 +148,44 @@ func (q *queries) UpdateSession(ctx context.Context, s store.Session) error {
 
 // sessionListSQL builds the ListSessions query and its arguments.
 func sessionListSQL(f store.SessionFilter) (string, []any) {
-	var b strings.Builder
-	var args []any
-	arg := func(v any) int { args = append(args, v); return len(args) }
-	b.WriteString(`SELECT ` + sessionCols + ` FROM sessions WHERE true`)
-	if f.TenantID != "" {
-		fmt.Fprintf(&b, ` AND tenant_id = $%d`, arg(f.TenantID))
-	}
-	if f.UserID != "" {
-		fmt.Fprintf(&b, ` AND user_id = $%d`, arg(f.UserID))
-	}
-	if !f.LiveAt.IsZero() {
-		b.WriteString(` AND ` + liveAt(arg(f.LiveAt)))
-	}
+	l := listSessionTable(sessionCols, "sessions", f.TenantID, f.UserID, f.LiveAt)
 	if f.Labelled {
-		b.WriteString(` AND label <> ''`)
+		l.b.WriteString(` AND label <> ''`)
 	}
-	b.WriteString(` ORDER BY created_at, id`)
+	l.b.WriteString(` ORDER BY created_at, id`)
 	if f.Limit > 0 {
-		fmt.Fprintf(&b, ` LIMIT $%d`, arg(int64(f.Limit)))
+		fmt.Fprintf(&l.b, ` LIMIT $%d`, l.arg(int64(f.Limit)))
 	}
-	return b.String(), args
+	return l.b.String(), l.args
+}
+
+// listQuery is a SELECT being built with its numbered arguments.
+type listQuery struct {
+	b    strings.Builder
+	args []any
+}
+
+func (l *listQuery) arg(v any) int {
+	l.args = append(l.args, v)
+	return len(l.args)
+}
+
+// listSessionTable starts a SELECT of cols from a session table (sessions
+// or browser_sessions) with the filters their lists share: a tenant, a
+// user (each when given) and live at a time (when not zero).
+func listSessionTable(cols, table, tenantID, userID string, live time.Time) *listQuery {
+	l := &listQuery{}
+	l.b.WriteString(`SELECT ` + cols + ` FROM ` + table + ` WHERE true`)
+	if tenantID != "" {
+		fmt.Fprintf(&l.b, ` AND tenant_id = $%d`, l.arg(tenantID))
+	}
+	if userID != "" {
+		fmt.Fprintf(&l.b, ` AND user_id = $%d`, l.arg(userID))
+	}
+	if !live.IsZero() {
+		l.b.WriteString(` AND ` + liveAt(l.arg(live)))
+	}
+	return l
 }
 
 // ListSessions lists sessions oldest first.

@@ -68,21 +68,9 @@ func (q *queries) UpdateBrowserSession(ctx context.Context, b store.BrowserSessi
 
 // ListBrowserSessions lists browser sessions oldest first.
 func (q *queries) ListBrowserSessions(ctx context.Context, f store.BrowserSessionFilter) ([]store.BrowserSession, error) {
-	var b strings.Builder
-	var args []any
-	arg := func(v any) int { args = append(args, v); return len(args) }
-	b.WriteString(`SELECT ` + browserCols + ` FROM browser_sessions WHERE true`)
-	if f.TenantID != "" {
-		fmt.Fprintf(&b, ` AND tenant_id = $%d`, arg(f.TenantID))
-	}
-	if f.UserID != "" {
-		fmt.Fprintf(&b, ` AND user_id = $%d`, arg(f.UserID))
-	}
-	if !f.LiveAt.IsZero() {
-		b.WriteString(` AND ` + liveAt(arg(f.LiveAt)))
-	}
-	b.WriteString(` ORDER BY created_at, id`)
-	rows, err := q.run.query(ctx, b.String(), args...)
+	l := listSessionTable(browserCols, "browser_sessions", f.TenantID, f.UserID, f.LiveAt)
+	l.b.WriteString(` ORDER BY created_at, id`)
+	rows, err := q.run.query(ctx, l.b.String(), l.args...)
 	bs, err := collect(rows, err, scanBrowser)
 	return bs, wrap("list browser sessions", err)
 }
