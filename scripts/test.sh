@@ -233,9 +233,12 @@ FUZZ_TARGETS=(
 
 # run_fuzz runs each target of FUZZ_TARGETS for TOKENGATE_FUZZTIME, with
 # one worker (bounded load), and fails on the first crash, naming the
-# input Go kept.
+# input Go kept. Go's fuzzer has no per-input time-out, so each call is
+# bounded by TOKENGATE_FUZZ_TIMEOUT (default 10m, far past a 15s run): an
+# input that hangs fails the run with every goroutine's stack instead of
+# holding it. Long runs by hand set it to 0 (no bound) or past -fuzztime.
 run_fuzz() {
-  local fuzztime=${TOKENGATE_FUZZTIME:-15s} entry pkg target
+  local fuzztime=${TOKENGATE_FUZZTIME:-15s} bound=${TOKENGATE_FUZZ_TIMEOUT:-10m} entry pkg target
   if [ "$fuzztime" = "0" ]; then
     say "fuzzing skipped (TOKENGATE_FUZZTIME=0)"
     return 0
@@ -243,7 +246,7 @@ run_fuzz() {
   for entry in "${FUZZ_TARGETS[@]}"; do
     read -r pkg target <<<"$entry"
     say "fuzz $target ($pkg) for $fuzztime"
-    if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime="$fuzztime" -parallel=1 -timeout=0 "$pkg"; then
+    if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime="$fuzztime" -parallel=1 -timeout="$bound" "$pkg"; then
       echo "fuzz target $target failed; the failing input Go kept (commit it as a regression seed):" >&2
       git status --porcelain --untracked-files=all -- "$pkg/testdata/fuzz/$target" >&2 || true
       return 1
