@@ -439,3 +439,47 @@ func TestOIDCLogsNoSecrets(t *testing.T) {
 		t.Error("no access line of the logout: the check proves nothing")
 	}
 }
+
+// TestAuthorizeSeenNotReusable: the time an authorization request was
+// first seen, which the sign-in page carries back so that a sign-in after
+// it satisfies prompt=login and max_age, speaks for the browser it was
+// given to and for a short while only. Whoever sits at a signed-in browser
+// can't pass prompt=login with a value taken in another browser, nor with
+// one taken in this browser before its user's last sign-in, for a relying
+// party whose requests are all alike (no state, nonce or PKCE).
+func TestAuthorizeSeenNotReusable(t *testing.T) {
+	w := newOIDCWorld(t)
+	stateless := w.s.URL + "/oauth2/authorize?" + url.Values{"client_id": {"webapp"}, "redirect_uri": {w.web.RedirectURL},
+		"response_type": {"code"}, "scope": {"openid"}, "prompt": {"login"}}.Encode()
+	returnTo := func(t *testing.T, b *rpBrowser) string {
+		t.Helper()
+		p := b.get(stateless)
+		ret := p.url.Query().Get("return_to")
+		if p.url.Path != "/ui/signin" || !strings.Contains(ret, "tg_seen=") {
+			t.Fatalf("prompt=login did not go to the sign-in page with the time seen: %s", p.url)
+		}
+		return ret
+	}
+	t.Run("another browser's", func(t *testing.T) {
+		ret := returnTo(t, newRPBrowser(t, w)) // the other browser never signs in
+		w.s.Clock.Advance(time.Minute)
+		b := newRPBrowser(t, w)
+		w.authorize(t, b, w.web, newLogin())
+		w.s.Clock.Advance(time.Minute)
+		if p := b.get(w.s.URL + ret); p.url.Path != "/ui/signin" {
+			t.Errorf("prompt=login passed without a sign-in, on another browser's time seen: at %s", p.url)
+		}
+	})
+	t.Run("an old one", func(t *testing.T) {
+		b := newRPBrowser(t, w)
+		w.authorize(t, b, w.web, newLogin())
+		ret := returnTo(t, b) // taken, and left
+		w.s.Clock.Advance(8 * time.Minute)
+		l := newLogin() // the user signs in again for another request
+		w.callback(t, b.signIn(b.get(l.url(w.web, oauth2.SetAuthURLParam("prompt", "login")))), "/callback")
+		w.s.Clock.Advance(8 * time.Minute)
+		if p := b.get(w.s.URL + ret); p.url.Path != "/ui/signin" {
+			t.Errorf("prompt=login passed without a sign-in, on a time seen 16 minutes ago: at %s", p.url)
+		}
+	})
+}
