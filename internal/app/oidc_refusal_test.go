@@ -1,8 +1,10 @@
 package app_test
 
 import (
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -480,6 +482,55 @@ func TestAuthorizeSeenNotReusable(t *testing.T) {
 		w.s.Clock.Advance(8 * time.Minute)
 		if p := b.get(w.s.URL + ret); p.url.Path != "/ui/signin" {
 			t.Errorf("prompt=login passed without a sign-in, on a time seen 16 minutes ago: at %s", p.url)
+		}
+	})
+}
+
+// TestConsentPostKeepsPromptLogin: the consent form's answer is held to
+// the authorization endpoint's rule of sign-in too. A signed-in browser's
+// user who posts an answer for a request with prompt=login (or an
+// exceeded max_age), with the form token any page of the UI carries,
+// gets the sign-in page, not a code.
+func TestConsentPostKeepsPromptLogin(t *testing.T) {
+	w := newOIDCWorld(t)
+	b := newRPBrowser(t, w)
+	w.authorize(t, b, w.web, newLogin())
+	w.authorize(t, b, w.spa, newLogin()) // consented already: only the sign-in is at stake
+	w.s.Clock.Advance(10 * time.Minute)
+	profile := b.get(w.s.URL + "/ui/profile")
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(profile.body)
+	if m == nil {
+		t.Fatalf("no form token on the profile page:\n%.400s", profile.body)
+	}
+	for name, opt := range map[string]oauth2.AuthCodeOption{
+		"prompt=login": oauth2.SetAuthURLParam("prompt", "login"),
+		"max_age=60":   oauth2.SetAuthURLParam("max_age", "60"),
+	} {
+		for _, c := range []*oauth2.Config{w.spa, w.web} {
+			t.Run(name+" "+c.ClientID, func(t *testing.T) {
+				u, err := url.Parse(newLogin().url(c, opt))
+				if err != nil {
+					t.Fatal(err)
+				}
+				form := u.Query()
+				form.Set("csrf", html.UnescapeString(m[1]))
+				form.Set("decision", "allow")
+				p := b.post(w.s.URL+"/ui/consent", form)
+				if p.url.Path != "/ui/signin" {
+					t.Errorf("the consent answer for a request asking %s passed without a sign-in: at %s", name, p.url)
+				}
+			})
+		}
+	}
+	t.Run("after the sign-in asked", func(t *testing.T) {
+		l := newLogin()
+		p := b.signIn(b.get(l.url(w.spa, oauth2.SetAuthURLParam("prompt", "login consent"))))
+		if !strings.Contains(p.body, `action="/ui/consent"`) {
+			t.Fatalf("no consent page after the sign-in, at %s:\n%.400s", p.url, p.body)
+		}
+		q := w.callback(t, b.submit(p, "/ui/consent", url.Values{"decision": {"allow"}}), "/spa/callback")
+		if q.Get("code") == "" || q.Get("state") != l.state {
+			t.Errorf("callback %v after signing in and consenting", q)
 		}
 	})
 }

@@ -148,7 +148,8 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 		http.Redirect(w, r, "/ui/signin?"+q.Encode(), http.StatusSeeOther)
 	case step == engine.StepConsent:
-		h.consentPage(w, r, p, a, keep(vals, authorizeParams))
+		// The time seen goes along: the answer is held to the same rule.
+		h.consentPage(w, r, p, a, keep(vals, append(authorizeParams, seenParam)))
 	default:
 		h.authorizeAnswer(w, r, a, url.Values{"code": {code}})
 	}
@@ -402,7 +403,7 @@ func (h *Handler) consentPage(w http.ResponseWriter, r *http.Request, p *engine.
 	for _, s := range a.Scopes {
 		v.Scopes = append(v.Scopes, scopeWords{Name: s, Words: scopeText(s, h.eng.SignOutKeepsSessions())})
 	}
-	for _, k := range authorizeParams {
+	for _, k := range append(authorizeParams, seenParam) {
 		if s := vals.Get(k); s != "" {
 			v.Params = append(v.Params, formField{k, s})
 		}
@@ -424,7 +425,14 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request, p *engine.Brow
 		h.authorizeError(w, r, a, err)
 		return
 	}
-	code, err := h.eng.Consent(r.Context(), a, *p, r.PostForm.Get("decision") == "allow")
+	code, err := h.eng.Consent(r.Context(), a, *p, h.seenAt(r, r.PostForm), r.PostForm.Get("decision") == "allow")
+	if errors.Is(err, engine.ErrReauthenticate) {
+		// The authorization endpoint asks for the sign-in the request
+		// needs, and comes back here after it.
+		h.log.InfoContext(r.Context(), "web: consent answer needs a new sign-in", "reason", engine.DebugText(err))
+		http.Redirect(w, r, AuthorizePath+"?"+keep(r.PostForm, append(authorizeParams, seenParam)).Encode(), http.StatusSeeOther)
+		return
+	}
 	if err != nil {
 		h.authorizeError(w, r, a, err)
 		return
