@@ -1,8 +1,10 @@
 package app_test
 
 import (
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -438,4 +440,97 @@ func TestOIDCLogsNoSecrets(t *testing.T) {
 	if !strings.Contains(logs, "/oauth2/logout?") {
 		t.Error("no access line of the logout: the check proves nothing")
 	}
+}
+
+// TestAuthorizeSeenNotReusable: the time an authorization request was
+// first seen, which the sign-in page carries back so that a sign-in after
+// it satisfies prompt=login and max_age, speaks for the browser it was
+// given to and for a short while only. Whoever sits at a signed-in browser
+// can't pass prompt=login with a value taken in another browser, nor with
+// one taken in this browser before its user's last sign-in, for a relying
+// party whose requests are all alike (no state, nonce or PKCE).
+func TestAuthorizeSeenNotReusable(t *testing.T) {
+	w := newOIDCWorld(t)
+	stateless := w.s.URL + "/oauth2/authorize?" + url.Values{"client_id": {"webapp"}, "redirect_uri": {w.web.RedirectURL},
+		"response_type": {"code"}, "scope": {"openid"}, "prompt": {"login"}}.Encode()
+	returnTo := func(t *testing.T, b *rpBrowser) string {
+		t.Helper()
+		p := b.get(stateless)
+		ret := p.url.Query().Get("return_to")
+		if p.url.Path != "/ui/signin" || !strings.Contains(ret, "tg_seen=") {
+			t.Fatalf("prompt=login did not go to the sign-in page with the time seen: %s", p.url)
+		}
+		return ret
+	}
+	t.Run("another browser's", func(t *testing.T) {
+		ret := returnTo(t, newRPBrowser(t, w)) // the other browser never signs in
+		w.s.Clock.Advance(time.Minute)
+		b := newRPBrowser(t, w)
+		w.authorize(t, b, w.web, newLogin())
+		w.s.Clock.Advance(time.Minute)
+		if p := b.get(w.s.URL + ret); p.url.Path != "/ui/signin" {
+			t.Errorf("prompt=login passed without a sign-in, on another browser's time seen: at %s", p.url)
+		}
+	})
+	t.Run("an old one", func(t *testing.T) {
+		b := newRPBrowser(t, w)
+		w.authorize(t, b, w.web, newLogin())
+		ret := returnTo(t, b) // taken, and left
+		w.s.Clock.Advance(8 * time.Minute)
+		l := newLogin() // the user signs in again for another request
+		w.callback(t, b.signIn(b.get(l.url(w.web, oauth2.SetAuthURLParam("prompt", "login")))), "/callback")
+		w.s.Clock.Advance(8 * time.Minute)
+		if p := b.get(w.s.URL + ret); p.url.Path != "/ui/signin" {
+			t.Errorf("prompt=login passed without a sign-in, on a time seen 16 minutes ago: at %s", p.url)
+		}
+	})
+}
+
+// TestConsentPostKeepsPromptLogin: the consent form's answer is held to
+// the authorization endpoint's rule of sign-in too. A signed-in browser's
+// user who posts an answer for a request with prompt=login (or an
+// exceeded max_age), with the form token any page of the UI carries,
+// gets the sign-in page, not a code.
+func TestConsentPostKeepsPromptLogin(t *testing.T) {
+	w := newOIDCWorld(t)
+	b := newRPBrowser(t, w)
+	w.authorize(t, b, w.web, newLogin())
+	w.authorize(t, b, w.spa, newLogin()) // consented already: only the sign-in is at stake
+	w.s.Clock.Advance(10 * time.Minute)
+	profile := b.get(w.s.URL + "/ui/profile")
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(profile.body)
+	if m == nil {
+		t.Fatalf("no form token on the profile page:\n%.400s", profile.body)
+	}
+	for name, opt := range map[string]oauth2.AuthCodeOption{
+		"prompt=login": oauth2.SetAuthURLParam("prompt", "login"),
+		"max_age=60":   oauth2.SetAuthURLParam("max_age", "60"),
+	} {
+		for _, c := range []*oauth2.Config{w.spa, w.web} {
+			t.Run(name+" "+c.ClientID, func(t *testing.T) {
+				u, err := url.Parse(newLogin().url(c, opt))
+				if err != nil {
+					t.Fatal(err)
+				}
+				form := u.Query()
+				form.Set("csrf", html.UnescapeString(m[1]))
+				form.Set("decision", "allow")
+				p := b.post(w.s.URL+"/ui/consent", form)
+				if p.url.Path != "/ui/signin" {
+					t.Errorf("the consent answer for a request asking %s passed without a sign-in: at %s", name, p.url)
+				}
+			})
+		}
+	}
+	t.Run("after the sign-in asked", func(t *testing.T) {
+		l := newLogin()
+		p := b.signIn(b.get(l.url(w.spa, oauth2.SetAuthURLParam("prompt", "login consent"))))
+		if !strings.Contains(p.body, `action="/ui/consent"`) {
+			t.Fatalf("no consent page after the sign-in, at %s:\n%.400s", p.url, p.body)
+		}
+		q := w.callback(t, b.submit(p, "/ui/consent", url.Values{"decision": {"allow"}}), "/spa/callback")
+		if q.Get("code") == "" || q.Get("state") != l.state {
+			t.Errorf("callback %v after signing in and consenting", q)
+		}
+	})
 }

@@ -41,6 +41,11 @@ var (
 	ErrConsentRequired error = &Error{Kind: ErrUnauthorizedClient, Public: "the user must consent to this application"}
 	// ErrAccessDenied: the user declined, or may not use this client.
 	ErrAccessDenied error = &Error{Kind: ErrUnauthorizedClient, Public: "access denied"}
+	// ErrReauthenticate: the consent page's answer came when the
+	// browser's sign-in no longer satisfies the request (prompt=login,
+	// max_age): the user must sign in again first. The authorization
+	// endpoint sends the browser to the sign-in page.
+	ErrReauthenticate error = &Error{Kind: ErrBrowserSessionEnded, Public: "sign in again to continue"}
 	// ErrInvalidGrant: an authorization code that is unknown, used,
 	// expired, of another client or redirect URI, or whose PKCE verifier
 	// does not match (RFC 6749 §5.2 invalid_grant).
@@ -347,9 +352,20 @@ func (e *Engine) Authorize(ctx context.Context, a *Authorization, p *BrowserPrin
 // Consent records the answer of the consent page for a and, when the user
 // allowed it, remembers the consent (per user and client, until revoked
 // from the profile page) and issues the code. A refusal is ErrAccessDenied.
-func (e *Engine) Consent(ctx context.Context, a *Authorization, p BrowserPrincipal, allow bool) (string, error) {
+// An answer is held to Authorize's rule of sign-in (signedInAfter as
+// there): when the browser's sign-in does not satisfy prompt=login or
+// max_age (any more), it is ErrReauthenticate and nothing is issued, so
+// that posting the form is no way around them.
+func (e *Engine) Consent(ctx context.Context, a *Authorization, p BrowserPrincipal, signedInAfter time.Time, allow bool) (string, error) {
 	if p.Tenant.ID != a.Client.TenantID {
 		return "", withDetail(ErrAccessDenied, "this application is not available to your account")
+	}
+	if allow {
+		st := authorizeState{now: e.now(), signedInAfter: signedInAfter, signedIn: true, authTime: p.Session.AuthTime,
+			consented: a.Scopes} // the consent is being given
+		if step, err := decideAuthorize(a, st); err != nil || step == StepSignIn {
+			return "", withDetail(ErrReauthenticate, "the browser's sign-in does not satisfy the request's prompt=login or max_age")
+		}
 	}
 	if !allow {
 		err := e.st.Tx(ctx, func(q store.Queries) error {

@@ -84,7 +84,7 @@ func Sentinels() []error {
 		ErrUnknownUser, ErrUnknownClient, ErrUnknownSession, ErrAlreadyExists, ErrInUse,
 		ErrUnknownKey,                                                                        // keys.go
 		ErrInvalidRedirectURI, ErrUnsupportedResponseType, ErrInvalidScope, ErrLoginRequired, // authorize.go
-		ErrConsentRequired, ErrAccessDenied, ErrInvalidGrant,
+		ErrConsentRequired, ErrAccessDenied, ErrInvalidGrant, ErrReauthenticate,
 	}
 }
 

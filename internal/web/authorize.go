@@ -32,8 +32,19 @@ var authorizeParams = []string{"client_id", "redirect_uri", "response_type", "re
 
 // seenParam carries, through the sign-in page, when the request was
 // first seen, MACed with what it belongs to: a sign-in after it satisfies
-// prompt=login and max_age (engine.Authorize's signedInAfter).
+// prompt=login and max_age (engine.Authorize's signedInAfter). The MAC
+// binds it to the browser too (the value of its seen cookie, which a
+// sign-in does not renew), and it is taken for seenMaxAge only: otherwise
+// whoever sits at a signed-in browser could pass prompt=login with a value
+// taken in another browser, or in this one before its user last signed
+// in, whenever a relying party's requests are all alike (no state, nonce
+// or PKCE).
 const seenParam = "tg_seen"
+
+// seenMaxAge is how long a seen time is taken: as long as a sign-in
+// through an external issuer may take (flowTTL). A sign-in page left open
+// longer asks once more.
+const seenMaxAge = flowTTL
 
 func (h *Handler) registerAuthorize(mux *http.ServeMux) {
 	mux.Handle("GET "+AuthorizePath, h.headers(http.HandlerFunc(h.authorize)))
@@ -113,7 +124,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		h.authorizeError(w, r, a, err)
 		return
 	}
-	seen := h.seenAt(vals)
+	seen := h.seenAt(r, vals)
 	step, code, err := h.eng.Authorize(ctx, a, p, seen)
 	switch {
 	case err != nil:
@@ -122,7 +133,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		if seen.IsZero() {
 			seen = h.eng.Now()
 		}
-		ret := AuthorizePath + "?" + h.withSeen(keep(vals, authorizeParams), seen).Encode()
+		ret := AuthorizePath + "?" + h.withSeen(keep(vals, authorizeParams), seen, h.seenBinding(w, r)).Encode()
 		q := url.Values{"return_to": {ret}}
 		if p != nil {
 			// Signed in, but not recently enough: the sign-in page asks
@@ -137,7 +148,8 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 		http.Redirect(w, r, "/ui/signin?"+q.Encode(), http.StatusSeeOther)
 	case step == engine.StepConsent:
-		h.consentPage(w, r, p, a, keep(vals, authorizeParams))
+		// The time seen goes along: the answer is held to the same rule.
+		h.consentPage(w, r, p, a, keep(vals, append(authorizeParams, seenParam)))
 	default:
 		h.authorizeAnswer(w, r, a, url.Values{"code": {code}})
 	}
@@ -179,17 +191,30 @@ func keep(v url.Values, names []string) url.Values {
 	return out
 }
 
-// withSeen adds seenParam to an authorization request's values.
-func (h *Handler) withSeen(v url.Values, at time.Time) url.Values {
+// withSeen adds seenParam to an authorization request's values, bound to
+// the browser's seen cookie value binding.
+func (h *Handler) withSeen(v url.Values, at time.Time, binding string) url.Values {
 	ms := strconv.FormatInt(at.UnixMilli(), 10)
-	v.Set(seenParam, ms+"."+h.seenMAC(v, ms))
+	v.Set(seenParam, ms+"."+h.seenMAC(v, ms, binding))
 	return v
 }
 
-// seenMAC binds a seen time to the request it was taken for, so that it
-// can't be moved onto another request.
-func (h *Handler) seenMAC(v url.Values, ms string) string {
+// seenBinding returns the browser's seen cookie value, setting a new
+// cookie when it has none.
+func (h *Handler) seenBinding(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(h.seencook); err == nil && len(c.Value) >= 32 && len(c.Value) <= 64 {
+		return c.Value
+	}
+	v := randomString()
+	h.setCookie(w, h.seencook, v, 0)
+	return v
+}
+
+// seenMAC binds a seen time to the request it was taken for and to the
+// browser, so that it can't be moved onto another request or browser.
+func (h *Handler) seenMAC(v url.Values, ms, binding string) string {
 	m := hmac.New(sha256.New, h.subKey("authorize seen"))
+	m.Write([]byte("browser=" + binding + "\n"))
 	for _, k := range []string{"client_id", "redirect_uri", "scope", "state", "nonce", "prompt", "max_age", "code_challenge"} {
 		m.Write([]byte(k + "=" + v.Get(k) + "\n"))
 	}
@@ -197,18 +222,26 @@ func (h *Handler) seenMAC(v url.Values, ms string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// seenAt returns the time seenParam carries, zero when it is absent or not
-// this request's.
-func (h *Handler) seenAt(v url.Values) time.Time {
+// seenAt returns the time seenParam carries, zero when it is absent, not
+// this request's or this browser's, or older than seenMaxAge.
+func (h *Handler) seenAt(r *http.Request, v url.Values) time.Time {
 	ms, mac, ok := strings.Cut(v.Get(seenParam), ".")
 	if !ok {
 		return time.Time{}
 	}
-	n, err := strconv.ParseInt(ms, 10, 64)
-	if err != nil || !hmac.Equal([]byte(mac), []byte(h.seenMAC(v, ms))) {
+	c, err := r.Cookie(h.seencook)
+	if err != nil || len(c.Value) < 32 || len(c.Value) > 64 {
 		return time.Time{}
 	}
-	return time.UnixMilli(n)
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if err != nil || !hmac.Equal([]byte(mac), []byte(h.seenMAC(v, ms, c.Value))) {
+		return time.Time{}
+	}
+	at := time.UnixMilli(n)
+	if h.eng.Now().Sub(at) > seenMaxAge {
+		return time.Time{}
+	}
+	return at
 }
 
 // authorizePage explains an error that must not go to the redirect URI
@@ -370,7 +403,7 @@ func (h *Handler) consentPage(w http.ResponseWriter, r *http.Request, p *engine.
 	for _, s := range a.Scopes {
 		v.Scopes = append(v.Scopes, scopeWords{Name: s, Words: scopeText(s, h.eng.SignOutKeepsSessions())})
 	}
-	for _, k := range authorizeParams {
+	for _, k := range append(authorizeParams, seenParam) {
 		if s := vals.Get(k); s != "" {
 			v.Params = append(v.Params, formField{k, s})
 		}
@@ -392,7 +425,14 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request, p *engine.Brow
 		h.authorizeError(w, r, a, err)
 		return
 	}
-	code, err := h.eng.Consent(r.Context(), a, *p, r.PostForm.Get("decision") == "allow")
+	code, err := h.eng.Consent(r.Context(), a, *p, h.seenAt(r, r.PostForm), r.PostForm.Get("decision") == "allow")
+	if errors.Is(err, engine.ErrReauthenticate) {
+		// The authorization endpoint asks for the sign-in the request
+		// needs, and comes back here after it.
+		h.log.InfoContext(r.Context(), "web: consent answer needs a new sign-in", "reason", engine.DebugText(err))
+		http.Redirect(w, r, AuthorizePath+"?"+keep(r.PostForm, append(authorizeParams, seenParam)).Encode(), http.StatusSeeOther)
+		return
+	}
 	if err != nil {
 		h.authorizeError(w, r, a, err)
 		return

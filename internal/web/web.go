@@ -60,6 +60,9 @@ type Handler struct {
 	origin  string // scheme://host of the public URL
 	cookie  string // session cookie name
 	precook string // pre-sign-in cookie name (CSRF binding, external login state)
+	// seencook is the cookie that binds an authorization request's seen
+	// time to the browser (authorize.go, seenParam).
+	seencook string
 }
 
 // New returns the UI handler.
@@ -78,11 +81,11 @@ func New(eng *engine.Engine, opts Options) (*Handler, error) {
 		return nil, errors.New("web: public URL must be absolute")
 	}
 	h := &Handler{eng: eng, opts: opts, log: opts.Log, secure: u.Scheme == "https", origin: u.Scheme + "://" + u.Host}
-	h.cookie, h.precook = "tokengate_session", "tokengate_pre"
+	h.cookie, h.precook, h.seencook = "tokengate_session", "tokengate_pre", "tokengate_seen"
 	if h.secure {
 		// RFC 6265bis §4.1.3.2: a __Host- cookie is Secure, has Path=/
 		// and no Domain, so no other host or path can set or shadow it.
-		h.cookie, h.precook = "__Host-tokengate_session", "__Host-tokengate_pre"
+		h.cookie, h.precook, h.seencook = "__Host-tokengate_session", "__Host-tokengate_pre", "__Host-tokengate_seen"
 	}
 	if h.pages, err = parsePages(); err != nil {
 		return nil, err
