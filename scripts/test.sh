@@ -238,7 +238,7 @@ FUZZ_TARGETS=(
 # input that hangs fails the run with every goroutine's stack instead of
 # holding it. Long runs by hand set it to 0 (no bound) or past -fuzztime.
 run_fuzz() {
-  local fuzztime=${TOKENGATE_FUZZTIME:-15s} bound=${TOKENGATE_FUZZ_TIMEOUT:-10m} entry pkg target
+  local fuzztime=${TOKENGATE_FUZZTIME:-15s} bound=${TOKENGATE_FUZZ_TIMEOUT:-10m} entry pkg target out rc kept
   if [ "$fuzztime" = "0" ]; then
     say "fuzzing skipped (TOKENGATE_FUZZTIME=0)"
     return 0
@@ -246,12 +246,35 @@ run_fuzz() {
   for entry in "${FUZZ_TARGETS[@]}"; do
     read -r pkg target <<<"$entry"
     say "fuzz $target ($pkg) for $fuzztime"
-    if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime="$fuzztime" -parallel=1 -timeout="$bound" "$pkg"; then
-      echo "fuzz target $target failed; the failing input Go kept (commit it as a regression seed):" >&2
-      git status --porcelain --untracked-files=all -- "$pkg/testdata/fuzz/$target" >&2 || true
-      return 1
+    out=$(mktemp)
+    if go test -run '^$' -fuzz "^${target}\$" -fuzztime="$fuzztime" -parallel=1 -timeout="$bound" "$pkg" >"$out" 2>&1; then
+      rc=0
+    else
+      rc=$?
     fi
+    cat "$out"
+    if [ "$rc" -ne 0 ]; then
+      kept=$(git status --porcelain --untracked-files=all -- "$pkg/testdata/fuzz/$target" || true)
+      if [ -z "$kept" ] && fuzz_stop_race "$out"; then
+        say "fuzz $target: Go's fuzzing coordinator failed on its own -fuzztime deadline (context deadline exceeded, no input kept): go.dev/issue/75804, a race of Go 1.26 under load, not a finding"
+      else
+        rm -f "$out"
+        echo "fuzz target $target failed; the failing input Go kept (commit it as a regression seed):" >&2
+        echo "${kept:-  (none kept: see the output above)}" >&2
+        return 1
+      fi
+    fi
+    rm -f "$out"
   done
+}
+
+# fuzz_stop_race FILE: true when a fuzz run's output shows only the race of
+# Go's fuzzing coordinator at the end of -fuzztime (go.dev/issue/75804,
+# fixed in Go 1.27): the bare error "context deadline exceeded", with no
+# failing input, panic, time-out or test failure of its own.
+fuzz_stop_race() {
+  grep -qx '    context deadline exceeded' "$1" &&
+    ! grep -q -e 'Failing input written' -e 'panic:' -e 'test timed out' -e 'fuzzing process hung' -e '_test.go:[0-9]' "$1"
 }
 
 main() {
