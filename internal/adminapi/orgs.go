@@ -94,11 +94,7 @@ func memberOut(mm engine.Member) membershipJSON {
 
 // ownMembership returns a membership of the caller's tenant.
 func (h *Handler) ownMembership(r *http.Request, c caller) (store.Membership, error) {
-	m, err := h.eng.Membership(r.Context(), r.PathValue("id"))
-	if err == nil && m.TenantID != c.Tenant.ID {
-		err = engine.ErrUnknownMembership
-	}
-	return m, err
+	return h.eng.TenantMembership(r.Context(), c.Tenant.ID, r.PathValue("id"))
 }
 
 func (h *Handler) listMemberships(w http.ResponseWriter, r *http.Request, c caller) error {

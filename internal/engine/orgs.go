@@ -243,6 +243,17 @@ func (e *Engine) Membership(ctx context.Context, id string) (store.Membership, e
 	return m, err
 }
 
+// TenantMembership returns the membership with that id when it belongs to
+// the tenant of tenantID; one of another tenant is ErrUnknownMembership,
+// as a tenant's administrators may not learn of it.
+func (e *Engine) TenantMembership(ctx context.Context, tenantID, id string) (store.Membership, error) {
+	m, err := e.Membership(ctx, id)
+	if err == nil && m.TenantID != tenantID {
+		return store.Membership{}, unknownMembership(id)
+	}
+	return m, err
+}
+
 // ActiveMemberships lists a user's active memberships with their
 // organisations, oldest first.
 func (e *Engine) ActiveMemberships(ctx context.Context, userID string) ([]MemberOf, error) {

@@ -148,10 +148,7 @@ func orNone(l []string) []string {
 
 // client is the client an admin form acts on, in the admin's tenant.
 func (h *Handler) client(w http.ResponseWriter, r *http.Request, p *engine.BrowserPrincipal) (store.Client, bool) {
-	c, err := h.eng.Client(r.Context(), r.PathValue("id"))
-	if err == nil && c.TenantID != p.Tenant.ID {
-		err = engine.ErrUnknownClient
-	}
+	c, err := h.eng.TenantClient(r.Context(), p.Tenant.Name, r.PathValue("id"))
 	if err != nil {
 		h.fail(w, r, p, err)
 		return c, false

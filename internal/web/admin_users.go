@@ -182,10 +182,7 @@ func (h *Handler) addMembership(w http.ResponseWriter, r *http.Request, p *engin
 
 // member is the membership an admin form acts on, in the admin's tenant.
 func (h *Handler) member(w http.ResponseWriter, r *http.Request, p *engine.BrowserPrincipal) (engine.Member, bool) {
-	m, err := h.eng.Membership(r.Context(), r.PathValue("id"))
-	if err == nil && m.TenantID != p.Tenant.ID {
-		err = engine.ErrUnknownMembership
-	}
+	m, err := h.eng.TenantMembership(r.Context(), p.Tenant.ID, r.PathValue("id"))
 	var mm engine.Member
 	if err == nil {
 		mm, err = h.eng.Member(r.Context(), m)
