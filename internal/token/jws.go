@@ -14,20 +14,17 @@ import (
 // with the header parameters kid, alg and typ "at+jwt" (RFC 9068 section
 // 2.1), signed by the key that is current at the ring's clock. It returns an error wrapping ErrNoSigningKey when no key
 // may sign.
-func (r *Ring) Sign(c *Claims) (string, error) { return r.sign(c, false) }
+func (r *Ring) Sign(c *Claims) (string, error) {
+	tok, _, err := r.sign(c, false)
+	return tok, err
+}
 
 // SignID encodes c as an OpenID Connect ID token (OpenID Connect Core §2):
 // the same keys as access tokens, with typ "JWT", so that neither passes
 // for the other (Verify takes only at+jwt, VerifyID only JWT). It also
-// returns the key's algorithm, which decides the hash of at_hash (§3.1.3.6).
-func (r *Ring) SignID(c *Claims) (tok, alg string, err error) {
-	k := r.state.Load().current(r.opts.Now())
-	if k == nil {
-		return "", "", ErrNoSigningKey
-	}
-	tok, err = r.sign(c, true)
-	return tok, string(k.alg), err
-}
+// returns the algorithm of the key that signed, which decides the hash of
+// at_hash (§3.1.3.6).
+func (r *Ring) SignID(c *Claims) (tok, alg string, err error) { return r.sign(c, true) }
 
 // SigningAlg returns the algorithm of the key that signs now ("" when
 // none does).
@@ -38,34 +35,37 @@ func (r *Ring) SigningAlg() string {
 	return ""
 }
 
-func (r *Ring) sign(c *Claims, id bool) (string, error) {
+// sign signs c with the current key and returns the token and that key's
+// algorithm.
+func (r *Ring) sign(c *Claims, id bool) (string, string, error) {
 	if c == nil {
-		return "", errors.New("token: sign: nil claims")
+		return "", "", errors.New("token: sign: nil claims")
 	}
 	k := r.state.Load().current(r.opts.Now())
 	if k == nil {
-		return "", ErrNoSigningKey
+		return "", "", ErrNoSigningKey
 	}
+	alg := string(k.alg)
 	payload, err := json.Marshal(c)
 	if err != nil {
-		return "", fmt.Errorf("token: encode claims: %w", err)
+		return "", "", fmt.Errorf("token: encode claims: %w", err)
 	}
 	header, signer := k.header, k.signer
 	if id {
 		header, signer = k.idHeader, k.idSigner
 	}
 	if k.ed != nil {
-		return compactJWS(header, payload, ed25519.SignatureSize, func(in []byte) []byte { return ed25519.Sign(k.ed, in) }), nil
+		return compactJWS(header, payload, ed25519.SignatureSize, func(in []byte) []byte { return ed25519.Sign(k.ed, in) }), alg, nil
 	}
 	obj, err := signer.Sign(payload)
 	if err != nil {
-		return "", fmt.Errorf("token: sign with key %s: %w", k.rec.ID, err)
+		return "", "", fmt.Errorf("token: sign with key %s: %w", k.rec.ID, err)
 	}
 	s, err := obj.CompactSerialize()
 	if err != nil {
-		return "", fmt.Errorf("token: serialize: %w", err)
+		return "", "", fmt.Errorf("token: serialize: %w", err)
 	}
-	return s, nil
+	return s, alg, nil
 }
 
 // encodeHeader returns the base64url protected header tokengate writes
