@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"html"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tokengate/tokengate/internal/app"
+	"github.com/tokengate/tokengate/internal/app/apptest"
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/engine"
 	"github.com/tokengate/tokengate/internal/idp/idptest"
@@ -38,7 +38,7 @@ type gateway struct {
 	App    *app.App
 	Clock  *clock
 	Issuer *idptest.Issuer
-	logs   *syncBuffer
+	logs   *apptest.Buffer
 }
 
 const adminPassword = "admin-pass"
@@ -59,7 +59,7 @@ func newGateway(t *testing.T, mutate func(*config.Config)) *gateway {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	logs := &syncBuffer{}
+	logs := &apptest.Buffer{}
 	a, err := app.Open(ctx, cfg, obs.NewLogger(logs, "debug", "text"), app.Options{Now: clk.Now, Registerer: true})
 	if err != nil {
 		t.Fatalf("app.Open: %v", err)
@@ -74,18 +74,6 @@ func newGateway(t *testing.T, mutate func(*config.Config)) *gateway {
 	t.Cleanup(ts.Close)
 	return &gateway{URL: ts.URL, App: a, Clock: clk, Issuer: iss, logs: logs}
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
 
 // user creates a user of the default tenant.
 func (g *gateway) user(t *testing.T, name, password string, refresh, admin bool) {
