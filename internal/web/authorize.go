@@ -202,12 +202,7 @@ func (h *Handler) withSeen(v url.Values, at time.Time, binding string) url.Value
 // seenBinding returns the browser's seen cookie value, setting a new
 // cookie when it has none.
 func (h *Handler) seenBinding(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(h.seencook); err == nil && len(c.Value) >= 32 && len(c.Value) <= 64 {
-		return c.Value
-	}
-	v := randomString()
-	h.setCookie(w, h.seencook, v, 0)
-	return v
+	return h.ensureRandomCookie(w, r, h.seencook)
 }
 
 // seenMAC binds a seen time to the request it was taken for and to the
@@ -229,12 +224,12 @@ func (h *Handler) seenAt(r *http.Request, v url.Values) time.Time {
 	if !ok {
 		return time.Time{}
 	}
-	c, err := r.Cookie(h.seencook)
-	if err != nil || len(c.Value) < 32 || len(c.Value) > 64 {
+	browser := randomCookie(r, h.seencook)
+	if browser == "" {
 		return time.Time{}
 	}
 	n, err := strconv.ParseInt(ms, 10, 64)
-	if err != nil || !hmac.Equal([]byte(mac), []byte(h.seenMAC(v, ms, c.Value))) {
+	if err != nil || !hmac.Equal([]byte(mac), []byte(h.seenMAC(v, ms, browser))) {
 		return time.Time{}
 	}
 	at := time.UnixMilli(n)

@@ -135,8 +135,8 @@ func (h *Handler) bindings(r *http.Request, p *engine.BrowserPrincipal) []string
 	if p != nil {
 		out = append(out, p.Session.ID)
 	}
-	if c, err := r.Cookie(h.precook); err == nil && len(c.Value) >= 32 {
-		out = append(out, "pre:"+c.Value)
+	if v := randomCookie(r, h.precook); v != "" {
+		out = append(out, "pre:"+v)
 	}
 	return out
 }
@@ -144,12 +144,28 @@ func (h *Handler) bindings(r *http.Request, p *engine.BrowserPrincipal) []string
 // preBinding returns the pre-sign-in cookie's binding, setting a new
 // cookie when the browser has none.
 func (h *Handler) preBinding(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(h.precook); err == nil && len(c.Value) >= 32 && len(c.Value) <= 64 {
-		return "pre:" + c.Value
+	return "pre:" + h.ensureRandomCookie(w, r, h.precook)
+}
+
+// randomCookie returns the value of the cookie of that name when it has
+// the shape of the random values this handler sets (32 to 64 characters),
+// else "".
+func randomCookie(r *http.Request, name string) string {
+	if c, err := r.Cookie(name); err == nil && len(c.Value) >= 32 && len(c.Value) <= 64 {
+		return c.Value
+	}
+	return ""
+}
+
+// ensureRandomCookie returns randomCookie's value, setting a new random
+// cookie of that name when the browser has none.
+func (h *Handler) ensureRandomCookie(w http.ResponseWriter, r *http.Request, name string) string {
+	if v := randomCookie(r, name); v != "" {
+		return v
 	}
 	v := randomString()
-	h.setCookie(w, h.precook, v, 0)
-	return "pre:" + v
+	h.setCookie(w, name, v, 0)
+	return v
 }
 
 func (h *Handler) subKey(label string) []byte {
